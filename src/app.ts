@@ -1,0 +1,86 @@
+// Builds the Fastify app: plugins, error model, auth, and every feature's routes.
+// The server process and the tests both build it here.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import type { Config } from './config';
+import type { Pool } from './db/pool';
+import { registerErrorHandling } from './http/errors';
+import { ErrorResponse } from './http/schemas';
+import { validatorCompiler } from './http/validation';
+import { registerAuth } from './auth/auth.plugin';
+import { apiKeyRoutes } from './auth/api-keys.routes';
+import { auditRoutes } from './audit/audit.routes';
+import { catalogRoutes } from './catalog/catalog.routes';
+import { customerRoutes } from './customers/customers.routes';
+import { listRoutes } from './lists/lists.routes';
+import { opsRoutes } from './ops/ops.routes';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    pool: Pool;
+    config: Readonly<Config>;
+    shuttingDown: boolean;
+  }
+}
+
+export interface AppOptions {
+  config: Readonly<Config>;
+  pool: Pool;
+  logger: Logger;
+}
+
+const REQUEST_ID = /^[\w.-]{1,64}$/;
+
+export async function buildApp({ config, pool, logger }: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.bodyLimitBytes,
+    // A caller's X-Request-Id is kept when it is sane; otherwise each request gets a new one.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    requestIdHeader: false,
+    routerOptions: { maxParamLength: 512 },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('pool', pool);
+  app.decorate('config', config);
+  app.decorate('shuttingDown', false);
+  app.setValidatorCompiler(validatorCompiler);
+  app.addSchema(ErrorResponse);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  registerErrorHandling(app);
+  registerAuth(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Promo Codes API',
+        version: '1',
+        description: 'Promo code lists, batches, claims and the tools to run them. Authenticate with `Authorization: Bearer <api key>`.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } });
+
+  await app.register(opsRoutes);
+  await app.register(apiKeyRoutes);
+  await app.register(auditRoutes);
+  await app.register(catalogRoutes);
+  await app.register(customerRoutes);
+  await app.register(listRoutes);
+  return app;
+}

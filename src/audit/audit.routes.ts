@@ -1,0 +1,39 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Nullable, Page, PageQuery, Timestamp, commonErrors } from '../http/schemas';
+import { listAudit } from './audit.service';
+
+const AuditEvent = Type.Object(
+  {
+    id: Type.String(),
+    actor: Type.String({ description: 'api_key:<id> or operator:<id>' }),
+    action: Type.String({ description: 'e.g. list.create, api_key.revoke' }),
+    entity_type: Type.String(),
+    entity_id: Type.String(),
+    before: Nullable(Type.Unknown()),
+    after: Nullable(Type.Unknown()),
+    request_id: Nullable(Type.String()),
+    created_at: Timestamp,
+  },
+  { $id: 'AuditEvent' },
+);
+
+export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/v1/audit', {
+    config: { access: 'admin' },
+    schema: {
+      tags: ['Audit'],
+      summary: 'Audit log of admin and agent changes, newest first',
+      querystring: Type.Object(
+        {
+          entity_type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+          entity_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+          actor: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+          ...PageQuery,
+        },
+        { additionalProperties: false },
+      ),
+      response: { 200: Page(AuditEvent), ...commonErrors },
+    },
+  }, async (request) => listAudit(app.pool, { ...request.query, limit: request.query.limit ?? 100 }));
+};

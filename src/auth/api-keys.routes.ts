@@ -1,0 +1,44 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { transaction } from '../db/pool';
+import { ErrorResponse, IdParams, Page, PageQuery, commonErrors } from '../http/schemas';
+import { auditContext } from './auth.plugin';
+import { ApiKey, CreateApiKeyBody, CreatedApiKey } from './api-keys.schema';
+import * as service from './api-keys.service';
+
+const tags = ['API keys'];
+
+export const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/v1/api-keys', {
+    config: { access: 'admin' },
+    schema: {
+      tags,
+      summary: 'Create an API key; the secret is returned once',
+      body: CreateApiKeyBody,
+      response: { 201: CreatedApiKey, ...commonErrors },
+    },
+  }, async (request, reply) => {
+    const key = await transaction(app.pool, (tx) => service.createApiKey(tx, auditContext(request), request.body));
+    return reply.status(201).send(key);
+  });
+
+  app.get('/v1/api-keys', {
+    config: { access: 'admin' },
+    schema: {
+      tags,
+      summary: 'List API keys (never their secrets)',
+      querystring: Type.Object(PageQuery, { additionalProperties: false }),
+      response: { 200: Page(ApiKey), ...commonErrors },
+    },
+  }, async (request) => service.listApiKeys(app.pool, { limit: request.query.limit ?? 100, cursor: request.query.cursor }));
+
+  app.delete('/v1/api-keys/:id', {
+    config: { access: 'admin' },
+    schema: {
+      tags,
+      summary: 'Revoke an API key',
+      params: IdParams,
+      response: { 200: ApiKey, 404: Type.Ref(ErrorResponse), ...commonErrors },
+    },
+  }, async (request) => transaction(app.pool, (tx) => service.revokeApiKey(tx, auditContext(request), request.params.id)));
+};

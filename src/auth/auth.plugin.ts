@@ -1,0 +1,57 @@
+// Authentication and role checks for every /v1 route. Each route states the least role it
+// needs in `config.access`; a /v1 route that states none fails the app at start-up, so no
+// route is ever open by omission.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { DomainError } from '../http/errors';
+import type { AuditContext } from '../audit/audit.service';
+import { authenticateKey } from './api-keys.service';
+import { actorOf, allows, type Access, type Principal } from './roles';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+const unauthorized = () =>
+  new DomainError(401, 'unauthorized', 'missing or unknown credentials: send Authorization: Bearer <api key>', undefined, {
+    'WWW-Authenticate': 'Bearer',
+  });
+
+export function registerAuth(app: FastifyInstance): void {
+  app.decorateRequest('principal', null);
+
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/v1/') && route.config?.access === undefined) {
+      throw new Error(`route ${route.method} ${route.url} declares no access role`);
+    }
+  });
+
+  app.addHook('onRequest', async (request) => {
+    const access = request.routeOptions.config.access;
+    if (access === undefined || access === 'public') return;
+    const principal = await resolvePrincipal(app, request);
+    if (!principal) throw unauthorized();
+    if (!allows(principal.role, access)) {
+      throw new DomainError(403, 'forbidden', `this needs the ${access} role; your ${principal.kind.replace('_', ' ')} has ${principal.role}`);
+    }
+    request.principal = principal;
+  });
+}
+
+async function resolvePrincipal(app: FastifyInstance, request: FastifyRequest): Promise<Principal | null> {
+  const header = request.headers.authorization;
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match || match[1]!.length > 256) return null;
+  return authenticateKey(app.pool, match[1]!);
+}
+
+/** Who is acting, for the audit log. Only called on routes that require a role. */
+export function auditContext(request: FastifyRequest): AuditContext {
+  if (!request.principal) throw new Error('auditContext called on an unauthenticated route');
+  return { actor: actorOf(request.principal), requestId: String(request.id) };
+}

@@ -1,0 +1,104 @@
+// Every setting of the service, read once from the environment, validated and frozen.
+// A bad value stops the process at start with a message naming the variable.
+import path from 'node:path';
+
+export type Role = 'api' | 'worker' | 'all';
+
+export interface Config {
+  port: number;
+  host: string;
+  role: Role;
+  databaseUrl: string | null;
+  dataDir: string;
+  embeddedPgPort: number;
+  adminApiKey: string | null;
+  logLevel: string;
+  bodyLimitBytes: number;
+  workerConcurrency: number;
+  seedDemo: boolean;
+  maxCodesPerRequest: number;
+  publicUrl: string;
+  smtpUrl: string | null;
+  mailFrom: string;
+  lockoutThreshold: number;
+  lockoutWindowSeconds: number;
+  lockoutDurationSeconds: number;
+  rateLimitPerMinute: number;
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+/** Durations accept plain seconds or a number with s/m/h/d, e.g. `15m`. */
+function seconds(env: Env, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const match = /^(\d+)\s*(s|m|h|d)?$/.exec(raw);
+  if (!match) throw new ConfigError(`${name} must be a duration like 900, 15m or 1h, got "${raw}"`);
+  const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
+}
+
+function text(env: Env, name: string): string | null {
+  const raw = env[name]?.trim();
+  return raw ? raw : null;
+}
+
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const role = (env.ROLE ?? 'all').trim() as Role;
+  if (!['api', 'worker', 'all'].includes(role)) throw new ConfigError(`ROLE must be api, worker or all, got "${env.ROLE}"`);
+
+  const databaseUrl = text(env, 'DATABASE_URL');
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+  const adminApiKey = text(env, 'ADMIN_API_KEY');
+  if (adminApiKey && adminApiKey.length < 16) throw new ConfigError('ADMIN_API_KEY must be at least 16 characters');
+
+  const port = int(env, 'PORT', 3000, 0, 65535);
+  const host = text(env, 'HOST') ?? '0.0.0.0';
+  const config: Config = {
+    port,
+    host,
+    role,
+    databaseUrl,
+    dataDir: path.resolve(text(env, 'DATA_DIR') ?? './data'),
+    embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
+    adminApiKey,
+    logLevel: text(env, 'LOG_LEVEL') ?? 'info',
+    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),
+    workerConcurrency: int(env, 'WORKER_CONCURRENCY', 2, 1, 64),
+    seedDemo: bool(env, 'SEED_DEMO', true),
+    maxCodesPerRequest: int(env, 'MAX_CODES_PER_REQUEST', 1_000_000, 1),
+    publicUrl: (text(env, 'PUBLIC_URL') ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    smtpUrl: text(env, 'SMTP_URL'),
+    mailFrom: text(env, 'MAIL_FROM') ?? 'Promo Codes <promo-codes@localhost>',
+    lockoutThreshold: int(env, 'LOCKOUT_THRESHOLD', 10, 1),
+    lockoutWindowSeconds: seconds(env, 'LOCKOUT_WINDOW', 15 * 60),
+    lockoutDurationSeconds: seconds(env, 'LOCKOUT_DURATION', 30 * 60),
+    rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 60_000, 0),
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),
+  };
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (!levels.includes(config.logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${levels.join(', ')}`);
+  return Object.freeze(config);
+}

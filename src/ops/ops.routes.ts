@@ -1,0 +1,53 @@
+// Liveness, readiness and Prometheus metrics. Open to anyone: they reveal no data.
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import client from 'prom-client';
+
+export const opsRoutes: FastifyPluginAsync = async (app) => {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const requests = new client.Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  new client.Gauge({
+    name: 'db_pool_connections',
+    help: 'Database pool connections by state',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      this.set({ state: 'total' }, app.pool.totalCount);
+      this.set({ state: 'idle' }, app.pool.idleCount);
+      this.set({ state: 'waiting' }, app.pool.waitingCount);
+    },
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, not the URL, keeps the label set small.
+    const route = request.routeOptions.url ?? 'unmatched';
+    requests.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  const Health = Type.Object({ status: Type.String() });
+  const hidden = { hide: true };
+
+  app.get('/healthz', { config: { access: 'public' }, schema: { ...hidden, response: { 200: Health } } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { config: { access: 'public' }, schema: { ...hidden, response: { 200: Health, 503: Health } } }, async (_request, reply) => {
+    if (app.shuttingDown) return reply.status(503).send({ status: 'shutting_down' });
+    try {
+      await app.pool.query('SELECT 1');
+      return { status: 'ready' };
+    } catch {
+      return reply.status(503).send({ status: 'database_unavailable' });
+    }
+  });
+
+  app.get('/metrics', { config: { access: 'public' }, schema: hidden }, async (_request, reply) => {
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
+  });
+};

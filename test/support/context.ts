@@ -1,0 +1,77 @@
+// Per test file: a database cloned from the migrated template, an app built on it, and keys
+// for each role. Call `useTestApp()` at the top of a test file.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import pino from 'pino';
+import { afterAll, beforeAll, inject } from 'vitest';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../../src/app';
+import { loadConfig, type Config } from '../../src/config';
+import { createPool, transaction, type Pool } from '../../src/db/pool';
+import { createApiKey } from '../../src/auth/api-keys.service';
+import type { UserRole } from '../../src/auth/roles';
+import { withDatabase } from './global-setup';
+
+export interface TestApp {
+  app: FastifyInstance;
+  pool: Pool;
+  databaseUrl: string;
+  keys: Record<UserRole, string>;
+  /** app.inject with a role's key (or none) and JSON parsed. */
+  call(role: UserRole | null, options: InjectOptions): Promise<LightMyRequestResponse & { body: string; data: any }>;
+}
+
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const serverUrl = inject('serverUrl');
+  const name = `promo_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${inject('templateDb')}`);
+  await admin.end();
+  return {
+    url: withDatabase(serverUrl, name),
+    async drop() {
+      const client = new pg.Client({ connectionString: serverUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+export function useTestApp(env: Record<string, string> = {}): TestApp {
+  const ctx = {} as TestApp;
+  let drop: () => Promise<void> = async () => {};
+  beforeAll(async () => {
+    const database = await createTestDatabase();
+    drop = database.drop;
+    const config: Config = { ...loadConfig({ LOG_LEVEL: 'silent', ...env }), databaseUrl: database.url };
+    ctx.databaseUrl = database.url;
+    ctx.pool = createPool(database.url, 20);
+    ctx.app = await buildApp({ config, pool: ctx.pool, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+    await ctx.app.ready();
+    const keys = {} as Record<UserRole, string>;
+    for (const role of ['admin', 'agent', 'client'] as const) {
+      keys[role] = (await transaction(ctx.pool, (tx) => createApiKey(tx, null, { name: `test ${role}`, role }))).key;
+    }
+    ctx.keys = keys;
+    ctx.call = async (role, options) => {
+      const headers = { ...(options.headers ?? {}) } as Record<string, string>;
+      if (role) headers.authorization = `Bearer ${keys[role]}`;
+      const response = await ctx.app.inject({ ...options, headers });
+      let data: unknown;
+      try {
+        data = response.body ? JSON.parse(response.body) : undefined;
+      } catch {
+        data = undefined;
+      }
+      return Object.assign(response, { data });
+    };
+  });
+  afterAll(async () => {
+    await ctx.app?.close();
+    await ctx.pool?.end();
+    await drop();
+  });
+  return ctx;
+}
