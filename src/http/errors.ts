@@ -2,7 +2,7 @@
 // the error handler turns it, and every framework error, into
 // {"error": {"code", "message", "details?"}} with the right status. Anything unexpected
 // becomes a 500 whose detail is logged, never sent.
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 export interface ErrorDetail {
   path: string;
@@ -60,6 +60,11 @@ function validationDetails(error: FastifyError): ErrorDetail[] {
   });
 }
 
+function isPgDataException(error: unknown): boolean {
+  const e = error as { code?: unknown; severity?: unknown };
+  return typeof e.code === 'string' && /^22[0-9A-Z]{3}$/.test(e.code) && typeof e.severity === 'string';
+}
+
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
     if (error instanceof DomainError) {
@@ -72,6 +77,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     const known = error.code ? CLIENT_ERRORS[error.code] : undefined;
     if (known) return reply.status(known[0]).send(errorBody(known[1], error.message));
+    // PostgreSQL data exceptions (class 22: bad number, timestamp, or text encoding) come from
+    // values a client sent that passed the schema, such as a tampered cursor.
+    if (isPgDataException(error)) {
+      return reply.status(400).send(errorBody('validation_failed', 'a value in the request is not acceptable'));
+    }
     if (error instanceof SyntaxError || (error.statusCode === 400 && !error.code?.startsWith('FST_ERR_'))) {
       return reply.status(400).send(errorBody('validation_failed', `malformed request: ${error.message}`));
     }
@@ -85,4 +95,18 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send(errorBody('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)),
   );
+}
+
+/**
+ * Fastify's `frameworkErrors`: a URL it cannot route (bad percent-encoding, a path segment
+ * over `maxParamLength`) is refused before any hook or error handler runs, so it is answered
+ * here, in the same shape as every other error.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const message =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is too long' : error.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid' : error.message;
+  void reply
+    .header('x-request-id', request.id)
+    .status(400)
+    .send(errorBody('validation_failed', message, [{ path: 'params', message }]));
 }

@@ -1,2 +1,53 @@
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-export const listRoutes: FastifyPluginAsyncTypebox = async () => {};
+import { transaction } from '../db/pool';
+import { auditContext } from '../auth/auth.plugin';
+import { ErrorResponse, IdParams, Page, commonErrors } from '../http/schemas';
+import { CreateListBody, List, ListQuery, UpdateListBody } from './lists.schema';
+import * as service from './lists.service';
+
+const tags = ['Lists'];
+const errors = { 404: Type.Ref(ErrorResponse), 409: Type.Ref(ErrorResponse), ...commonErrors };
+
+export const listRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/v1/lists', {
+    config: { access: 'admin' },
+    schema: {
+      tags,
+      summary: 'Create a promo code list',
+      description: 'A multi_use list takes its one `code` here; single_use lists get codes from batches, third_party lists from imports.',
+      body: CreateListBody,
+      response: { 201: List, ...errors },
+    },
+  }, async (request, reply) => {
+    const list = await transaction(app.pool, (tx) => service.createList(tx, auditContext(request), request.body));
+    return reply.status(201).send(list);
+  });
+
+  app.get('/v1/lists', {
+    config: { access: 'agent' },
+    schema: {
+      tags,
+      summary: 'Search lists by name, filter by type and status, sort by any column',
+      description: 'Default order: newest first. With `sort`, ascending unless `order=desc`.',
+      querystring: ListQuery,
+      response: { 200: Page(List), ...commonErrors },
+    },
+  }, async (request) => service.searchLists(app.pool, request.query));
+
+  app.get('/v1/lists/:id', {
+    config: { access: 'agent' },
+    schema: { tags, summary: 'Get a list with its status and metrics', params: IdParams, response: { 200: List, ...errors } },
+  }, async (request) => service.getList(app.pool, request.params.id));
+
+  app.patch('/v1/lists/:id', {
+    config: { access: 'admin' },
+    schema: {
+      tags,
+      summary: 'Edit a list: name, description, ends_at, redemption_cap',
+      params: IdParams,
+      body: UpdateListBody,
+      response: { 200: List, ...errors },
+    },
+  }, async (request) => transaction(app.pool, (tx) => service.updateList(tx, auditContext(request), request.params.id, request.body)));
+};

@@ -70,8 +70,10 @@ CREATE TABLE lists (
   type            text NOT NULL CHECK (type IN ('single_use', 'multi_use', 'third_party')),
   starts_at       timestamptz NOT NULL,
   ends_at         timestamptz CHECK (ends_at IS NULL OR ends_at > starts_at),
-  redemption_cap  bigint CHECK (redemption_cap IS NULL OR redemption_cap > 0),
+  redemption_cap  integer CHECK (redemption_cap IS NULL OR redemption_cap > 0),
   outcome         jsonb NOT NULL,
+  -- multi_use only: the code as the admin typed it (its normalized form is in codes)
+  code_display    text CHECK ((type = 'multi_use') = (code_display IS NOT NULL)),
   created_at      timestamptz NOT NULL DEFAULT now(),
   updated_at      timestamptz NOT NULL DEFAULT now()
 );
