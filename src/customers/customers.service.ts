@@ -1,0 +1,53 @@
+// Customers: registration by clients, the profile everyone reads, and blocking by agents.
+import type { Queryable, Tx } from '../db/pool';
+import { recordAudit, type AuditContext } from '../audit/audit.service';
+import { notFound } from '../http/errors';
+import * as sql from './customers.sql';
+import type { BlockCustomer, UpsertCustomer } from './customers.schema';
+
+const ENTITY = 'customer';
+
+export async function getProfile(db: Queryable, id: string) {
+  const row = await sql.findProfile(db, id);
+  if (!row) throw notFound(ENTITY, id);
+  // Lockout arrives with the claims feature; until then nobody is locked out.
+  return { ...row, blocked: row.blocked_at !== null, locked_out_until: null };
+}
+
+/**
+ * Registers a customer or updates the fields given. `audit` is null for client keys: clients
+ * register customers at volume, and the audit log is for admin and agent changes.
+ */
+export async function upsertCustomer(tx: Tx, audit: AuditContext | null, id: string, input: UpsertCustomer) {
+  const created = await sql.insertCustomer(tx, id, { email: input.email ?? null, name: input.name ?? null });
+  if (created) {
+    if (audit) await recordAudit(tx, audit, { action: 'customer.create', entityType: ENTITY, entityId: id, after: created });
+    return { created: true, profile: await getProfile(tx, id) };
+  }
+  // Customers are never deleted, so a row that refused the insert is there to update.
+  const before = audit ? await sql.findCustomer(tx, id, true) : undefined;
+  const after = await sql.updateCustomer(tx, id, input);
+  if (audit) await recordAudit(tx, audit, { action: 'customer.update', entityType: ENTITY, entityId: id, before, after });
+  return { created: false, profile: await getProfile(tx, id) };
+}
+
+/**
+ * Idempotent: blocking a blocked customer keeps the first block (time and reason) and
+ * records nothing, since nothing changed.
+ */
+export async function blockCustomer(tx: Tx, ctx: AuditContext, id: string, input: BlockCustomer) {
+  const before = await sql.findCustomer(tx, id, true);
+  if (!before) throw notFound(ENTITY, id);
+  const after = await sql.block(tx, id, input.reason ?? null);
+  if (after) await recordAudit(tx, ctx, { action: 'customer.block', entityType: ENTITY, entityId: id, before, after });
+  return getProfile(tx, id);
+}
+
+/** Idempotent, like blocking: unblocking a customer who is not blocked changes nothing. */
+export async function unblockCustomer(tx: Tx, ctx: AuditContext, id: string) {
+  const before = await sql.findCustomer(tx, id, true);
+  if (!before) throw notFound(ENTITY, id);
+  const after = await sql.unblock(tx, id);
+  if (after) await recordAudit(tx, ctx, { action: 'customer.unblock', entityType: ENTITY, entityId: id, before, after });
+  return getProfile(tx, id);
+}
