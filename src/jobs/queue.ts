@@ -4,8 +4,22 @@ import { Logger as WorkerLogger, run, runMigrations, type Runner, type TaskList 
 import type { Logger } from 'pino';
 import type { Pool, Queryable } from '../db/pool';
 
+const QUEUE_MIGRATION_LOCK = 7_314_160; // next to the schema migrations' lock key
+
+/**
+ * graphile-worker's own migrations are not safe to start concurrently on a fresh database
+ * (two `CREATE SCHEMA IF NOT EXISTS` race), so processes starting together take turns under
+ * an advisory lock. The lock is held on its own connection; the migration uses another.
+ */
 export async function migrateQueue(pool: Pool): Promise<void> {
-  await runMigrations({ pgPool: pool, logger: silentLogger });
+  const lock = await pool.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [QUEUE_MIGRATION_LOCK]);
+    await runMigrations({ pgPool: pool, logger: silentLogger });
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock($1)', [QUEUE_MIGRATION_LOCK]).catch(() => {});
+    lock.release();
+  }
 }
 
 export async function enqueue(
@@ -29,6 +43,9 @@ export async function startWorker(pool: Pool, log: Logger, taskList: TaskList, c
     concurrency,
     noHandleSignals: true, // the service shuts the worker down itself, in order
     pollInterval: 1000,
+    // No recurring tasks (yet): without this graphile-worker looks for a ./crontab file in
+    // whatever folder the service was started from.
+    parsedCronItems: [],
     logger: pinoLogger(log),
   });
 }

@@ -129,7 +129,7 @@ export async function insertList(db: Queryable, list: NewList): Promise<string> 
 /** Inserts the one code of a multi-use list; false when the normalized code is taken. */
 export async function insertListCode(db: Queryable, code: string, listId: string, display: string): Promise<boolean> {
   const { rowCount } = await db.query(
-    'INSERT INTO codes (code, list_id, display) VALUES ($1, $2, $3) ON CONFLICT (code) DO NOTHING',
+    'INSERT INTO codes (code, list_id, source_id, display) VALUES ($1, $2, 0, $3) ON CONFLICT (code) DO NOTHING',
     [code, listId, display],
   );
   return rowCount === 1;

@@ -51,3 +51,7 @@ export const opsRoutes: FastifyPluginAsync = async (app) => {
     return registry.metrics();
   });
 };
+
+// The request-duration hook must see every route of the app, not only the three above, so
+// this plugin is not encapsulated (what fastify-plugin does). Register it before the others.
+Object.assign(opsRoutes, { [Symbol.for('skip-override')]: true });

@@ -92,12 +92,13 @@ CREATE TABLE list_counters (
 
 -- Every code of every list, in normalized form; the primary key makes a code unique across
 -- the whole service. Kept narrow for bulk generation: the created time is the batch's or
--- import's, and the nullable columns cost nothing until used.
+-- import's, and the nullable columns cost nothing until used. "C" collation: codes compare
+-- as bytes, which is what they are, and byte comparison is the fastest.
 CREATE TABLE codes (
-  code           text PRIMARY KEY,
+  code           text COLLATE "C" PRIMARY KEY,
   list_id        bigint NOT NULL,
-  batch_id       bigint,
-  import_id      bigint,
+  -- the batch (single_use) or import (third_party) that made the code; 0 for a multi-use code
+  source_id      bigint NOT NULL,
   display        text,
   claimed_by     text,
   claimed_at     timestamptz,
