@@ -17,6 +17,9 @@ import { auditRoutes } from './audit/audit.routes';
 import { catalogRoutes } from './catalog/catalog.routes';
 import { customerRoutes } from './customers/customers.routes';
 import { listRoutes } from './lists/lists.routes';
+import { batchRoutes } from './codes/batches.routes';
+import { codeRoutes } from './codes/codes.routes';
+import { importRoutes } from './codes/imports.routes';
 import { opsRoutes } from './ops/ops.routes';
 
 declare module 'fastify' {
@@ -83,5 +86,8 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
   await app.register(catalogRoutes);
   await app.register(customerRoutes);
   await app.register(listRoutes);
+  await app.register(batchRoutes);
+  await app.register(importRoutes);
+  await app.register(codeRoutes);
   return app;
 }

@@ -15,6 +15,7 @@ export interface Config {
   logLevel: string;
   bodyLimitBytes: number;
   workerConcurrency: number;
+  workerDeadAfterSeconds: number;
   seedDemo: boolean;
   maxCodesPerRequest: number;
   publicUrl: string;
@@ -87,6 +88,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     logLevel: text(env, 'LOG_LEVEL') ?? 'info',
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),
     workerConcurrency: int(env, 'WORKER_CONCURRENCY', 2, 1, 64),
+    workerDeadAfterSeconds: seconds(env, 'WORKER_DEAD_AFTER', 30),
     seedDemo: bool(env, 'SEED_DEMO', true),
     maxCodesPerRequest: int(env, 'MAX_CODES_PER_REQUEST', 1_000_000, 1),
     publicUrl: (text(env, 'PUBLIC_URL') ?? `http://localhost:${port}`).replace(/\/+$/, ''),

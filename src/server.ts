@@ -1,7 +1,6 @@
 // Process entry: configuration, database (embedded or DATABASE_URL), migrations, then the
 // HTTP API and/or the job worker, and an orderly shutdown on SIGTERM/SIGINT.
 import pino from 'pino';
-import type { Runner } from 'graphile-worker';
 import { buildApp } from './app';
 import { ConfigError, loadConfig } from './config';
 import { createPool } from './db/pool';
@@ -9,7 +8,8 @@ import { migrate } from './db/migrate';
 import { seedDemoCatalog } from './db/seed';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
 import { ensureBootstrapAdminKey } from './auth/api-keys.service';
-import { migrateQueue, startWorker } from './jobs/queue';
+import { migrateQueue, startWorker, type Worker } from './jobs/queue';
+import { createMailer } from './notify/mailer';
 import { buildTaskList } from './jobs/tasks';
 
 async function main(): Promise<void> {
@@ -42,9 +42,11 @@ async function main(): Promise<void> {
   if (config.adminApiKey) await ensureBootstrapAdminKey(pool, config.adminApiKey);
 
   const app = config.role === 'worker' ? null : await buildApp({ config, pool, logger: log });
-  let runner: Runner | null = null;
+  let runner: Worker | null = null;
+  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, log });
   if (config.role !== 'api') {
-    runner = await startWorker(pool, log.child({ component: 'worker' }), buildTaskList(), config.workerConcurrency);
+    const workerLog = log.child({ component: 'worker' });
+    runner = await startWorker(pool, workerLog, buildTaskList({ pool, config, log: workerLog, mailer }), config.workerConcurrency, config.workerDeadAfterSeconds);
   }
   if (app) {
     const address = await app.listen({ port: config.port, host: config.host });
@@ -67,7 +69,8 @@ async function main(): Promise<void> {
         app.shuttingDown = true;
         await app.close(); // stops accepting, waits for in-flight requests
       }
-      await runner?.stop(); // running jobs finish; their locks are released for another worker
+      await runner?.stop(); // running jobs finish or, if long, stop at a safe point and are retried
+      mailer.close();
       await pool.end();
       await embedded?.stop();
       log.info('stopped');

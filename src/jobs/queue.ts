@@ -36,8 +36,27 @@ export async function enqueue(
   ]);
 }
 
-export async function startWorker(pool: Pool, log: Logger, taskList: TaskList, concurrency: number): Promise<Runner> {
-  return run({
+/** How often a worker process says it is alive. */
+const HEARTBEAT_MS = 5_000;
+
+export interface Worker {
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the task list. Each worker process records a heartbeat; a job locked for longer than
+ * `deadAfterSeconds` by a worker with no heartbeat for as long (its process was killed) is
+ * unlocked so that a live worker resumes it, instead of after graphile-worker's 4-hour lock expiry.
+ */
+export async function startWorker(
+  pool: Pool,
+  log: Logger,
+  taskList: TaskList,
+  concurrency: number,
+  deadAfterSeconds = 30,
+): Promise<Worker> {
+  const heartbeatMs = Math.min(HEARTBEAT_MS, (deadAfterSeconds * 1000) / 3);
+  const runner: Runner = await run({
     pgPool: pool,
     taskList,
     concurrency,
@@ -48,6 +67,52 @@ export async function startWorker(pool: Pool, log: Logger, taskList: TaskList, c
     parsedCronItems: [],
     logger: pinoLogger(log),
   });
+  const workerIds = new Set<string>();
+  runner.events.on('worker:create', ({ worker }) => workerIds.add(worker.workerId));
+  runner.events.on('worker:stop', ({ worker }) => workerIds.delete(worker.workerId));
+
+  const beat = async () => {
+    try {
+      await pool.query(
+        `INSERT INTO worker_heartbeats (worker_id) SELECT unnest($1::text[])
+         ON CONFLICT (worker_id) DO UPDATE SET seen_at = now()`,
+        [[...workerIds]],
+      );
+      await reclaimJobsOfDeadWorkers(pool, log, deadAfterSeconds);
+    } catch (error) {
+      log.warn({ err: error }, 'worker heartbeat failed');
+    }
+  };
+  await beat();
+  const timer = setInterval(() => void beat(), heartbeatMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      const ids = [...workerIds];
+      await runner.stop();
+      await pool.query('DELETE FROM worker_heartbeats WHERE worker_id = ANY($1)', [ids]).catch(() => {});
+    },
+  };
+}
+
+export async function reclaimJobsOfDeadWorkers(pool: Pool, log: Logger, deadAfterSeconds: number): Promise<string[]> {
+  const { rows } = await pool.query<{ locked_by: string }>(
+    `SELECT DISTINCT j.locked_by
+       FROM graphile_worker.jobs j
+      WHERE j.locked_by IS NOT NULL
+        AND j.locked_at < now() - make_interval(secs => $1)
+        AND NOT EXISTS (SELECT 1 FROM worker_heartbeats h
+                         WHERE h.worker_id = j.locked_by AND h.seen_at > now() - make_interval(secs => $1))`,
+    [deadAfterSeconds],
+  );
+  const dead = rows.map((r) => r.locked_by);
+  if (dead.length) {
+    await pool.query('SELECT graphile_worker.force_unlock_workers($1::text[])', [dead]);
+    await pool.query(`DELETE FROM worker_heartbeats WHERE seen_at < now() - interval '1 day'`);
+    log.warn({ workers: dead }, 'unlocked the jobs of workers that stopped without finishing them');
+  }
+  return dead;
 }
 
 function pinoLogger(log: Logger): WorkerLogger {

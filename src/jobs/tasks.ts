@@ -1,6 +1,29 @@
-// Every background task the worker runs, by name. Features add their tasks here.
+// Every background task the worker runs, by name.
 import type { TaskList } from 'graphile-worker';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import type { Pool } from '../db/pool';
+import { GENERATE_BATCH } from '../codes/batches.service';
+import { SEND_ALERT, generateBatchTask } from '../codes/batches.job';
+import { processImportTask } from '../codes/imports.job';
+import { PROCESS_IMPORT } from '../codes/imports.service';
+import { composeAlert, type AlertSubject } from '../notify/alerts';
+import type { Mailer } from '../notify/mailer';
 
-export function buildTaskList(): TaskList {
-  return {};
+export interface TaskContext {
+  pool: Pool;
+  config: Readonly<Config>;
+  log: Logger;
+  mailer: Mailer;
+}
+
+export function buildTaskList({ pool, config, log, mailer }: TaskContext): TaskList {
+  return {
+    [GENERATE_BATCH]: generateBatchTask(pool, log),
+    [PROCESS_IMPORT]: processImportTask(pool),
+    [SEND_ALERT]: async (payload) => {
+      const mail = await composeAlert(pool, payload as AlertSubject, config.publicUrl);
+      if (mail) await mailer.send(mail);
+    },
+  };
 }

@@ -2,7 +2,7 @@
 // worker runs it. Real graphile-worker on this file's own database.
 import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import type { Runner } from 'graphile-worker';
+import type { Worker } from '../../src/jobs/queue';
 import { transaction } from '../../src/db/pool';
 import { enqueue, startWorker } from '../../src/jobs/queue';
 import { useTestApp } from '../support/context';
@@ -21,7 +21,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>, dead
 const jobCount = async (task: string) =>
   Number((await t.pool.query(`SELECT count(*) FROM graphile_worker.jobs WHERE task_identifier = $1`, [task])).rows[0].count);
 
-let runner: Runner | null = null;
+let runner: Worker | null = null;
 afterEach(async () => {
   await runner?.stop();
   runner = null;

@@ -1,0 +1,86 @@
+// The generation job: makes a batch's codes in chunks, each chunk one transaction that inserts
+// the codes and advances `generated`. A process killed at any moment loses at most the chunk in
+// flight, which rolls back; the job then resumes from `generated` and stops at exactly
+// `requested`: the batch row lock and the LIMIT on each insert make more impossible.
+import type { JobHelpers } from 'graphile-worker';
+import type { Logger } from 'pino';
+import { transaction, type Pool } from '../db/pool';
+import { enqueue } from '../jobs/queue';
+import * as sql from './batches.sql';
+import { generateCodes, type GeneratedChunk } from './generator';
+import type { CodeFormat } from './format';
+
+const CHUNK = 250_000;
+/** Chunks in a row that found no new code before the format is declared exhausted. */
+const FRUITLESS_LIMIT = 20;
+
+export const SEND_ALERT = 'send_alert';
+
+/** Generation runs between awaits so that the previous chunk's query keeps flowing. */
+async function generateSoon(format: CodeFormat, count: number): Promise<GeneratedChunk> {
+  await new Promise((resolve) => setImmediate(resolve));
+  return generateCodes(format, count);
+}
+
+export async function generateBatch(pool: Pool, batchId: string, log: Logger, signal?: AbortSignal): Promise<void> {
+  const batch = await sql.findBatch(pool, batchId);
+  if (!batch || batch.status !== 'pending') return;
+  let remaining = batch.requested - batch.generated;
+  let fruitless = 0;
+  let next = remaining > 0 ? generateSoon(batch.format, Math.min(CHUNK, remaining)) : null;
+  while (remaining > 0) {
+    if (signal?.aborted) throw new Error('generation interrupted by shutdown; it resumes where it stopped');
+    const chunk = await next!;
+    const insert = transaction(pool, async (tx) => {
+      const locked = await sql.findBatch(tx, batchId, true);
+      if (!locked || locked.status !== 'pending') return null;
+      const room = locked.requested - locked.generated;
+      const inserted = room > 0 ? await sql.insertBatchCodes(tx, locked, chunk.literal, room) : 0;
+      return { inserted, left: room - inserted };
+    });
+    // Make the next chunk while PostgreSQL inserts this one; collisions are rare, so assume none.
+    const expected = remaining - chunk.count;
+    next = expected > 0 ? generateSoon(batch.format, Math.min(CHUNK, expected)) : null;
+    const result = await insert;
+    if (!result) return; // finished or failed elsewhere
+    remaining = result.left;
+    fruitless = result.inserted === 0 ? fruitless + 1 : 0;
+    if (fruitless >= FRUITLESS_LIMIT) {
+      await failBatch(pool, batchId, 'no new codes could be found in this format; its space is exhausted');
+      return;
+    }
+    if (remaining > 0 && !next) next = generateSoon(batch.format, Math.min(CHUNK, remaining));
+    log.debug({ batchId, inserted: result.inserted, remaining }, 'batch chunk committed');
+  }
+  await transaction(pool, async (tx) => {
+    const done = await sql.finishBatch(tx, batchId, 'active', null);
+    if (done && done.notify.length) await enqueue(tx, SEND_ALERT, { kind: 'batch', id: batchId });
+  });
+}
+
+/** Marks a batch failed, gives back the format room it did not use, and alerts. */
+export async function failBatch(pool: Pool, batchId: string, error: string): Promise<void> {
+  await transaction(pool, async (tx) => {
+    const batch = await sql.findBatch(tx, batchId, true);
+    if (!batch || batch.status !== 'pending') return;
+    await sql.finishBatch(tx, batchId, 'failed', error);
+    await sql.releaseFormat(tx, batch.format_key, batch.requested - batch.generated);
+    if (batch.notify.length) await enqueue(tx, SEND_ALERT, { kind: 'batch', id: batchId });
+  });
+}
+
+/** The graphile-worker task: retries on error; the last attempt's failure fails the batch. */
+export function generateBatchTask(pool: Pool, log: Logger) {
+  return async (payload: unknown, helpers: JobHelpers) => {
+    const batchId = String((payload as { batch_id: string }).batch_id);
+    try {
+      await generateBatch(pool, batchId, log, helpers.abortSignal);
+    } catch (error) {
+      if (helpers.job.attempts >= helpers.job.max_attempts) {
+        await failBatch(pool, batchId, `generation failed: ${(error as Error).message}`);
+        return;
+      }
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,78 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { transaction } from '../db/pool';
+import { auditContext } from '../auth/auth.plugin';
+import { conflict } from '../http/errors';
+import { ErrorResponse, IdParams, Page, PageQuery, commonErrors } from '../http/schemas';
+import { Batch, CreateBatchBody } from './batches.schema';
+import * as service from './batches.service';
+import { exportCodes } from './exports';
+
+const tags = ['Batches'];
+const errors = { 404: Type.Ref(ErrorResponse), 409: Type.Ref(ErrorResponse), ...commonErrors };
+export const ExportQuery = Type.Object(
+  { format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('xlsx')], { default: 'csv' })) },
+  { additionalProperties: false },
+);
+
+export function attachment(reply: { header(name: string, value: string): unknown }, name: string, format: 'csv' | 'xlsx') {
+  reply.header(
+    'content-type',
+    format === 'csv' ? 'text/csv; charset=utf-8' : 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  );
+  reply.header('content-disposition', `attachment; filename="${name}.${format}"`);
+}
+
+export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/v1/lists/:id/batches', {
+    config: { access: 'admin' },
+    schema: {
+      tags,
+      summary: 'Generate single-use codes in a background batch',
+      description: 'Answers 202 with the batch `pending`; poll GET /v1/batches/{id} until `active` (or `failed`).',
+      params: IdParams,
+      body: CreateBatchBody,
+      response: { 202: Batch, ...errors },
+    },
+  }, async (request, reply) => {
+    const batch = await transaction(app.pool, (tx) =>
+      service.createBatch(tx, auditContext(request), request.params.id, request.body, app.config.maxCodesPerRequest));
+    return reply.status(202).send(batch);
+  });
+
+  app.get('/v1/lists/:id/batches', {
+    config: { access: 'agent' },
+    schema: {
+      tags,
+      summary: "A list's batch log, newest first",
+      params: IdParams,
+      querystring: Type.Object(PageQuery, { additionalProperties: false }),
+      response: { 200: Page(Batch), ...errors },
+    },
+  }, async (request) => service.listBatches(app.pool, request.params.id, request.query));
+
+  app.get('/v1/batches/:id', {
+    config: { access: 'agent' },
+    schema: { tags, summary: 'A batch with its progress', params: IdParams, response: { 200: Batch, ...errors } },
+  }, async (request) => service.getBatch(app.pool, request.params.id));
+
+  app.get('/v1/batches/:id/export', {
+    config: { access: 'admin' },
+    schema: {
+      tags,
+      summary: "Download a batch's codes as .csv or .xlsx (streamed)",
+      params: IdParams,
+      querystring: ExportQuery,
+      response: { 200: { description: 'the file', type: 'string' }, ...errors },
+    },
+  }, async (request, reply) => {
+    const batch = await service.getBatch(app.pool, request.params.id);
+    if (batch.status !== 'active') {
+      throw conflict('batch_not_ready', `the batch is ${batch.status}; it can be exported once active`);
+    }
+    const format = request.query.format ?? 'csv';
+    const stream = await exportCodes(app.pool, { listId: batch.list_id, sourceId: batch.id, sourceLabel: 'batch' }, format);
+    attachment(reply, `batch-${batch.id}`, format);
+    return reply.send(stream);
+  });
+};

@@ -1,0 +1,115 @@
+// Streamed exports of codes as .csv or .xlsx, for a batch, an import or a whole list.
+// PostgreSQL streams the rows with COPY TO STDOUT; CSV passes straight through, and for
+// Excel each row goes to exceljs's streaming writer, a new sheet before the format's limit.
+// Memory stays bounded: the COPY stream is only read as fast as the client takes the file.
+import { once } from 'node:events';
+import { PassThrough, type Readable } from 'node:stream';
+import ExcelJS from 'exceljs';
+import { to as copyTo } from 'pg-copy-streams';
+import type { Pool } from '../db/pool';
+
+export type ExportFormat = 'csv' | 'xlsx';
+
+/** Excel holds 1,048,576 rows a sheet; the header takes one. */
+export const XLSX_ROWS_PER_SHEET = 1_048_575;
+
+export interface ExportScope {
+  listId: string;
+  /** a batch or import id; null for the whole list */
+  sourceId: string | null;
+  /** header of the batch/import column */
+  sourceLabel: 'batch' | 'import' | 'source';
+}
+
+const HEADER = (label: string) => ['code', 'status', label, 'created_at', 'claimed_by', 'claimed_at'];
+const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+function exportQuery(scope: ExportScope): string {
+  // COPY takes no bind parameters; both ids are checked to be integers before they get here.
+  const listId = BigInt(scope.listId).toString();
+  const source = scope.sourceId === null ? '' : ` AND c.source_id = ${BigInt(scope.sourceId).toString()}`;
+  return `SELECT COALESCE(c.display, c.code),
+                 CASE WHEN c.cancelled_at IS NOT NULL THEN 'cancelled' WHEN c.claimed_at IS NOT NULL THEN 'claimed' ELSE 'available' END,
+                 NULLIF(c.source_id, 0),
+                 ${iso('COALESCE(b.created_at, i.created_at, l.created_at)')},
+                 c.claimed_by,
+                 ${iso('c.claimed_at')}
+            FROM codes c
+            JOIN lists l ON l.id = c.list_id
+            LEFT JOIN batches b ON b.id = c.source_id
+            LEFT JOIN imports i ON i.id = c.source_id
+           WHERE c.list_id = ${listId}${source}
+           ORDER BY c.source_id, c.code`;
+}
+
+/**
+ * Runs `COPY (query) TO STDOUT` and returns its output stream. The connection is held until the
+ * stream ends, and dropped (not reused) if the stream is destroyed mid-way.
+ */
+export async function copyOut(pool: Pool, query: string, options: string): Promise<Readable> {
+  const client = await pool.connect();
+  let released = false;
+  const release = (broken: boolean) => {
+    if (released) return;
+    released = true;
+    client.release(broken);
+  };
+  const rows = client.query(copyTo(`COPY (${query}) TO STDOUT WITH (${options})`));
+  rows.on('end', () => release(false));
+  rows.on('error', () => release(true));
+  rows.on('close', () => release(!rows.readableEnded));
+  return rows;
+}
+
+/** The stream of a .csv or .xlsx file of the scope's codes. */
+export async function exportCodes(pool: Pool, scope: ExportScope, format: ExportFormat, rowsPerSheet = XLSX_ROWS_PER_SHEET): Promise<Readable> {
+  const rows = await copyOut(pool, exportQuery(scope), format === 'csv' ? 'FORMAT csv' : 'FORMAT text');
+  const out = new PassThrough();
+  out.on('close', () => rows.destroy());
+  if (format === 'csv') {
+    out.write(HEADER(scope.sourceLabel).join(',') + '\n');
+    rows.on('error', (error) => out.destroy(error));
+    rows.pipe(out);
+  } else {
+    writeWorkbook(rows, out, scope.sourceLabel, rowsPerSheet).catch((error: Error) => {
+      rows.destroy();
+      out.destroy(error);
+    });
+  }
+  return out;
+}
+
+async function writeWorkbook(rows: Readable, out: PassThrough, label: string, rowsPerSheet: number): Promise<void> {
+  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: false, useSharedStrings: false });
+  let sheetNumber = 0;
+  let sheet: ExcelJS.Worksheet | null = null;
+  let inSheet = 0;
+  const newSheet = () => {
+    sheet?.commit();
+    sheetNumber++;
+    sheet = workbook.addWorksheet(sheetNumber === 1 ? 'Codes' : `Codes ${sheetNumber}`);
+    sheet.addRow(HEADER(label)).commit();
+    inSheet = 0;
+  };
+  newSheet();
+  let rest = '';
+  for await (const chunk of rows) {
+    const lines = (rest + (chunk as Buffer).toString('utf8')).split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) {
+      if (inSheet === rowsPerSheet - 1) newSheet();
+      sheet!.addRow(line.split('\t').map(copyTextValue)).commit();
+      inSheet++;
+    }
+    if (out.writableNeedDrain) await once(out, 'drain');
+  }
+  (sheet as ExcelJS.Worksheet | null)?.commit();
+  await workbook.commit();
+}
+
+/** A field of COPY's text format: `\N` is null, backslash escapes the rest. */
+function copyTextValue(field: string): string | null {
+  if (field === '\\N') return null;
+  if (!field.includes('\\')) return field;
+  return field.replace(/\\(.)/g, (_m, c: string) => ({ t: '\t', n: '\n', r: '\r', b: '\b', f: '\f', v: '\v' })[c] ?? c);
+}

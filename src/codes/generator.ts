@@ -1,0 +1,117 @@
+// Random codes from a cryptographic source, fast enough for millions a second.
+//
+// Every character is uniform over the charset: the leading characters come from one uniform
+// integer below charset^k (k as large as 48 bits allow), drawn from crypto bytes with
+// rejection sampling; the rest, if any, are single characters drawn the same way. Sorting the
+// leading integers (a native typed-array sort) yields the codes in byte order, which makes the
+// index inserts that follow sequential instead of random. The output is a PostgreSQL array
+// literal, `{CODE,CODE,...}`, built in one buffer: no per-code JavaScript strings.
+import { randomFillSync } from 'node:crypto';
+import { CHARSETS, type CodeFormat } from './format';
+
+const TWO_POW_48 = 2 ** 48;
+
+class RandomBytes {
+  private buffer = Buffer.allocUnsafe(1 << 16);
+  private at = this.buffer.length;
+
+  byte(): number {
+    if (this.at === this.buffer.length) {
+      randomFillSync(this.buffer);
+      this.at = 0;
+    }
+    return this.buffer[this.at++]!;
+  }
+
+  /** Uniform integer in [0, 2^48). */
+  uint48(): number {
+    if (this.at + 6 > this.buffer.length) {
+      randomFillSync(this.buffer);
+      this.at = 0;
+    }
+    const value = this.buffer.readUIntBE(this.at, 6);
+    this.at += 6;
+    return value;
+  }
+}
+
+/**
+ * Sorts values spread uniformly over [0, space): a counting sort into ~count buckets, then an
+ * insertion pass over the nearly sorted result. O(n), where a comparison sort is O(n log n).
+ */
+function sortUniform(values: Float64Array, space: number): Float64Array {
+  const buckets = Math.max(1, Math.min(values.length, 1 << 20));
+  const scale = buckets / space;
+  const starts = new Uint32Array(buckets + 1);
+  const bucketOf = new Uint32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const b = Math.min(buckets - 1, Math.floor(values[i]! * scale));
+    bucketOf[i] = b;
+    starts[b + 1]!++;
+  }
+  for (let b = 0; b < buckets; b++) starts[b + 1]! += starts[b]!;
+  const sorted = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) sorted[starts[bucketOf[i]!]!++] = values[i]!;
+  for (let i = 1; i < sorted.length; i++) {
+    const value = sorted[i]!;
+    let j = i - 1;
+    while (j >= 0 && sorted[j]! > value) {
+      sorted[j + 1] = sorted[j]!;
+      j--;
+    }
+    sorted[j + 1] = value;
+  }
+  return sorted;
+}
+
+export interface GeneratedChunk {
+  /** `{A,B,...}`, ready for a `$1::text[]` parameter. */
+  literal: string;
+  count: number;
+}
+
+/** `count` random codes of the format, sorted; rare duplicates are left for the insert to skip. */
+export function generateCodes(format: CodeFormat, count: number): GeneratedChunk {
+  const alphabet = Buffer.from(CHARSETS[format.charset], 'latin1');
+  const size = alphabet.length;
+  const lead = Math.min(format.length, Math.floor(48 / Math.log2(size)));
+  const space = size ** lead; // ≤ 2^48: exact in a double
+  const limit = Math.floor(TWO_POW_48 / space) * space;
+  const byteLimit = 256 - (256 % size);
+  const random = new RandomBytes();
+
+  const drawn = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    let r: number;
+    do r = random.uint48();
+    while (r >= limit);
+    drawn[i] = r % space;
+  }
+  const leads = sortUniform(drawn, space);
+
+  const prefix = Buffer.from(format.prefix, 'latin1');
+  const suffix = Buffer.from(format.suffix, 'latin1');
+  const width = prefix.length + format.length + suffix.length;
+  const out = Buffer.allocUnsafe(2 + count * (width + 1));
+  let at = 0;
+  out[at++] = 0x7b; // {
+  for (let i = 0; i < count; i++) {
+    if (i > 0) out[at++] = 0x2c; // ,
+    at += prefix.copy(out, at);
+    let value = leads[i]!;
+    for (let d = lead - 1; d >= 0; d--) {
+      out[at + d] = alphabet[value % size]!;
+      value = Math.floor(value / size);
+    }
+    at += lead;
+    for (let d = lead; d < format.length; d++) {
+      let b: number;
+      do b = random.byte();
+      while (b >= byteLimit);
+      out[at++] = alphabet[b % size]!;
+    }
+    at += suffix.copy(out, at);
+  }
+  out[at++] = 0x7d; // }
+  return { literal: out.toString('latin1', 0, at), count };
+}

@@ -1,0 +1,101 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import multipart from '@fastify/multipart';
+import type { Readable } from 'node:stream';
+import { transaction } from '../db/pool';
+import { auditContext } from '../auth/auth.plugin';
+import { conflict, invalid } from '../http/errors';
+import { ErrorResponse, IdParams, Page, PageQuery, commonErrors } from '../http/schemas';
+import { ExportQuery, attachment } from './batches.routes';
+import { copyOut, exportCodes } from './exports';
+import { Import, ImportQuery } from './imports.schema';
+import * as service from './imports.service';
+
+const tags = ['Imports'];
+const errors = { 404: Type.Ref(ErrorResponse), 409: Type.Ref(ErrorResponse), ...commonErrors };
+const RAW_TYPES = ['text/csv', 'text/plain', 'application/octet-stream'];
+
+export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // Uploads stay streams: the raw body is handed to the route unread, and multipart files too.
+  app.addContentTypeParser(RAW_TYPES, (_request, payload, done) => done(null, payload));
+  await app.register(multipart, { limits: { files: 1, fields: 10, fileSize: Number.MAX_SAFE_INTEGER } });
+
+  app.post('/v1/lists/:id/imports', {
+    config: { access: 'admin' },
+    schema: {
+      tags,
+      summary: 'Upload third-party codes: CSV (first column) or one code per line',
+      description:
+        'Send the file as the raw body (text/csv, text/plain or application/octet-stream) or as the one file of a ' +
+        'multipart/form-data upload. A first line reading "code" is taken as a header. Answers 202; the import ' +
+        'turns active when every line is processed. Rejected lines are in GET /v1/imports/{id}/report.',
+      params: IdParams,
+      querystring: ImportQuery,
+      response: { 202: Import, ...errors },
+    },
+  }, async (request, reply) => {
+    let body: Readable;
+    if (request.isMultipart()) {
+      const file = await request.file();
+      if (!file) throw invalid([{ path: 'body', message: 'the multipart upload has no file' }]);
+      body = file.file;
+    } else if (RAW_TYPES.some((type) => request.headers['content-type']?.startsWith(type))) {
+      body = request.body as Readable;
+    } else {
+      throw invalid([{ path: 'headers.content-type', message: `send ${RAW_TYPES.join(', ')} or multipart/form-data` }]);
+    }
+    const created = await transaction(app.pool, (tx) =>
+      service.createImport(tx, auditContext(request), request.params.id, request.query, body, app.config.maxCodesPerRequest));
+    return reply.status(202).send(created);
+  });
+
+  app.get('/v1/lists/:id/imports', {
+    config: { access: 'agent' },
+    schema: {
+      tags,
+      summary: "A list's imports, newest first",
+      params: IdParams,
+      querystring: Type.Object(PageQuery, { additionalProperties: false }),
+      response: { 200: Page(Import), ...errors },
+    },
+  }, async (request) => service.listImports(app.pool, request.params.id, request.query));
+
+  app.get('/v1/imports/:id', {
+    config: { access: 'agent' },
+    schema: { tags, summary: 'An import with its counts', params: IdParams, response: { 200: Import, ...errors } },
+  }, async (request) => service.getImport(app.pool, request.params.id));
+
+  app.get('/v1/imports/:id/report', {
+    config: { access: 'agent' },
+    schema: {
+      tags,
+      summary: 'The rejected lines of an import as CSV: line, value, reason (duplicate, invalid, code_taken)',
+      params: IdParams,
+      response: { 200: { description: 'text/csv', type: 'string' }, ...errors },
+    },
+  }, async (request, reply) => {
+    const found = await service.getImport(app.pool, request.params.id);
+    const id = BigInt(found.id).toString();
+    const stream = await copyOut(app.pool, `SELECT line, value, reason FROM import_rejections WHERE import_id = ${id} ORDER BY line`, 'FORMAT csv, HEADER true');
+    attachment(reply, `import-${found.id}-rejected`, 'csv');
+    return reply.send(stream);
+  });
+
+  app.get('/v1/imports/:id/export', {
+    config: { access: 'admin' },
+    schema: {
+      tags,
+      summary: "Download an import's accepted codes as .csv or .xlsx (streamed)",
+      params: IdParams,
+      querystring: ExportQuery,
+      response: { 200: { description: 'the file', type: 'string' }, ...errors },
+    },
+  }, async (request, reply) => {
+    const found = await service.getImport(app.pool, request.params.id);
+    if (found.status !== 'active') throw conflict('import_not_ready', `the import is ${found.status}; it can be exported once active`);
+    const format = request.query.format ?? 'csv';
+    const stream = await exportCodes(app.pool, { listId: found.list_id, sourceId: found.id, sourceLabel: 'import' }, format);
+    attachment(reply, `import-${found.id}`, format);
+    return reply.send(stream);
+  });
+};

@@ -1,0 +1,30 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Nullable, NullableTimestamp, Timestamp } from '../http/schemas';
+import { BatchStatus } from './batches.schema';
+
+export const ImportQuery = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    notify: Type.Optional(Type.String({ maxLength: 4000, description: 'comma-separated email addresses to alert when done' })),
+  },
+  { additionalProperties: false },
+);
+
+export const Import = Type.Object(
+  {
+    id: Type.String(),
+    list_id: Type.String(),
+    name: Nullable(Type.String()),
+    status: BatchStatus,
+    total_lines: Type.Integer({ description: 'lines in the upload' }),
+    accepted: Type.Integer(),
+    rejected: Type.Integer({ description: 'see GET /v1/imports/{id}/report' }),
+    error: Nullable(Type.String()),
+    notify: Type.Array(Type.String()),
+    created_at: Timestamp,
+    completed_at: NullableTimestamp,
+  },
+  { $id: 'Import' },
+);
+
+export type ImportQuery = Static<typeof ImportQuery>;

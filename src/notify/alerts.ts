@@ -1,0 +1,54 @@
+// Alerts when a batch or import with `notify` addresses finishes or fails. A message names the
+// list and links to the dashboard; it never contains a code.
+import type { Queryable } from '../db/pool';
+import type { Mail } from './mailer';
+
+export interface AlertSubject {
+  kind: 'batch' | 'import';
+  id: string;
+}
+
+interface SourceRow {
+  id: string;
+  list_id: string;
+  list_name: string;
+  name: string | null;
+  status: 'pending' | 'active' | 'failed';
+  error: string | null;
+  notify: string[];
+  count: number;
+  rejected: number | null;
+}
+
+const QUERIES = {
+  batch: `SELECT b.id, b.list_id, l.name AS list_name, b.name, b.status, b.error, b.notify, b.generated AS count, NULL::int AS rejected
+            FROM batches b JOIN lists l ON l.id = b.list_id WHERE b.id = $1`,
+  import: `SELECT i.id, i.list_id, l.name AS list_name, i.name, i.status, i.error, i.notify, i.accepted AS count, i.rejected
+             FROM imports i JOIN lists l ON l.id = i.list_id WHERE i.id = $1`,
+};
+
+/** The alert for a finished batch or import, or null when there is nothing to send. */
+export async function composeAlert(db: Queryable, subject: AlertSubject, publicUrl: string): Promise<Mail | null> {
+  const { rows } = await db.query<SourceRow>(QUERIES[subject.kind], [subject.id]);
+  const source = rows[0];
+  if (!source || source.status === 'pending' || source.notify.length === 0) return null;
+  const what = `${subject.kind === 'batch' ? 'Batch' : 'Import'} ${source.name ? `"${source.name}"` : `#${source.id}`}`;
+  const link = `${publicUrl}/lists/${source.list_id}`;
+  const ok = source.status === 'active';
+  const outcome = ok
+    ? subject.kind === 'batch'
+      ? `is ready: ${source.count.toLocaleString('en-US')} codes were generated.`
+      : `is done: ${source.count.toLocaleString('en-US')} codes accepted, ${(source.rejected ?? 0).toLocaleString('en-US')} rejected.`
+    : `failed: ${source.error ?? 'unknown error'}.`;
+  return {
+    to: source.notify,
+    subject: `${what} for "${source.list_name}" ${ok ? (subject.kind === 'batch' ? 'is ready' : 'is done') : 'failed'}`,
+    text: [
+      `${what} of the promo code list "${source.list_name}" ${outcome}`,
+      '',
+      `Open it in the dashboard: ${link}`,
+      '',
+      'For security, codes are never sent by email; export them from the dashboard.',
+    ].join('\n'),
+  };
+}

@@ -1,0 +1,32 @@
+// Runs the real job worker (graphile-worker with the service's task list) against a test app's
+// database, with alerts sent to the given SMTP server.
+import pino from 'pino';
+import { loadConfig } from '../../src/config';
+import { startWorker, type Worker } from '../../src/jobs/queue';
+import { buildTaskList } from '../../src/jobs/tasks';
+import { createMailer } from '../../src/notify/mailer';
+import type { TestApp } from './context';
+
+export async function startTestWorker(t: TestApp, env: Record<string, string> = {}): Promise<Worker> {
+  const config = { ...loadConfig({ LOG_LEVEL: 'silent', ...env }), databaseUrl: t.databaseUrl };
+  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, log });
+  const worker = await startWorker(t.pool, log, buildTaskList({ pool: t.pool, config, log, mailer }), 2, config.workerDeadAfterSeconds);
+  return {
+    async stop() {
+      await worker.stop();
+      mailer.close();
+    },
+  };
+}
+
+/** Polls `probe` until it returns a truthy value, or fails after `ms`. */
+export async function eventually<T>(probe: () => Promise<T | null | undefined | false>, ms = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
