@@ -1,6 +1,7 @@
 // The durable job queue (graphile-worker) in the service's own PostgreSQL. Jobs are added
 // with SQL inside the transaction that needs them, so a job exists exactly when its data does.
-import { Logger as WorkerLogger, run, runMigrations, type Runner, type TaskList } from 'graphile-worker';
+import { EventEmitter } from 'node:events';
+import { Logger as WorkerLogger, run, runMigrations, type Runner, type TaskList, type WorkerEvents } from 'graphile-worker';
 import type { Logger } from 'pino';
 import type { Pool, Queryable } from '../db/pool';
 
@@ -56,7 +57,13 @@ export async function startWorker(
   deadAfterSeconds = 30,
 ): Promise<Worker> {
   const heartbeatMs = Math.min(HEARTBEAT_MS, (deadAfterSeconds * 1000) / 3);
+  // Workers are created while run() starts, so the listeners go on an emitter passed in.
+  const events: WorkerEvents = new EventEmitter();
+  const workerIds = new Set<string>();
+  events.on('worker:create', ({ worker }) => workerIds.add(worker.workerId));
+  events.on('worker:stop', ({ worker }) => workerIds.delete(worker.workerId));
   const runner: Runner = await run({
+    events,
     pgPool: pool,
     taskList,
     concurrency,
@@ -67,9 +74,7 @@ export async function startWorker(
     parsedCronItems: [],
     logger: pinoLogger(log),
   });
-  const workerIds = new Set<string>();
-  runner.events.on('worker:create', ({ worker }) => workerIds.add(worker.workerId));
-  runner.events.on('worker:stop', ({ worker }) => workerIds.delete(worker.workerId));
+  if (workerIds.size === 0) throw new Error('the job queue started no workers');
 
   const beat = async () => {
     try {

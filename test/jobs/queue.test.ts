@@ -124,3 +124,31 @@ describe('job queue', () => {
     expect(await jobCount('slow')).toBe(0);
   });
 });
+
+describe('dead and live workers', () => {
+  it('never takes a job away from a live worker, however long it runs', async () => {
+    let starts = 0;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    runner = await startWorker(t.pool, silent, { long_task: async () => { starts++; await held; } }, 2, 1);
+    await transaction(t.pool, (tx) => enqueue(tx, 'long_task', {}));
+    await until('the long job to start', () => starts === 1);
+    await new Promise((resolve) => setTimeout(resolve, 3500)); // > 3 × WORKER_DEAD_AFTER of 1 s
+    expect(starts).toBe(1);
+    const { rows } = await t.pool.query(`SELECT locked_by FROM graphile_worker.jobs WHERE task_identifier = 'long_task'`);
+    expect(rows[0].locked_by).not.toBeNull();
+    release();
+    await until('the long job to finish', async () => (await jobCount('long_task')) === 0);
+  });
+
+  it('hands the job of a worker that stopped beating to a live one', async () => {
+    const ran: string[] = [];
+    await transaction(t.pool, (tx) => enqueue(tx, 'orphan_task', { n: 'x' }));
+    // A worker that locked the job and died: locked long ago, no heartbeat.
+    await t.pool.query(`UPDATE graphile_worker._private_jobs SET locked_by = 'worker-gone', locked_at = now() - interval '1 minute'
+                         WHERE task_id = (SELECT id FROM graphile_worker._private_tasks WHERE identifier = 'orphan_task')`);
+    runner = await startWorker(t.pool, silent, { orphan_task: async (p) => void ran.push((p as { n: string }).n) }, 1, 2);
+    await until('the orphaned job to run', () => ran.length === 1);
+    expect(ran).toEqual(['x']);
+  });
+});
