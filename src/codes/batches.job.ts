@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { transaction, type Pool } from '../db/pool';
 import { enqueue } from '../jobs/queue';
 import * as sql from './batches.sql';
-import { generateCodes, type GeneratedChunk } from './generator';
+import { generateCodes, type GeneratedChunk, type Slice } from './generator';
 import type { CodeFormat } from './format';
 
 const CHUNK = 250_000;
@@ -17,17 +17,26 @@ const FRUITLESS_LIMIT = 20;
 export const SEND_ALERT = 'send_alert';
 
 /** Generation runs between awaits so that the previous chunk's query keeps flowing. */
-async function generateSoon(format: CodeFormat, count: number): Promise<GeneratedChunk> {
+async function generateSoon(format: CodeFormat, count: number, slice: Slice): Promise<GeneratedChunk> {
   await new Promise((resolve) => setImmediate(resolve));
-  return generateCodes(format, count);
+  return generateCodes(format, count, slice);
+}
+
+/** The batch is made in slices of the code space, in order, one chunk each (see generator.ts). */
+function sliceAt(made: number, requested: number): Slice {
+  const of = Math.ceil(requested / CHUNK);
+  return { index: Math.min(of - 1, Math.floor(made / CHUNK)), of };
 }
 
 export async function generateBatch(pool: Pool, batchId: string, log: Logger, signal?: AbortSignal): Promise<void> {
   const batch = await sql.findBatch(pool, batchId);
   if (!batch || batch.status !== 'pending') return;
-  let remaining = batch.requested - batch.generated;
+  const { requested, format } = batch;
+  let remaining = requested - batch.generated;
   let fruitless = 0;
-  let next = remaining > 0 ? generateSoon(batch.format, Math.min(CHUNK, remaining)) : null;
+  let optimistic = true;
+  const make = (made: number, left: number) => generateSoon(format, Math.min(CHUNK, left), sliceAt(made, requested));
+  let next = remaining > 0 ? make(batch.generated, remaining) : null;
   while (remaining > 0) {
     if (signal?.aborted) throw new Error('generation interrupted by shutdown; it resumes where it stopped');
     const chunk = await next!;
@@ -35,21 +44,23 @@ export async function generateBatch(pool: Pool, batchId: string, log: Logger, si
       const locked = await sql.findBatch(tx, batchId, true);
       if (!locked || locked.status !== 'pending') return null;
       const room = locked.requested - locked.generated;
-      const inserted = room > 0 ? await sql.insertBatchCodes(tx, locked, chunk.literal, room) : 0;
-      return { inserted, left: room - inserted };
+      if (room === 0) return { inserted: 0, clashed: false, left: 0 };
+      const result = await sql.insertBatchCodes(tx, locked, chunk.literal, room, optimistic);
+      return { ...result, left: room - result.inserted };
     });
-    // Make the next chunk while PostgreSQL inserts this one; collisions are rare, so assume none.
+    // Make the next chunk while PostgreSQL inserts this one; clashes are rare, so assume none.
     const expected = remaining - chunk.count;
-    next = expected > 0 ? generateSoon(batch.format, Math.min(CHUNK, expected)) : null;
+    next = expected > 0 ? make(requested - expected, expected) : null;
     const result = await insert;
     if (!result) return; // finished or failed elsewhere
+    if (result.clashed) optimistic = false;
     remaining = result.left;
     fruitless = result.inserted === 0 ? fruitless + 1 : 0;
     if (fruitless >= FRUITLESS_LIMIT) {
       await failBatch(pool, batchId, 'no new codes could be found in this format; its space is exhausted');
       return;
     }
-    if (remaining > 0 && !next) next = generateSoon(batch.format, Math.min(CHUNK, remaining));
+    if (remaining > 0 && !next) next = make(requested - remaining, remaining);
     log.debug({ batchId, inserted: result.inserted, remaining }, 'batch chunk committed');
   }
   await transaction(pool, async (tx) => {

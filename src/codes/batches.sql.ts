@@ -71,20 +71,43 @@ export async function listBatches(db: Queryable, listId: string, before: string 
  * Inserts up to `room` of the given codes (a `{A,B,...}` literal) into the batch, skipping any
  * that already exist anywhere, and counts them in the batch and the list. Returns how many
  * were new. The caller holds the batch row lock, so `room` is exact.
+ *
+ * `optimistic`: first try a plain INSERT under a savepoint, which is about twice as fast as
+ * ON CONFLICT's speculative insertion, and fall back to ON CONFLICT DO NOTHING if any code
+ * clashes. `clashed` tells the caller to stop being optimistic.
  */
-export async function insertBatchCodes(db: Queryable, batch: { id: string; list_id: string }, literal: string, room: number) {
-  const { rowCount } = await db.query(
-    `INSERT INTO codes (code, list_id, source_id)
-     SELECT c, $2, $3 FROM unnest($1::text[]) AS c LIMIT $4
-     ON CONFLICT (code) DO NOTHING`,
-    [literal, batch.list_id, batch.id, room],
-  );
-  const inserted = rowCount ?? 0;
+export async function insertBatchCodes(
+  db: Queryable,
+  batch: { id: string; list_id: string },
+  literal: string,
+  room: number,
+  optimistic = false,
+): Promise<{ inserted: number; clashed: boolean }> {
+  const insert = (onConflict: string) =>
+    db.query(
+      `INSERT INTO codes (code, list_id, source_id)
+       SELECT c, $2, $3 FROM unnest($1::text[]) AS c LIMIT $4 ${onConflict}`,
+      [literal, batch.list_id, batch.id, room],
+    );
+  let inserted: number | null = null;
+  let clashed = false;
+  if (optimistic) {
+    await db.query('SAVEPOINT plain_insert');
+    try {
+      inserted = (await insert('')).rowCount ?? 0;
+      await db.query('RELEASE SAVEPOINT plain_insert');
+    } catch (error) {
+      if ((error as { code?: string }).code !== '23505') throw error;
+      await db.query('ROLLBACK TO SAVEPOINT plain_insert');
+      clashed = true;
+    }
+  }
+  inserted ??= (await insert('ON CONFLICT (code) DO NOTHING')).rowCount ?? 0;
   if (inserted > 0) {
     await db.query('UPDATE batches SET generated = generated + $2 WHERE id = $1', [batch.id, inserted]);
     await db.query('UPDATE list_counters SET codes = codes + $2 WHERE list_id = $1 AND slot = 0', [batch.list_id, inserted]);
   }
-  return inserted;
+  return { inserted, clashed };
 }
 
 export async function finishBatch(db: Queryable, id: string, status: 'active' | 'failed', error: string | null) {

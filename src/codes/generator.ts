@@ -2,10 +2,13 @@
 //
 // Every character is uniform over the charset: the leading characters come from one uniform
 // integer below charset^k (k as large as 48 bits allow), drawn from crypto bytes with
-// rejection sampling; the rest, if any, are single characters drawn the same way. Sorting the
-// leading integers (a native typed-array sort) yields the codes in byte order, which makes the
-// index inserts that follow sequential instead of random. The output is a PostgreSQL array
-// literal, `{CODE,CODE,...}`, built in one buffer: no per-code JavaScript strings.
+// rejection sampling; the rest, if any, are single characters drawn the same way. Sorted
+// leading integers yield the codes in byte order, which makes the index inserts that follow
+// sequential instead of random. A large batch is made in slices: chunk i of n draws its
+// leading integers from the i-th n-th of their range, so the whole batch comes out in order
+// (each code is still uniform over its slice, and the slices tile the space).
+// The output is a PostgreSQL array literal, `{CODE,CODE,...}`, built in one buffer: no
+// per-code JavaScript strings.
 import { randomFillSync } from 'node:crypto';
 import { CHARSETS, type CodeFormat } from './format';
 
@@ -70,13 +73,24 @@ export interface GeneratedChunk {
   count: number;
 }
 
-/** `count` random codes of the format, sorted; rare duplicates are left for the insert to skip. */
-export function generateCodes(format: CodeFormat, count: number): GeneratedChunk {
+export interface Slice {
+  index: number;
+  of: number;
+}
+
+/**
+ * `count` random codes of the format, sorted, from the given slice of the code space.
+ * Repeats are dropped where the leading integer is the whole code; any other (rarer) clash is
+ * left for the insert to skip.
+ */
+export function generateCodes(format: CodeFormat, count: number, slice: Slice = { index: 0, of: 1 }): GeneratedChunk {
   const alphabet = Buffer.from(CHARSETS[format.charset], 'latin1');
   const size = alphabet.length;
   const lead = Math.min(format.length, Math.floor(48 / Math.log2(size)));
   const space = size ** lead; // ≤ 2^48: exact in a double
-  const limit = Math.floor(TWO_POW_48 / space) * space;
+  const low = Math.floor((space * slice.index) / slice.of);
+  const width = Math.max(1, Math.floor((space * (slice.index + 1)) / slice.of) - low);
+  const limit = Math.floor(TWO_POW_48 / width) * width;
   const byteLimit = 256 - (256 % size);
   const random = new RandomBytes();
 
@@ -85,20 +99,23 @@ export function generateCodes(format: CodeFormat, count: number): GeneratedChunk
     let r: number;
     do r = random.uint48();
     while (r >= limit);
-    drawn[i] = r % space;
+    drawn[i] = r % width;
   }
-  const leads = sortUniform(drawn, space);
+  const leads = sortUniform(drawn, width);
+  const wholeCode = lead === format.length;
 
   const prefix = Buffer.from(format.prefix, 'latin1');
   const suffix = Buffer.from(format.suffix, 'latin1');
-  const width = prefix.length + format.length + suffix.length;
-  const out = Buffer.allocUnsafe(2 + count * (width + 1));
+  const codeWidth = prefix.length + format.length + suffix.length;
+  const out = Buffer.allocUnsafe(2 + count * (codeWidth + 1));
   let at = 0;
+  let made = 0;
   out[at++] = 0x7b; // {
   for (let i = 0; i < count; i++) {
-    if (i > 0) out[at++] = 0x2c; // ,
+    if (wholeCode && i > 0 && leads[i] === leads[i - 1]) continue;
+    if (made++ > 0) out[at++] = 0x2c; // ,
     at += prefix.copy(out, at);
-    let value = leads[i]!;
+    let value = low + leads[i]!;
     for (let d = lead - 1; d >= 0; d--) {
       out[at + d] = alphabet[value % size]!;
       value = Math.floor(value / size);
@@ -113,5 +130,5 @@ export function generateCodes(format: CodeFormat, count: number): GeneratedChunk
     at += suffix.copy(out, at);
   }
   out[at++] = 0x7d; // }
-  return { literal: out.toString('latin1', 0, at), count };
+  return { literal: out.toString('latin1', 0, at), count: made };
 }

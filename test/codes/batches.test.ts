@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportCodes } from '../../src/codes/exports';
 import { failBatch } from '../../src/codes/batches.job';
 import { insertBatchCodes } from '../../src/codes/batches.sql';
+import { transaction } from '../../src/db/pool';
 import { useTestApp } from '../support/context';
 import { startSmtpServer } from '../support/smtp';
 import { eventually, startTestWorker } from '../support/worker';
@@ -111,12 +112,16 @@ describe('with a worker', () => {
     const format = { length: 6, charset: 'numeric', prefix: 'FAIL' };
     const batch = (await requestBatch(list.id, { count: 100, format, notify: ['ops@example.com'] })).data; // the whole room
     expect((await requestBatch(list.id, { count: 1, format })).data.error.code).toBe('code_space_too_small');
-    await t.pool.query("UPDATE batches SET status = 'pending', generated = 0 WHERE id = $1", [batch.id]);
+    await waitActive(batch.id);
+    // As if it had failed after making 40 of its 100 codes.
+    await t.pool.query("UPDATE batches SET status = 'pending', generated = 40, completed_at = NULL WHERE id = $1", [batch.id]);
     await failBatch(t.pool, batch.id, 'the disk caught fire');
     expect(await getBatch(batch.id)).toMatchObject({ status: 'failed', error: 'the disk caught fire' });
     const mail = await eventually(async () => smtp.mails.find((m) => m.text.includes('the disk caught fire')), 15_000, 'the failure mail');
     expect(mail.subject).toBe(`Batch #${batch.id} for "Doomed" failed`);
-    expect((await requestBatch(list.id, { count: 100, format })).statusCode).toBe(202);
+    const refused = await requestBatch(list.id, { count: 61, format });
+    expect(refused.data.error.details.max_count).toBe(60);
+    expect((await requestBatch(list.id, { count: 60, format })).statusCode).toBe(202);
   });
 
   it('exports a batch as csv and xlsx, and a whole list', async () => {
@@ -212,10 +217,25 @@ describe('inserting a chunk', () => {
     const list = await newList();
     const batch = (await requestBatch(list.id, { count: 5 })).data;
     await t.pool.query("INSERT INTO codes (code, list_id, source_id) VALUES ('TAKEN00001', $1, 0)", [list.id]);
-    const inserted = await insertBatchCodes(t.pool, batch, '{TAKEN00001,NEW0000001,NEW0000002,NEW0000003}', 2);
-    expect(inserted).toBe(1); // LIMIT 2 took TAKEN00001 (skipped) and NEW0000001
+    const first = await insertBatchCodes(t.pool, batch, '{TAKEN00001,NEW0000001,NEW0000002,NEW0000003}', 2);
+    expect(first.inserted).toBe(1); // LIMIT 2 took TAKEN00001 (skipped) and NEW0000001
     const all = await insertBatchCodes(t.pool, batch, '{NEW0000001,NEW0000002,NEW0000002,NEW0000003}', 10);
-    expect(all).toBe(2); // the existing one and the repeat are skipped
+    expect(all.inserted).toBe(2); // the existing one and the repeat are skipped
     expect((await getBatch(batch.id)).generated).toBe(3);
+  });
+
+  it('falls back from a plain insert to skipping clashes, inside the same transaction', async () => {
+    const list = await newList();
+    const batch = (await requestBatch(list.id, { count: 10 })).data;
+    await t.pool.query("INSERT INTO codes (code, list_id, source_id) VALUES ('CLASH00001', $1, 0)", [list.id]);
+    const result = await transaction(t.pool, async (tx) => {
+      const clean = await insertBatchCodes(tx, batch, '{FRESH00001,FRESH00002}', 10, true);
+      const clashing = await insertBatchCodes(tx, batch, '{CLASH00001,FRESH00003}', 10, true);
+      return { clean, clashing };
+    });
+    expect(result.clean).toEqual({ inserted: 2, clashed: false });
+    expect(result.clashing).toEqual({ inserted: 1, clashed: true });
+    expect((await getBatch(batch.id)).generated).toBe(3);
+    expect(await codesOf(batch.id)).toEqual(['FRESH00001', 'FRESH00002', 'FRESH00003']);
   });
 });
