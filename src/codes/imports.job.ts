@@ -6,7 +6,7 @@ import { enqueue } from '../jobs/queue';
 import { SEND_ALERT } from './batches.job';
 import * as sql from './imports.sql';
 
-const CHUNK = 50_000;
+const CHUNK = 200_000;
 
 export async function processImport(pool: Pool, importId: string, signal?: AbortSignal): Promise<void> {
   for (;;) {

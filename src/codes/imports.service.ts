@@ -2,13 +2,14 @@
 // with COPY, in the same transaction as the import row and its job, so that a 1M-line file
 // never sits in memory and a failed upload leaves nothing behind. The job then moves the
 // lines into codes (imports.job.ts).
+import { StringDecoder } from 'node:string_decoder';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parse } from 'csv-parse';
+import { parse } from 'csv-parse/sync';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Queryable, Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
-import { DomainError, conflict, invalid, notFound } from '../http/errors';
+import { conflict, invalid, notFound } from '../http/errors';
 import { decodeCursor, page } from '../http/pagination';
 import { enqueue } from '../jobs/queue';
 import { findList } from '../lists/lists.sql';
@@ -48,39 +49,81 @@ function parseNotify(raw: string | undefined): string[] {
 const copyText = (value: string) =>
   value.replace(/\0/g, '').replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!);
 
+/**
+ * The code on one line of an upload: the first CSV field, trimmed. A line without a quote is
+ * cut at its first comma (the common case, and fast); a line with quotes goes to csv-parse.
+ * A quoted field spanning lines is not supported: codes hold no line breaks.
+ */
+export function firstField(line: string): string {
+  if (!line.includes('"')) {
+    const comma = line.indexOf(',');
+    return (comma < 0 ? line : line.slice(0, comma)).trim();
+  }
+  try {
+    const rows = parse(line, { relax_quotes: true, relax_column_count: true, trim: true }) as string[][];
+    return rows[0]?.[0] ?? '';
+  } catch {
+    return line.trim(); // unreadable: kept as it is, and rejected as invalid
+  }
+}
+
 async function stageUpload(tx: Tx, importId: string, body: Readable, maxLines: number): Promise<number> {
   let count = 0;
-  let first = true;
-  const parser = parse({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, trim: true, info: true });
-  const toCopy = new Transform({
-    writableObjectMode: true,
-    transform(row: { record: string[]; info: { lines: number } }, _encoding, done) {
-      const value = (row.record[0] ?? '').slice(0, MAX_VALUE_LENGTH + 1);
-      const isHeader = first && /^codes?$/i.test(value);
-      first = false;
-      if (isHeader || value === '') return done();
+  let lineNo = 0;
+  let rest = '';
+  const decoder = new StringDecoder('utf8');
+  const toCopy = (text: string, final: boolean): string => {
+    const lines = (rest + text).split('\n');
+    rest = final ? '' : lines.pop()!;
+    let out = '';
+    for (const raw of lines) {
+      lineNo++;
+      const line = lineNo === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw; // byte order mark
+      const value = firstField(line.endsWith('\r') ? line.slice(0, -1) : line).slice(0, MAX_VALUE_LENGTH + 1);
+      if (value === '' || (count === 0 && /^codes?$/i.test(value))) continue; // blank line, header (the first non-blank line)
       if (++count > maxLines) {
-        return done(invalid([{ path: 'body', message: `more than ${maxLines} codes in one upload (MAX_CODES_PER_REQUEST)` }]));
+        throw invalid([{ path: 'body', message: `more than ${maxLines} codes in one upload (MAX_CODES_PER_REQUEST)` }]);
       }
       const code = normalizeCode(value);
       const valid = value.length <= MAX_VALUE_LENGTH && isValidCode(code);
-      done(null, `${importId}\t${row.info.lines}\t${copyText(value)}\t${valid ? code : '\\N'}\n`);
+      out += `${importId}\t${lineNo}\t${copyText(value)}\t${valid ? code : '\\N'}\n`;
+    }
+    return out;
+  };
+  const lines = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      try {
+        done(null, toCopy(decoder.write(chunk), false));
+      } catch (error) {
+        done(error as Error);
+      }
+    },
+    flush(done) {
+      try {
+        done(null, toCopy(decoder.end(), true));
+      } catch (error) {
+        done(error as Error);
+      }
     },
   });
-  const copy = tx.query(copyFrom('COPY import_lines (import_id, line, value, code) FROM STDIN'));
+  // A body destroyed before we read it (a multipart file whose upload was cut short while the
+  // list was being checked) may never end nor fail: pipeline would wait on it forever, with
+  // this transaction and its connection held open.
+  if (body.destroyed) throw cutShort();
   try {
-    await pipeline(body, parser, toCopy, copy);
+    await pipeline(body, lines, tx.query(copyFrom('COPY import_lines (import_id, line, value, code) FROM STDIN')));
   } catch (error) {
-    if (error instanceof DomainError) throw error;
     const code = (error as { code?: string }).code;
-    if (code?.startsWith('CSV_') || code === 'INVALID_OPENING_QUOTE') {
-      throw invalid([{ path: 'body', message: `not readable as CSV: ${(error as Error).message}` }]);
+    if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || /unexpected end of multipart/i.test((error as Error).message)) {
+      throw cutShort();
     }
     throw error;
   }
   if (count === 0) throw invalid([{ path: 'body', message: 'the upload holds no codes' }]);
   return count;
 }
+
+const cutShort = () => invalid([{ path: 'body', message: 'the upload ended before it was complete' }]);
 
 export async function getImport(db: Queryable, id: string) {
   const found = await sql.findImport(db, id);

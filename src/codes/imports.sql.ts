@@ -49,6 +49,7 @@ export async function listImports(db: Queryable, listId: string, before: string 
  * `code_taken` (another list or import has it). The processed lines are deleted.
  */
 export async function processImportChunk(db: Queryable, imp: { id: string; list_id: string }, size: number) {
+  await db.query("SET LOCAL work_mem = '128MB'"); // the chunk's sort stays in memory
   const { rows } = await db.query<{ lines: number; accepted: number; rejected: number }>(
     `WITH chunk AS (
        SELECT line, value, code FROM import_lines WHERE import_id = $1 ORDER BY line LIMIT $3
@@ -71,7 +72,8 @@ export async function processImportChunk(db: Queryable, imp: { id: string; list_
         WHERE f.line IS NULL OR NOT EXISTS (SELECT 1 FROM inserted i WHERE i.code = c.code)
        RETURNING 1
      ), removed AS (
-       DELETE FROM import_lines l USING chunk c WHERE l.import_id = $1 AND l.line = c.line RETURNING 1
+       -- the chunk is the first lines in order, so a range over the primary key deletes it
+       DELETE FROM import_lines WHERE import_id = $1 AND line <= (SELECT max(line) FROM chunk) RETURNING 1
      )
      SELECT (SELECT count(*) FROM removed)::int AS lines,
             (SELECT count(*) FROM inserted)::int AS accepted,
