@@ -44,6 +44,9 @@ export const codeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const limit = request.query.limit ?? 100;
     if (batch_id && import_id) throw invalid([{ path: 'querystring', message: 'give batch_id or import_id, not both' }]);
     const list = await getList(app.pool, request.params.id);
+    // Batches and imports share one id sequence and one column: without this, import_id=<a batch>
+    // would list that batch's codes, each showing import_id null.
+    if ((batch_id && list.type !== 'single_use') || (import_id && list.type !== 'third_party')) return { items: [], next_cursor: null };
     const sourceId = batch_id ?? import_id ?? null;
     const after = decodeCursor(cursor, ['text', 'text']) as [string, string] | null;
     if (after && !/^\d{1,18}$/.test(after[0])) throw invalid([{ path: 'querystring.cursor', message: 'is not a cursor this collection gave out' }]);

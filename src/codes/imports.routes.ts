@@ -36,10 +36,13 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     let body: Readable;
     if (request.isMultipart()) {
-      const file = await request.file();
+      // busboy throws plain errors on a malformed upload (no boundary, bad headers): the client's fault.
+      const file = await request.file().catch((error: Error) => {
+        throw invalid([{ path: 'body', message: `not a readable multipart upload: ${error.message}` }]);
+      });
       if (!file) throw invalid([{ path: 'body', message: 'the multipart upload has no file' }]);
       body = file.file;
-    } else if (RAW_TYPES.some((type) => request.headers['content-type']?.startsWith(type))) {
+    } else if (RAW_TYPES.some((type) => request.headers['content-type']?.toLowerCase().startsWith(type))) {
       body = request.body as Readable;
     } else {
       throw invalid([{ path: 'headers.content-type', message: `send ${RAW_TYPES.join(', ')} or multipart/form-data` }]);

@@ -73,13 +73,17 @@ async function stageUpload(tx: Tx, importId: string, body: Readable, maxLines: n
   let rest = '';
   const decoder = new StringDecoder('utf8');
   const toCopy = (text: string, final: boolean): string => {
-    const lines = (rest + text).split('\n');
-    rest = final ? '' : lines.pop()!;
+    // Lines end in \n, \r\n or a bare \r; a \r at the end of a piece may be half of a \r\n.
+    let combined = rest + text;
+    const carry = !final && combined.endsWith('\r') ? '\r' : '';
+    if (carry) combined = combined.slice(0, -1);
+    const lines = combined.split(/\r\n|\r|\n/);
+    rest = final ? '' : lines.pop()! + carry;
     let out = '';
     for (const raw of lines) {
       lineNo++;
       const line = lineNo === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw; // byte order mark
-      const value = firstField(line.endsWith('\r') ? line.slice(0, -1) : line).slice(0, MAX_VALUE_LENGTH + 1);
+      const value = firstField(line).slice(0, MAX_VALUE_LENGTH + 1);
       if (value === '' || (count === 0 && /^codes?$/i.test(value))) continue; // blank line, header (the first non-blank line)
       if (++count > maxLines) {
         throw invalid([{ path: 'body', message: `more than ${maxLines} codes in one upload (MAX_CODES_PER_REQUEST)` }]);
