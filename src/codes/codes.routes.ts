@@ -5,7 +5,7 @@ import { decodeCursor, encodeCursor } from '../http/pagination';
 import { ErrorResponse, IdParams, Nullable, NullableTimestamp, Page, PageQuery, commonErrors } from '../http/schemas';
 import { getList } from '../lists/lists.service';
 import { ExportQuery, attachment } from './batches.routes';
-import { searchCodes } from './codes.sql';
+import { searchCodes, sourcesOf } from './codes.sql';
 import { exportCodes } from './exports';
 
 const tags = ['Codes'];
@@ -50,7 +50,8 @@ export const codeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const sourceId = batch_id ?? import_id ?? null;
     const after = decodeCursor(cursor, ['text', 'text']) as [string, string] | null;
     if (after && !/^\d{1,18}$/.test(after[0])) throw invalid([{ path: 'querystring.cursor', message: 'is not a cursor this collection gave out' }]);
-    const rows = await searchCodes(app.pool, { listId: list.id, listType: list.type, sourceId, status: status ?? null, after, limit: limit + 1 });
+    const sources = sourceId ? [sourceId] : await sourcesOf(app.pool, list.id, list.type);
+    const rows = await searchCodes(app.pool, { listId: list.id, listType: list.type, sources, status: status ?? null, after, limit: limit + 1 });
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
     return {

@@ -21,27 +21,46 @@ const STATUS = `CASE WHEN c.cancelled_at IS NOT NULL THEN 'cancelled' WHEN c.cla
 export interface CodeSearch {
   listId: string;
   listType: string;
-  sourceId: string | null;
+  /** the batches or imports to walk, in order (for a multi-use list: ['0']) */
+  sources: string[];
   status: CodeStatus | null;
   after: [string, string] | null;
   limit: number;
 }
 
-/** A list's codes in (source, code) order, the order of the codes_by_source index. */
+/** The sources of a list's codes, in id order: its batches or imports, or 0 for a multi-use code. */
+export async function sourcesOf(db: Queryable, listId: string, listType: string): Promise<string[]> {
+  if (listType === 'multi_use') return ['0'];
+  const table = listType === 'single_use' ? 'batches' : 'imports';
+  const { rows } = await db.query<{ id: string }>(`SELECT id FROM ${table} WHERE list_id = $1 ORDER BY id`, [listId]);
+  return rows.map((r) => r.id);
+}
+
+/**
+ * A page of a list's codes in (source, code) order: source by source, each in code order,
+ * until the page is full.
+ */
 export async function searchCodes(db: Queryable, search: CodeSearch): Promise<CodeRow[]> {
-  const { rows } = await db.query<CodeRow>(
-    `SELECT COALESCE(c.display, c.code) AS code, c.code AS normalized, c.list_id, c.source_id,
-            CASE WHEN $2 = 'single_use' THEN NULLIF(c.source_id, 0) END AS batch_id,
-            CASE WHEN $2 = 'third_party' THEN NULLIF(c.source_id, 0) END AS import_id,
-            ${STATUS} AS status, c.claimed_by, c.claimed_at, c.cancelled_at, c.cancel_reason
-       FROM codes c
-      WHERE c.list_id = $1
-        AND ($3::bigint IS NULL OR c.source_id = $3)
-        AND ($4::text IS NULL OR ${STATUS} = $4)
-        AND ($5::bigint IS NULL OR (c.source_id, c.code) > ($5::bigint, $6::text COLLATE "C"))
-      ORDER BY c.source_id, c.code
-      LIMIT $7`,
-    [search.listId, search.listType, search.sourceId, search.status, search.after?.[0] ?? null, search.after?.[1] ?? null, search.limit],
-  );
+  const rows: CodeRow[] = [];
+  const [afterSource, afterCode] = search.after ?? [null, null];
+  for (const source of search.sources) {
+    if (afterSource !== null && BigInt(source) < BigInt(afterSource)) continue;
+    const from = afterSource !== null && BigInt(source) === BigInt(afterSource) ? afterCode : null;
+    const { rows: page } = await db.query<CodeRow>(
+      `SELECT COALESCE(c.display, c.code) AS code, c.code AS normalized, c.list_id, c.source_id,
+              CASE WHEN $2 = 'single_use' THEN NULLIF(c.source_id, 0) END AS batch_id,
+              CASE WHEN $2 = 'third_party' THEN NULLIF(c.source_id, 0) END AS import_id,
+              ${STATUS} AS status, c.claimed_by, c.claimed_at, c.cancelled_at, c.cancel_reason
+         FROM codes c
+        WHERE c.source_id = $3 AND c.list_id = $1
+          AND ($4::text IS NULL OR ${STATUS} = $4)
+          AND ($5::text IS NULL OR c.code > $5::text COLLATE "C")
+        ORDER BY c.code
+        LIMIT $6`,
+      [search.listId, search.listType, source, search.status, from, search.limit - rows.length],
+    );
+    rows.push(...page);
+    if (rows.length >= search.limit) break;
+  }
   return rows;
 }

@@ -63,8 +63,11 @@ CREATE TABLE import_rejections (
   PRIMARY KEY (import_id, line)
 );
 
--- One index serves a list's codes, a batch's and an import's, in code order for keyset pages.
-CREATE INDEX codes_by_source ON codes (list_id, source_id, code);
+-- The codes of a batch or import. On source_id alone, deduplicated into one entry per batch,
+-- it costs next to nothing when a million codes are inserted (with code as a second column it
+-- made generation ~60% slower). Pages in code order use it for small sources and the primary
+-- key for large ones.
+CREATE INDEX codes_by_source ON codes (source_id);
 
 -- Live worker processes, so that jobs locked by a worker that died can be handed to another.
 CREATE TABLE worker_heartbeats (
