@@ -2,16 +2,15 @@
 // PostgreSQL streams the rows with COPY TO STDOUT; CSV passes straight through, and for
 // Excel each row goes to exceljs's streaming writer, a new sheet before the format's limit.
 // Memory stays bounded: the COPY stream is only read as fast as the client takes the file.
-import { once } from 'node:events';
-import { PassThrough, type Readable } from 'node:stream';
-import ExcelJS from 'exceljs';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { to as copyTo } from 'pg-copy-streams';
 import type { Pool } from '../db/pool';
+import { MAX_ROWS_PER_SHEET, XlsxWriter } from './xlsx';
 
 export type ExportFormat = 'csv' | 'xlsx';
 
-/** Excel holds 1,048,576 rows a sheet; the header takes one. */
-export const XLSX_ROWS_PER_SHEET = 1_048_575;
+/** A new sheet begins before Excel's limit of rows a sheet (the header is one of them). */
+export const XLSX_ROWS_PER_SHEET = MAX_ROWS_PER_SHEET - 1;
 
 export interface ExportScope {
   listId: string;
@@ -65,18 +64,46 @@ export async function copyOut(pool: Pool, query: string, options: string): Promi
   return rows;
 }
 
+/**
+ * COPY sends one message per row, and a stream chunk per message costs more than the row
+ * itself; this gathers rows into pieces of ~256 KiB.
+ */
+function coalesce(size = 256 * 1024): Transform {
+  let parts: Buffer[] = [];
+  let length = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      parts.push(chunk);
+      length += chunk.length;
+      if (length < size) return done();
+      const piece = Buffer.concat(parts, length);
+      parts = [];
+      length = 0;
+      done(null, piece);
+    },
+    flush(done) {
+      done(null, length ? Buffer.concat(parts, length) : undefined);
+    },
+  });
+}
+
 /** The stream of a .csv or .xlsx file of the scope's codes. */
 export async function exportCodes(pool: Pool, scope: ExportScope, format: ExportFormat, rowsPerSheet = XLSX_ROWS_PER_SHEET): Promise<Readable> {
-  const rows = await copyOut(pool, exportQuery(scope), format === 'csv' ? 'FORMAT csv' : 'FORMAT text');
+  const copy = await copyOut(pool, exportQuery(scope), format === 'csv' ? 'FORMAT csv' : 'FORMAT text');
+  const rows = copy.pipe(coalesce());
+  copy.on('error', (error) => rows.destroy(error));
   const out = new PassThrough();
-  out.on('close', () => rows.destroy());
+  out.on('close', () => {
+    copy.destroy();
+    rows.destroy();
+  });
   if (format === 'csv') {
     out.write(HEADER(scope.sourceLabel).join(',') + '\n');
     rows.on('error', (error) => out.destroy(error));
     rows.pipe(out);
   } else {
     writeWorkbook(rows, out, scope.sourceLabel, rowsPerSheet).catch((error: Error) => {
-      rows.destroy();
+      copy.destroy();
       out.destroy(error);
     });
   }
@@ -84,40 +111,17 @@ export async function exportCodes(pool: Pool, scope: ExportScope, format: Export
 }
 
 async function writeWorkbook(rows: Readable, out: PassThrough, label: string, rowsPerSheet: number): Promise<void> {
-  // Fast compression: the sheet XML is repetitive, so level 1 already shrinks it well, and
-  // deflate is a large share of the time of a million-row export.
-  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({
-    stream: out,
-    useStyles: false,
-    useSharedStrings: false,
-    zip: { zlib: { level: 1 } },
-  } as ConstructorParameters<typeof ExcelJS.stream.xlsx.WorkbookWriter>[0]);
-  let sheetNumber = 0;
-  let sheet: ExcelJS.Worksheet | null = null;
-  let inSheet = 0;
-  const newSheet = () => {
-    sheet?.commit();
-    sheetNumber++;
-    sheet = workbook.addWorksheet(sheetNumber === 1 ? 'Codes' : `Codes ${sheetNumber}`);
-    sheet.addRow(HEADER(label)).commit();
-    inSheet = 0;
-  };
-  newSheet();
+  const workbook = new XlsxWriter(out, HEADER(label), 'Codes', rowsPerSheet);
   let rest = '';
   for await (const chunk of rows) {
     const lines = (rest + (chunk as Buffer).toString('utf8')).split('\n');
     rest = lines.pop()!;
     for (const line of lines) {
-      if (inSheet === rowsPerSheet - 1) newSheet();
-      const cells = line.split('\t').map(copyTextValue);
-      while (cells.length && cells[cells.length - 1] === null) cells.pop(); // no empty cells to write
-      sheet!.addRow(cells).commit();
-      inSheet++;
+      const full = workbook.addRow(line.split('\t').map(copyTextValue));
+      if (full) await full;
     }
-    if (out.writableNeedDrain) await once(out, 'drain');
   }
-  (sheet as ExcelJS.Worksheet | null)?.commit();
-  await workbook.commit();
+  await workbook.finish();
 }
 
 /** A field of COPY's text format: `\N` is null, backslash escapes the rest. */
