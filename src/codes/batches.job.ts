@@ -2,10 +2,10 @@
 // the codes and advances `generated`. A process killed at any moment loses at most the chunk in
 // flight, which rolls back; the job then resumes from `generated` and stops at exactly
 // `requested`: the batch row lock and the LIMIT on each insert make more impossible.
-import type { JobHelpers } from 'graphile-worker';
 import type { Logger } from 'pino';
 import { transaction, type Pool } from '../db/pool';
-import { enqueue } from '../jobs/queue';
+import { failingOnLastAttempt } from '../jobs/queue';
+import { queueAlert } from '../notify/alerts';
 import * as sql from './batches.sql';
 import { generateCodes, type GeneratedChunk, type Slice } from './generator';
 import type { CodeFormat } from './format';
@@ -13,8 +13,6 @@ import type { CodeFormat } from './format';
 const CHUNK = 250_000;
 /** Chunks in a row that found no new code before the format is declared exhausted. */
 const FRUITLESS_LIMIT = 20;
-
-export const SEND_ALERT = 'send_alert';
 
 /** Generation runs between awaits so that the previous chunk's query keeps flowing. */
 async function generateSoon(format: CodeFormat, count: number, slice: Slice): Promise<GeneratedChunk> {
@@ -65,7 +63,7 @@ export async function generateBatch(pool: Pool, batchId: string, log: Logger, si
   }
   await transaction(pool, async (tx) => {
     const done = await sql.finishBatch(tx, batchId, 'active', null);
-    if (done && done.notify.length) await enqueue(tx, SEND_ALERT, { kind: 'batch', id: batchId });
+    if (done) await queueAlert(tx, { kind: 'batch', id: batchId }, done.notify);
   });
 }
 
@@ -76,22 +74,14 @@ export async function failBatch(pool: Pool, batchId: string, error: string): Pro
     if (!batch || batch.status !== 'pending') return;
     await sql.finishBatch(tx, batchId, 'failed', error);
     await sql.releaseFormat(tx, batch.format_key, batch.requested - batch.generated);
-    if (batch.notify.length) await enqueue(tx, SEND_ALERT, { kind: 'batch', id: batchId });
+    await queueAlert(tx, { kind: 'batch', id: batchId }, batch.notify);
   });
 }
 
 /** The graphile-worker task: retries on error; the last attempt's failure fails the batch. */
-export function generateBatchTask(pool: Pool, log: Logger) {
-  return async (payload: unknown, helpers: JobHelpers) => {
-    const batchId = String((payload as { batch_id: string }).batch_id);
-    try {
-      await generateBatch(pool, batchId, log, helpers.abortSignal);
-    } catch (error) {
-      if (helpers.job.attempts >= helpers.job.max_attempts) {
-        await failBatch(pool, batchId, `generation failed: ${(error as Error).message}`);
-        return;
-      }
-      throw error;
-    }
-  };
-}
+export const generateBatchTask = (pool: Pool, log: Logger) =>
+  failingOnLastAttempt(
+    (payload) => String((payload as { batch_id: string }).batch_id),
+    (batchId, signal) => generateBatch(pool, batchId, log, signal),
+    (batchId, error) => failBatch(pool, batchId, `generation failed: ${error.message}`),
+  );

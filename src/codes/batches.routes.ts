@@ -6,23 +6,10 @@ import { conflict } from '../http/errors';
 import { ErrorResponse, IdParams, Page, PageQuery, commonErrors } from '../http/schemas';
 import { Batch, CreateBatchBody } from './batches.schema';
 import * as service from './batches.service';
-import { exportCodes } from './exports';
+import { ExportQuery, attachment, exportCodes } from './exports';
 
 const tags = ['Batches'];
 const errors = { 404: Type.Ref(ErrorResponse), 409: Type.Ref(ErrorResponse), ...commonErrors };
-export const ExportQuery = Type.Object(
-  { format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('xlsx')], { default: 'csv' })) },
-  { additionalProperties: false },
-);
-
-export function attachment(reply: { header(name: string, value: string): unknown }, name: string, format: 'csv' | 'xlsx') {
-  reply.header(
-    'content-type',
-    format === 'csv' ? 'text/csv; charset=utf-8' : 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-  );
-  reply.header('content-disposition', `attachment; filename="${name}.${format}"`);
-}
-
 export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/lists/:id/batches', {
     config: { access: 'admin' },

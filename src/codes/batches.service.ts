@@ -1,10 +1,11 @@
 // Batches of generated single-use codes: accepted at once (202), made by a background job.
 import type { Queryable, Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
-import { DomainError, conflict, invalid, notFound } from '../http/errors';
+import { DomainError, invalid, notFound } from '../http/errors';
 import { decodeCursor, page } from '../http/pagination';
 import { enqueue } from '../jobs/queue';
 import { findList } from '../lists/lists.sql';
+import { openListForCodes } from '../lists/lists.service';
 import * as sql from './batches.sql';
 import type { CreateBatch } from './batches.schema';
 import { DEFAULT_FORMAT, SPARSITY, formatCapacity, formatKey, type CodeFormat } from './format';
@@ -15,13 +16,7 @@ export async function createBatch(tx: Tx, ctx: AuditContext, listId: string, inp
   if (input.count > maxCodes) {
     throw invalid([{ path: 'body.count', message: `must be at most ${maxCodes} (MAX_CODES_PER_REQUEST)` }]);
   }
-  await tx.query('SELECT 1 FROM lists WHERE id = $1 FOR SHARE', [listId]);
-  const list = await findList(tx, listId);
-  if (!list) throw notFound('list', listId);
-  if (list.type !== 'single_use') {
-    throw conflict('wrong_list_type', `batches are for single_use lists; this list is ${list.type}`);
-  }
-  if (list.status === 'completed') throw conflict('list_completed', `the list is completed (${list.completed_reason})`);
+  await openListForCodes(tx, listId, 'single_use', 'batches');
 
   const format: CodeFormat = {
     length: input.format?.length ?? DEFAULT_FORMAT.length,

@@ -1,12 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { invalid } from '../http/errors';
-import { decodeCursor, encodeCursor } from '../http/pagination';
 import { ErrorResponse, IdParams, Nullable, NullableTimestamp, Page, PageQuery, commonErrors } from '../http/schemas';
 import { getList } from '../lists/lists.service';
-import { ExportQuery, attachment } from './batches.routes';
-import { searchCodes, sourcesOf } from './codes.sql';
-import { exportCodes } from './exports';
+import { listCodes } from './codes.service';
+import { ExportQuery, attachment, exportCodes } from './exports';
 
 const tags = ['Codes'];
 const errors = { 404: Type.Ref(ErrorResponse), ...commonErrors };
@@ -39,26 +36,7 @@ export const codeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       ),
       response: { 200: Page(CodeItem), ...errors },
     },
-  }, async (request) => {
-    const { status, batch_id, import_id, cursor } = request.query;
-    const limit = request.query.limit ?? 100;
-    if (batch_id && import_id) throw invalid([{ path: 'querystring', message: 'give batch_id or import_id, not both' }]);
-    const list = await getList(app.pool, request.params.id);
-    // Batches and imports share one id sequence and one column: without this, import_id=<a batch>
-    // would list that batch's codes, each showing import_id null.
-    if ((batch_id && list.type !== 'single_use') || (import_id && list.type !== 'third_party')) return { items: [], next_cursor: null };
-    const sourceId = batch_id ?? import_id ?? null;
-    const after = decodeCursor(cursor, ['text', 'text']) as [string, string] | null;
-    if (after && !/^\d{1,18}$/.test(after[0])) throw invalid([{ path: 'querystring.cursor', message: 'is not a cursor this collection gave out' }]);
-    const sources = sourceId ? [sourceId] : await sourcesOf(app.pool, list.id, list.type);
-    const rows = await searchCodes(app.pool, { listId: list.id, listType: list.type, sources, status: status ?? null, after, limit: limit + 1 });
-    const items = rows.slice(0, limit);
-    const last = items[items.length - 1];
-    return {
-      items: items.map(({ source_id: _source, normalized: _normalized, ...code }) => code),
-      next_cursor: rows.length > limit && last ? encodeCursor([last.source_id, last.normalized]) : null,
-    };
-  });
+  }, async (request) => listCodes(app.pool, request.params.id, request.query));
 
   app.get('/v1/lists/:id/export', {
     config: { access: 'admin' },

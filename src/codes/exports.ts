@@ -4,10 +4,25 @@
 // Memory stays bounded: the COPY stream is only read as fast as the client takes the file.
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { to as copyTo } from 'pg-copy-streams';
+import { Type } from '@sinclair/typebox';
 import type { Pool } from '../db/pool';
 import { MAX_ROWS_PER_SHEET, XlsxWriter } from './xlsx';
 
 export type ExportFormat = 'csv' | 'xlsx';
+
+export const ExportQuery = Type.Object(
+  { format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('xlsx')], { default: 'csv' })) },
+  { additionalProperties: false },
+);
+
+/** Marks a reply as a file download of the given name and format. */
+export function attachment(reply: { header(name: string, value: string): unknown }, name: string, format: ExportFormat) {
+  reply.header(
+    'content-type',
+    format === 'csv' ? 'text/csv; charset=utf-8' : 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  );
+  reply.header('content-disposition', `attachment; filename="${name}.${format}"`);
+}
 
 /** A new sheet begins before Excel's limit of rows a sheet (the header is one of them). */
 export const XLSX_ROWS_PER_SHEET = MAX_ROWS_PER_SHEET - 1;
@@ -46,25 +61,6 @@ function exportQuery(scope: ExportScope): string {
 }
 
 /**
- * Runs `COPY (query) TO STDOUT` and returns its output stream. The connection is held until the
- * stream ends, and dropped (not reused) if the stream is destroyed mid-way.
- */
-export async function copyOut(pool: Pool, query: string, options: string): Promise<Readable> {
-  const client = await pool.connect();
-  let released = false;
-  const release = (broken: boolean) => {
-    if (released) return;
-    released = true;
-    client.release(broken);
-  };
-  const rows = client.query(copyTo(`COPY (${query}) TO STDOUT WITH (${options})`));
-  rows.on('end', () => release(false));
-  rows.on('error', () => release(true));
-  rows.on('close', () => release(!rows.readableEnded));
-  return rows;
-}
-
-/**
  * COPY sends one message per row, and a stream chunk per message costs more than the row
  * itself; this gathers rows into pieces of ~256 KiB.
  */
@@ -87,23 +83,40 @@ function coalesce(size = 256 * 1024): Transform {
   });
 }
 
+/**
+ * Runs `COPY (query) TO STDOUT` and returns its output in large pieces. The connection is held
+ * until the output ends, and dropped (not reused) if the stream is destroyed mid-way.
+ */
+export async function copyOut(pool: Pool, query: string, options: string): Promise<Readable> {
+  const client = await pool.connect();
+  let released = false;
+  const release = (broken: boolean) => {
+    if (released) return;
+    released = true;
+    client.release(broken);
+  };
+  const copy = client.query(copyTo(`COPY (${query}) TO STDOUT WITH (${options})`));
+  copy.on('end', () => release(false));
+  copy.on('error', () => release(true));
+  copy.on('close', () => release(!copy.readableEnded));
+  const pieces = copy.pipe(coalesce());
+  copy.on('error', (error) => pieces.destroy(error));
+  pieces.on('close', () => copy.destroy());
+  return pieces;
+}
+
 /** The stream of a .csv or .xlsx file of the scope's codes. */
 export async function exportCodes(pool: Pool, scope: ExportScope, format: ExportFormat, rowsPerSheet = XLSX_ROWS_PER_SHEET): Promise<Readable> {
-  const copy = await copyOut(pool, exportQuery(scope), format === 'csv' ? 'FORMAT csv' : 'FORMAT text');
-  const rows = copy.pipe(coalesce());
-  copy.on('error', (error) => rows.destroy(error));
+  const rows = await copyOut(pool, exportQuery(scope), format === 'csv' ? 'FORMAT csv' : 'FORMAT text');
   const out = new PassThrough();
-  out.on('close', () => {
-    copy.destroy();
-    rows.destroy();
-  });
+  out.on('close', () => rows.destroy());
   if (format === 'csv') {
     out.write(HEADER(scope.sourceLabel).join(',') + '\n');
     rows.on('error', (error) => out.destroy(error));
     rows.pipe(out);
   } else {
     writeWorkbook(rows, out, scope.sourceLabel, rowsPerSheet).catch((error: Error) => {
-      copy.destroy();
+      rows.destroy();
       out.destroy(error);
     });
   }

@@ -6,8 +6,7 @@ import { transaction } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
 import { conflict, invalid } from '../http/errors';
 import { ErrorResponse, IdParams, Page, PageQuery, commonErrors } from '../http/schemas';
-import { ExportQuery, attachment } from './batches.routes';
-import { copyOut, exportCodes } from './exports';
+import { ExportQuery, attachment, copyOut, exportCodes } from './exports';
 import { Import, ImportQuery } from './imports.schema';
 import * as service from './imports.service';
 

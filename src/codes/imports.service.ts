@@ -9,10 +9,11 @@ import { parse } from 'csv-parse/sync';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Queryable, Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
-import { conflict, invalid, notFound } from '../http/errors';
+import { invalid, notFound } from '../http/errors';
 import { decodeCursor, page } from '../http/pagination';
 import { enqueue } from '../jobs/queue';
 import { findList } from '../lists/lists.sql';
+import { openListForCodes } from '../lists/lists.service';
 import { isValidCode, normalizeCode } from './normalize';
 import * as sql from './imports.sql';
 import type { ImportQuery } from './imports.schema';
@@ -23,11 +24,7 @@ const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 
 export async function createImport(tx: Tx, ctx: AuditContext, listId: string, query: ImportQuery, body: Readable, maxLines: number) {
   const notify = parseNotify(query.notify);
-  await tx.query('SELECT 1 FROM lists WHERE id = $1 FOR SHARE', [listId]);
-  const list = await findList(tx, listId);
-  if (!list) throw notFound('list', listId);
-  if (list.type !== 'third_party') throw conflict('wrong_list_type', `imports are for third_party lists; this list is ${list.type}`);
-  if (list.status === 'completed') throw conflict('list_completed', `the list is completed (${list.completed_reason})`);
+  await openListForCodes(tx, listId, 'third_party', 'imports');
 
   const created = await sql.insertImport(tx, { listId, name: query.name ?? null, notify, createdBy: ctx.actor });
   const lines = await stageUpload(tx, created.id, body, maxLines);

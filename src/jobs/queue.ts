@@ -1,7 +1,7 @@
 // The durable job queue (graphile-worker) in the service's own PostgreSQL. Jobs are added
 // with SQL inside the transaction that needs them, so a job exists exactly when its data does.
 import { EventEmitter } from 'node:events';
-import { Logger as WorkerLogger, run, runMigrations, type Runner, type TaskList, type WorkerEvents } from 'graphile-worker';
+import { Logger as WorkerLogger, run, runMigrations, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
 import type { Logger } from 'pino';
 import type { Pool, Queryable } from '../db/pool';
 
@@ -21,6 +21,26 @@ export async function migrateQueue(pool: Pool): Promise<void> {
     await lock.query('SELECT pg_advisory_unlock($1)', [QUEUE_MIGRATION_LOCK]).catch(() => {});
     lock.release();
   }
+}
+
+/**
+ * A task that retries on error until its last attempt, whose failure is recorded by `fail`
+ * (for example marking a batch failed) instead of being thrown again.
+ */
+export function failingOnLastAttempt<P>(
+  parse: (payload: unknown) => P,
+  work: (payload: P, signal: AbortSignal | undefined) => Promise<void>,
+  fail: (payload: P, error: Error) => Promise<void>,
+): Task {
+  return async (raw, helpers) => {
+    const payload = parse(raw);
+    try {
+      await work(payload, helpers.abortSignal);
+    } catch (error) {
+      if (helpers.job.attempts < helpers.job.max_attempts) throw error;
+      await fail(payload, error as Error);
+    }
+  };
 }
 
 export async function enqueue(

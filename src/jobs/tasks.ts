@@ -4,10 +4,10 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Pool } from '../db/pool';
 import { GENERATE_BATCH } from '../codes/batches.service';
-import { SEND_ALERT, generateBatchTask } from '../codes/batches.job';
+import { generateBatchTask } from '../codes/batches.job';
 import { processImportTask } from '../codes/imports.job';
 import { PROCESS_IMPORT } from '../codes/imports.service';
-import { composeAlert, type AlertSubject } from '../notify/alerts';
+import { SEND_ALERT, composeAlert, type AlertSubject } from '../notify/alerts';
 import type { Mailer } from '../notify/mailer';
 
 export interface TaskContext {

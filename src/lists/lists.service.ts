@@ -69,6 +69,18 @@ export async function getList(db: Queryable, id: string) {
   return list;
 }
 
+/**
+ * The list that a batch or import is about to add codes to, locked against edits until the
+ * transaction ends: it must exist, be of `type`, and not be completed.
+ */
+export async function openListForCodes(tx: Tx, id: string, type: 'single_use' | 'third_party', what: string) {
+  await tx.query('SELECT 1 FROM lists WHERE id = $1 FOR SHARE', [id]);
+  const list = await getList(tx, id);
+  if (list.type !== type) throw conflict('wrong_list_type', `${what} are for ${type} lists; this list is ${list.type}`);
+  if (list.status === 'completed') throw conflict('list_completed', `the list is completed (${list.completed_reason})`);
+  return list;
+}
+
 export async function updateList(tx: Tx, ctx: AuditContext, id: string, changes: UpdateList) {
   const fixed = NOT_EDITABLE.filter((field) => field in changes);
   if (fixed.length) {

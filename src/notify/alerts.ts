@@ -1,7 +1,10 @@
 // Alerts when a batch or import with `notify` addresses finishes or fails. A message names the
 // list and links to the dashboard; it never contains a code.
 import type { Queryable } from '../db/pool';
+import { enqueue } from '../jobs/queue';
 import type { Mail } from './mailer';
+
+export const SEND_ALERT = 'send_alert';
 
 export interface AlertSubject {
   kind: 'batch' | 'import';
@@ -26,6 +29,11 @@ const QUERIES = {
   import: `SELECT i.id, i.list_id, l.name AS list_name, i.name, i.status, i.error, i.notify, i.accepted AS count, i.rejected
              FROM imports i JOIN lists l ON l.id = i.list_id WHERE i.id = $1`,
 };
+
+/** Queues the alert for a batch or import that just finished or failed, if it asked for one. */
+export async function queueAlert(db: Queryable, subject: AlertSubject, notify: string[]): Promise<void> {
+  if (notify.length) await enqueue(db, SEND_ALERT, { ...subject });
+}
 
 /** The alert for a finished batch or import, or null when there is nothing to send. */
 export async function composeAlert(db: Queryable, subject: AlertSubject, publicUrl: string): Promise<Mail | null> {
