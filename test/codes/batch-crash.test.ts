@@ -3,26 +3,21 @@
 // more". Real worker processes (`node --import tsx src/server.ts`, ROLE=worker) run against this
 // file's database and are killed with SIGKILL in the middle of a chunk's transaction, or frozen
 // with SIGSTOP so that, once woken, two live workers make the same batch.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/context';
+import { spawnService, type ServiceProcess } from '../support/service-process';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CODE_PATTERN = '^[23456789ABCDEFGHJKMNPQRSTVWXYZ]{10}$'; // the default format
 const DEAD_AFTER = '2s';
 
 const t = useTestApp({ MAX_CODES_PER_REQUEST: '2000000' });
 
-interface WorkerProcess {
+interface WorkerProcess extends ServiceProcess {
   /** Also its connections' application_name, so its backends can be told apart. */
   name: string;
-  child: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output(): string;
 }
 
 const started: WorkerProcess[] = [];
@@ -34,29 +29,19 @@ async function startWorkerProcess(name: string): Promise<WorkerProcess> {
   dataDirs.push(dataDir);
   const databaseUrl = new URL(t.databaseUrl);
   databaseUrl.searchParams.set('application_name', name);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    ROLE: 'worker',
-    DATABASE_URL: databaseUrl.toString(),
-    LOG_LEVEL: 'warn',
-    WORKER_DEAD_AFTER: DEAD_AFTER,
-    SEED_DEMO: 'false',
-    DATA_DIR: dataDir,
+  const worker = {
+    name,
+    ...spawnService({
+      ROLE: 'worker',
+      DATABASE_URL: databaseUrl.toString(),
+      LOG_LEVEL: 'warn',
+      WORKER_DEAD_AFTER: DEAD_AFTER,
+      SEED_DEMO: 'false',
+      DATA_DIR: dataDir,
+      ADMIN_API_KEY: undefined,
+      SMTP_URL: undefined,
+    }),
   };
-  delete env.ADMIN_API_KEY;
-  delete env.SMTP_URL;
-  // One process (no tsx wrapper), so SIGKILL hits the worker itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  const keep = (chunk: Buffer) => {
-    log = (log + chunk.toString()).slice(-20_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const worker = { name, child, exited, output: () => log };
   started.push(worker);
   return worker;
 }

@@ -1,23 +1,17 @@
 // The real process, as `npm start` runs it: no DATABASE_URL, so it starts its own embedded
 // PostgreSQL under DATA_DIR. Stopped with SIGTERM it exits cleanly and keeps its data; killed
 // with SIGKILL it leaves PostgreSQL running, and the next start recovers from that.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/global-setup';
+import { spawnService, type ServiceProcess } from '../support/service-process';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ADMIN_KEY = 'server-test-admin-key-0123456789';
 
-interface Server {
-  child: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output(): string;
-}
+type Server = ServiceProcess;
 
 let dataDir = '';
 let port = 0;
@@ -25,8 +19,7 @@ let pgPort = 0;
 let current: Server | null = null;
 
 function start(): Server {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+  current = spawnService({
     DATA_DIR: dataDir,
     PORT: String(port),
     HOST: '127.0.0.1',
@@ -34,20 +27,8 @@ function start(): Server {
     ADMIN_API_KEY: ADMIN_KEY,
     LOG_LEVEL: 'info',
     ROLE: 'all',
-  };
-  delete env.DATABASE_URL;
-  // One process (no tsx wrapper), so SIGKILL hits the server itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  const keep = (chunk: Buffer) => {
-    log = (log + chunk.toString()).slice(-20_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  current = { child, exited, output: () => log };
+    DATABASE_URL: undefined,
+  });
   return current;
 }
 
