@@ -21,6 +21,8 @@ import { batchRoutes } from './codes/batches.routes';
 import { codeRoutes } from './codes/codes.routes';
 import { importRoutes } from './codes/imports.routes';
 import { opsRoutes } from './ops/ops.routes';
+import { claimRoutes } from './claims/claims.routes';
+import { settingsRoutes } from './settings/settings.routes';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -89,5 +91,7 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
   await app.register(batchRoutes);
   await app.register(importRoutes);
   await app.register(codeRoutes);
+  await app.register(claimRoutes);
+  await app.register(settingsRoutes);
   return app;
 }

@@ -104,6 +104,7 @@ export async function updateList(tx: Tx, ctx: AuditContext, id: string, changes:
     );
   }
   await sql.updateList(tx, id, changes);
+  if ('redemption_cap' in changes) await sql.spreadCap(tx, id);
   const after = (await sql.findList(tx, id))!;
   await recordAudit(tx, ctx, { action: 'list.update', entityType: 'list', entityId: id, before: auditView(before), after: auditView(after) });
   return after;

@@ -69,10 +69,20 @@ export async function findList(db: Queryable, id: string): Promise<ListRow | und
   return rows[0];
 }
 
-/** Locks the list's row for an edit; returns its current view. */
+/**
+ * Locks the list's row and its counters for an edit; returns its current view. With the
+ * counters locked no claim is in flight, so the claim count read here is exact.
+ */
 export async function lockList(db: Queryable, id: string): Promise<ListRow | undefined> {
   const { rowCount } = await db.query('SELECT 1 FROM lists WHERE id = $1 FOR UPDATE', [id]);
-  return rowCount ? findList(db, id) : undefined;
+  if (!rowCount) return undefined;
+  await db.query('SELECT 1 FROM list_counters WHERE list_id = $1 ORDER BY slot FOR UPDATE', [id]);
+  return findList(db, id);
+}
+
+/** Shares a changed cap out over the list's counter slots; the caller holds them locked. */
+export async function spreadCap(db: Queryable, id: string): Promise<void> {
+  await db.query('SELECT spread_list_cap($1)', [id]);
 }
 
 export interface ListSearch {
@@ -122,7 +132,12 @@ export async function insertList(db: Queryable, list: NewList): Promise<string> 
     [list.name, list.description, list.type, list.startsAt, list.endsAt, list.redemptionCap, JSON.stringify(list.outcome), list.codeDisplay],
   );
   const id = rows[0]!.id;
-  await db.query('INSERT INTO list_counters (list_id, slot, codes) VALUES ($1, 0, $2)', [id, list.codeDisplay ? 1 : 0]);
+  // CLAIM_SLOTS (32) counter rows, as claim_code expects (migration 003); slot 0 also counts codes.
+  await db.query(
+    `INSERT INTO list_counters (list_id, slot, codes) SELECT $1, s, CASE WHEN s = 0 THEN $2 ELSE 0 END FROM generate_series(0, 31) s`,
+    [id, list.codeDisplay ? 1 : 0],
+  );
+  if (list.redemptionCap !== null) await db.query('SELECT spread_list_cap($1)', [id]);
   return id;
 }
 

@@ -1,0 +1,124 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import { transaction } from '../db/pool';
+import { auditContext } from '../auth/auth.plugin';
+import { actorOf } from '../auth/roles';
+import { CustomerParams } from '../customers/customers.schema';
+import { DomainError } from '../http/errors';
+import { ErrorResponse, IdParams, Page, commonErrors } from '../http/schemas';
+import { Attempt, AttemptsQuery, ClaimBody, ClaimRecord, ClaimResponse, CustomerClaimsQuery, ReversalBody, ValidateResponse } from './claims.schema';
+import { idempotencyKey, withIdempotency, type StoredResponse } from './idempotency';
+import * as service from './claims.service';
+
+const tags = ['Claims'];
+const error = Type.Ref(ErrorResponse);
+const refusals = { 403: error, 404: error, 409: error, 422: error, 429: error };
+
+function send(reply: FastifyReply, response: StoredResponse & { replayed?: boolean }) {
+  if (response.headers) reply.headers(response.headers);
+  if (response.replayed) reply.header('idempotent-replayed', 'true');
+  return reply.status(response.status).send(response.body);
+}
+
+export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const rules = service.lockoutRules(app.config);
+
+  // Claim routes are limited per API key and per client IP, each to RATE_LIMIT_PER_MINUTE.
+  // The counts are per process: with N API nodes behind a balancer the effective limit is N×.
+  const limiters: preHandlerHookHandler[] = [];
+  if (app.config.rateLimitPerMinute > 0) {
+    await app.register(rateLimit, {
+      global: false,
+      max: app.config.rateLimitPerMinute,
+      timeWindow: 60_000,
+      errorResponseBuilder: (_request, context) =>
+        new DomainError(429, 'rate_limited', `too many requests: at most ${context.max} per minute; retry in ${context.after}`),
+    });
+    limiters.push(
+      app.rateLimit({ keyGenerator: (request: FastifyRequest) => `key:${request.principal ? actorOf(request.principal) : 'none'}` }),
+      app.rateLimit({ keyGenerator: (request: FastifyRequest) => `ip:${request.ip}` }),
+    );
+  }
+
+  app.post('/v1/claims', {
+    config: { access: 'client' },
+    schema: {
+      tags,
+      summary: 'Claim a code for a customer: the code is redeemed and its whole outcome issued, or nothing happens',
+      description:
+        'Checks run in the order of SPEC §5; the first failure is the answer. Send an `Idempotency-Key` header to make retries safe: ' +
+        'the same key with the same body within 24 hours replays the first response.',
+      body: ClaimBody,
+      response: { 201: ClaimResponse, ...refusals, ...commonErrors },
+    },
+    preHandler: limiters,
+  }, async (request, reply) => {
+    const key = idempotencyKey(request);
+    if (key === null) return send(reply, await service.claim(app.pool, rules, request.body));
+    const scope = { principal: actorOf(request.principal!), key, request: { route: 'claim', body: request.body } };
+    return send(reply, await withIdempotency(app.pool, scope, (tx) => service.claim(tx, rules, request.body)));
+  });
+
+  app.post('/v1/claims/validate', {
+    config: { access: 'client' },
+    schema: {
+      tags,
+      summary: 'What a claim would do now, without claiming: the outcome, or the error a claim would get',
+      description: 'Recorded as an attempt; unknown codes count towards the lockout, as they do for claims.',
+      body: ClaimBody,
+      response: { 200: ValidateResponse, ...refusals, ...commonErrors },
+    },
+    preHandler: limiters,
+  }, async (request, reply) => send(reply, await service.validate(app.pool, rules, request.body)));
+
+  app.get('/v1/claims/:id', {
+    config: { access: 'agent' },
+    schema: { tags, summary: 'One claim, with its outcome and reversal', params: IdParams, response: { 200: ClaimRecord, 404: error, ...commonErrors } },
+  }, async (request) => service.getClaim(app.pool, request.params.id));
+
+  app.post('/v1/claims/:id/reversal', {
+    config: { access: 'agent' },
+    schema: {
+      tags,
+      summary: 'Reverse a claim: debit its points, revoke its offers, remove the tags it added, free the code or give the use back',
+      description: 'A second reversal answers 409 claim_already_reversed. Accepts an `Idempotency-Key` header.',
+      params: IdParams,
+      body: ReversalBody,
+      response: { 200: ClaimRecord, 404: error, 409: error, 422: error, ...commonErrors },
+    },
+  }, async (request, reply) => {
+    const ctx = auditContext(request);
+    const reverse = async (tx: Parameters<typeof service.reverseClaim>[0]): Promise<StoredResponse> => ({
+      status: 200,
+      body: await service.reverseClaim(tx, ctx, request.params.id, request.body.reason),
+    });
+    const key = idempotencyKey(request);
+    if (key === null) return send(reply, await transaction(app.pool, reverse));
+    const scope = { principal: ctx.actor, key, request: { route: 'reversal', id: request.params.id, body: request.body } };
+    return send(reply, await withIdempotency(app.pool, scope, reverse));
+  });
+
+  app.get('/v1/customers/:id/claims', {
+    config: { access: 'agent' },
+    schema: {
+      tags,
+      summary: 'The claims of a customer, newest first (reversed ones included)',
+      params: CustomerParams,
+      querystring: CustomerClaimsQuery,
+      response: { 200: Page(ClaimRecord), 404: error, ...commonErrors },
+    },
+  }, async (request) => service.customerClaims(app.pool, request.params.id, request.query));
+
+  app.get('/v1/customers/:id/attempts', {
+    config: { access: 'agent' },
+    schema: {
+      tags,
+      summary: "A customer's claim and validate attempts, newest first; `result=failed` for the failed ones",
+      params: CustomerParams,
+      querystring: AttemptsQuery,
+      response: { 200: Page(Attempt), 404: error, ...commonErrors },
+    },
+  }, async (request) => service.customerAttempts(app.pool, request.params.id, request.query));
+};

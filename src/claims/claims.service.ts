@@ -1,0 +1,121 @@
+// Claims, validation and reversals. The rules themselves run in the database (claim_code,
+// migration 003); this layer turns their answers into HTTP responses and owns reversals.
+import type { Config } from '../config';
+import type { Queryable, Tx } from '../db/pool';
+import { recordAudit, type AuditContext } from '../audit/audit.service';
+import { conflict, errorBody, notFound } from '../http/errors';
+import { findCustomer } from '../customers/customers.sql';
+import { decodeCursor, page } from '../http/pagination';
+import { normalizeCode } from '../codes/normalize';
+import * as sql from './claims.sql';
+import type { ClaimBody } from './claims.schema';
+import type { StoredResponse } from './idempotency';
+
+/** Each refusal of SPEC §5: its HTTP status and what it tells the caller. */
+export const REFUSALS: Record<string, { status: number; message: string }> = {
+  customer_not_found: { status: 404, message: 'no registered customer has this id' },
+  customer_blocked: { status: 403, message: 'the customer is blocked from claiming' },
+  customer_locked_out: { status: 429, message: 'the customer tried too many unknown codes and is locked out for a while' },
+  code_not_found: { status: 404, message: 'no such code' },
+  list_not_started: { status: 409, message: "the code's list has not started yet" },
+  list_ended: { status: 409, message: "the code's list has ended" },
+  list_cap_reached: { status: 409, message: "the code's list has reached its redemption cap" },
+  code_cancelled: { status: 409, message: 'the code was cancelled' },
+  code_already_claimed: { status: 409, message: 'the code has already been claimed' },
+  already_claimed_by_customer: { status: 409, message: 'the customer has already claimed this code' },
+  customer_limit_reached: { status: 409, message: 'the customer has reached their claim limit' },
+};
+
+export const lockoutRules = (config: Readonly<Config>): sql.LockoutRules => ({
+  threshold: config.lockoutThreshold,
+  windowSeconds: config.lockoutWindowSeconds,
+  durationSeconds: config.lockoutDurationSeconds,
+});
+
+/** Seconds until a lockout ends, at least 1, for Retry-After. */
+export const secondsUntil = (time: string | Date) => Math.max(1, Math.ceil((new Date(time).getTime() - Date.now()) / 1000));
+
+/** A refusal as the response a client gets: the error body, and Retry-After for a lockout. */
+export function refusal(result: sql.ClaimResult): StoredResponse {
+  const reason = result.error!;
+  const { status, message } = REFUSALS[reason]!;
+  const details: Record<string, unknown> = {};
+  if (result.list_id) details.list_id = result.list_id;
+  if (result.locked_until) details.locked_until = new Date(result.locked_until).toISOString();
+  if (result.period) Object.assign(details, { period: result.period, limit: result.limit });
+  const detailed = result.period ? `${message} (${result.limit} per ${result.period})` : message;
+  return {
+    status,
+    body: errorBody(reason, detailed, Object.keys(details).length ? details : undefined),
+    headers: result.locked_until ? { 'retry-after': String(secondsUntil(result.locked_until)) } : undefined,
+  };
+}
+
+export async function claim(db: Queryable, rules: sql.LockoutRules, body: ClaimBody): Promise<StoredResponse> {
+  const result = await sql.runClaim(db, 'claim', normalizeCode(body.code), body.customer_id, rules);
+  if (result.error) return refusal(result);
+  const issued = result.claim!;
+  return { status: 201, body: { claim: { ...issued, claimed_at: new Date(issued.claimed_at).toISOString() } } };
+}
+
+export async function validate(db: Queryable, rules: sql.LockoutRules, body: ClaimBody): Promise<StoredResponse> {
+  const code = normalizeCode(body.code);
+  const result = await sql.runClaim(db, 'validate', code, body.customer_id, rules);
+  if (result.error) return refusal(result);
+  return { status: 200, body: { valid: true, code, list_id: result.list_id, customer_id: body.customer_id, outcome: result.outcome } };
+}
+
+/** What a claim by this customer would return now, by the claim's own rules; changes nothing. */
+export async function verdict(db: Queryable, rules: sql.LockoutRules, code: string, customerId: string) {
+  return sql.runClaim(db, 'verdict', code, customerId, rules);
+}
+
+export async function getClaim(db: Queryable, id: string) {
+  const claim = await sql.findClaim(db, id);
+  if (!claim) throw notFound('claim', id);
+  return present(claim);
+}
+
+function present<T extends { slot?: number }>(claim: T) {
+  const { slot: _slot, ...visible } = claim;
+  return visible;
+}
+
+/** SPEC §5 reversal; a second reversal of the same claim is refused. */
+export async function reverseClaim(tx: Tx, ctx: AuditContext, id: string, reason: string) {
+  const before = await sql.findClaim(tx, id, true);
+  if (!before) throw notFound('claim', id);
+  if (before.reversed) throw conflict('claim_already_reversed', `claim ${id} was reversed at ${new Date(before.reversed_at!).toISOString()}`);
+  await sql.reverseClaim(tx, before, reason, ctx.actor);
+  const after = (await sql.findClaim(tx, id))!;
+  await recordAudit(tx, ctx, { action: 'claim.reverse', entityType: 'claim', entityId: id, before: present(before), after: present(after) });
+  return present(after);
+}
+
+export async function customerClaims(db: Queryable, customerId: string, query: { limit?: number; cursor?: string }) {
+  await requireCustomer(db, customerId);
+  const limit = query.limit ?? 100;
+  const after = decodeCursor(query.cursor, ['id'])?.[0] as string | undefined;
+  const rows = await sql.listClaims(db, { customerId }, after ?? null, limit + 1);
+  return page(rows, limit, (row) => [row.id]);
+}
+
+export async function customerAttempts(db: Queryable, customerId: string, query: { result?: 'succeeded' | 'failed'; limit?: number; cursor?: string }) {
+  await requireCustomer(db, customerId);
+  return attempts(db, { customerId }, query);
+}
+
+export async function attempts(
+  db: Queryable,
+  by: { customerId?: string; code?: string },
+  query: { result?: 'succeeded' | 'failed'; limit?: number; cursor?: string },
+) {
+  const limit = query.limit ?? 100;
+  const after = decodeCursor(query.cursor, ['id'])?.[0] as string | undefined;
+  const rows = await sql.listAttempts(db, { ...by, result: query.result }, after ?? null, limit + 1);
+  return page(rows, limit, (row) => [row.id]);
+}
+
+async function requireCustomer(db: Queryable, id: string) {
+  if (!(await findCustomer(db, id))) throw notFound('customer', id);
+}

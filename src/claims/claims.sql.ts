@@ -1,0 +1,128 @@
+import pg from 'pg';
+import type { Queryable, Tx } from '../db/pool';
+import type { ClaimRecord } from './claims.schema';
+
+export type ClaimKind = 'claim' | 'validate' | 'verdict';
+
+export interface LockoutRules {
+  threshold: number;
+  windowSeconds: number;
+  durationSeconds: number;
+}
+
+/** What the claim function answers: an error reason with its details, or the result. */
+export interface ClaimResult {
+  error?: string;
+  list_id?: string;
+  locked_until?: string;
+  period?: string;
+  limit?: number;
+  claim?: { id: string; code: string; list_id: string; customer_id: string; claimed_at: string; outcome: Record<string, unknown> };
+  valid?: true;
+  outcome?: Record<string, unknown>;
+}
+
+const DEADLOCK = '40P01';
+
+/**
+ * Runs the rules of SPEC §5 in the database (see claim_code in migration 003). A claim is
+ * one statement, so one round trip. Should a claim and an agent's reversal or cancel of the
+ * same code ever deadlock, a claim run on its own (not inside a caller's transaction) is
+ * retried.
+ */
+export async function runClaim(db: Queryable, kind: ClaimKind, code: string, customerId: string, lockout: LockoutRules): Promise<ClaimResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { rows } = await db.query<{ result: ClaimResult }>({
+        name: 'claim_code',
+        text: 'SELECT claim_code($1, $2, $3, $4, make_interval(secs => $5), make_interval(secs => $6)) AS result',
+        values: [kind, code, customerId, lockout.threshold, lockout.windowSeconds, lockout.durationSeconds],
+      });
+      return rows[0]!.result;
+    } catch (error) {
+      if ((error as { code?: string }).code !== DEADLOCK || attempt >= 3 || !(db instanceof pg.Pool)) throw error;
+    }
+  }
+}
+
+const CLAIM_COLUMNS = `c.id, c.code, c.list_id, l.name AS list_name, l.type AS list_type, c.customer_id, c.claimed_at,
+  c.outcome, c.reversed_at IS NOT NULL AS reversed, c.reversed_at, c.reversal_reason, c.reversed_by`;
+
+export async function findClaim(db: Queryable, id: string, lock = false): Promise<(ClaimRecord & { slot: number }) | undefined> {
+  const { rows } = await db.query<ClaimRecord & { slot: number }>(
+    `SELECT ${CLAIM_COLUMNS}, c.slot FROM claims c JOIN lists l ON l.id = c.list_id WHERE c.id = $1 ${lock ? 'FOR UPDATE OF c' : ''}`,
+    [id],
+  );
+  return rows[0];
+}
+
+/** Claims by a customer, or on a code, newest first. */
+export async function listClaims(
+  db: Queryable,
+  by: { customerId?: string; code?: string },
+  afterId: string | null,
+  limit: number,
+): Promise<ClaimRecord[]> {
+  const { rows } = await db.query<ClaimRecord>(
+    `SELECT ${CLAIM_COLUMNS} FROM claims c JOIN lists l ON l.id = c.list_id
+      WHERE ($1::text IS NULL OR c.customer_id = $1) AND ($2::text IS NULL OR c.code = $2)
+        AND ($3::bigint IS NULL OR c.id < $3)
+      ORDER BY c.id DESC LIMIT $4`,
+    [by.customerId ?? null, by.code ?? null, afterId, limit],
+  );
+  return rows;
+}
+
+/**
+ * Undoes a claim's effects; the caller holds the claim row locked. The counter slot is taken
+ * before the code row, in the order a claim takes them, so a reversal racing a claim on the
+ * same code cannot deadlock with it.
+ */
+export async function reverseClaim(tx: Tx, claim: { id: string; code: string; list_id: string; slot: number; customer_id: string }, reason: string, actor: string) {
+  await tx.query('UPDATE list_counters SET claims = claims - 1 WHERE list_id = $1 AND slot = $2', [claim.list_id, claim.slot]);
+  await tx.query(
+    `UPDATE codes SET claimed_by = NULL, claimed_at = NULL
+      WHERE code = $1 AND claimed_by = $2 AND list_id = $3
+        AND (SELECT type FROM lists WHERE id = $3) <> 'multi_use'`,
+    [claim.code, claim.customer_id, claim.list_id],
+  );
+  await tx.query('UPDATE claims SET reversed_at = now(), reversal_reason = $2, reversed_by = $3 WHERE id = $1', [claim.id, reason, actor]);
+  await tx.query(
+    `INSERT INTO points_ledger (customer_id, account_key, source_key, amount, claim_id)
+     SELECT customer_id, account_key, source_key, -amount, claim_id FROM points_ledger WHERE claim_id = $1 AND amount > 0`,
+    [claim.id],
+  );
+  await tx.query('UPDATE issued_offers SET revoked_at = now() WHERE claim_id = $1 AND revoked_at IS NULL', [claim.id]);
+  await tx.query('DELETE FROM customer_tags WHERE claim_id = $1', [claim.id]);
+}
+
+export interface AttemptRow {
+  id: string;
+  kind: 'claim' | 'validate';
+  code: string;
+  customer_id: string;
+  list_id: string | null;
+  result: 'succeeded' | 'failed';
+  reason: string | null;
+  claim_id: string | null;
+  at: Date;
+}
+
+export async function listAttempts(
+  db: Queryable,
+  by: { customerId?: string; code?: string; result?: 'succeeded' | 'failed' },
+  afterId: string | null,
+  limit: number,
+): Promise<AttemptRow[]> {
+  const { rows } = await db.query<AttemptRow>(
+    `SELECT id, kind, code, customer_id, list_id, CASE WHEN reason IS NULL THEN 'succeeded' ELSE 'failed' END AS result,
+            reason, claim_id, at
+       FROM attempts
+      WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::text IS NULL OR code = $2)
+        AND ($3::text IS NULL OR ($3 = 'failed') = (reason IS NOT NULL))
+        AND ($4::bigint IS NULL OR id < $4)
+      ORDER BY id DESC LIMIT $5`,
+    [by.customerId ?? null, by.code ?? null, by.result ?? null, afterId, limit],
+  );
+  return rows;
+}

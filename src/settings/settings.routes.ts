@@ -1,0 +1,33 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { transaction } from '../db/pool';
+import { auditContext } from '../auth/auth.plugin';
+import { Nullable, commonErrors } from '../http/schemas';
+import { getClaimLimits, setClaimLimits } from './settings.service';
+
+const tags = ['Settings'];
+const Limit = Nullable(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'claims per customer; null = no limit' }));
+
+const ClaimLimits = Type.Object({ per_week: Limit, per_month: Limit, per_year: Limit });
+const ClaimLimitsBody = Type.Object(
+  { per_week: Type.Optional(Limit), per_month: Type.Optional(Limit), per_year: Type.Optional(Limit) },
+  { additionalProperties: false, description: 'replaces the limits; a period left out has none' },
+);
+
+export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/v1/settings/claim-limits', {
+    config: { access: 'admin' },
+    schema: { tags, summary: 'Claims allowed per customer per rolling week, month and year', response: { 200: ClaimLimits, ...commonErrors } },
+  }, async () => getClaimLimits(app.pool));
+
+  app.put('/v1/settings/claim-limits', {
+    config: { access: 'admin' },
+    schema: {
+      tags,
+      summary: 'Set the claims allowed per customer per rolling week (7 days), month and year',
+      description: 'Reversed claims do not count. Applies to the next claim on every node.',
+      body: ClaimLimitsBody,
+      response: { 200: ClaimLimits, ...commonErrors },
+    },
+  }, async (request) => transaction(app.pool, (tx) => setClaimLimits(tx, auditContext(request), request.body)));
+};

@@ -1,0 +1,38 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestApp } from '../support/context';
+
+const t = useTestApp();
+const outcome = {
+  points: { amount: 100, account: 'spendable', source: 'promo_code' },
+  offers: ['free-coffee'],
+  tags: ['vip'],
+};
+
+beforeAll(async () => {
+  await t.call('admin', { method: 'POST', url: '/v1/point-accounts', payload: { key: 'spendable', name: 'Spendable' } });
+  await t.call('admin', { method: 'POST', url: '/v1/point-sources', payload: { key: 'promo_code', name: 'Promo code' } });
+  await t.call('admin', { method: 'POST', url: '/v1/offers', payload: { id: 'free-coffee', name: 'Free coffee' } });
+  for (const id of ['alice', 'bob']) await t.call('client', { method: 'PUT', url: `/v1/customers/${id}`, payload: {} });
+});
+
+const claim = (code: string, customer_id: string, headers: Record<string, string> = {}) =>
+  t.call('client', { method: 'POST', url: '/v1/claims', payload: { code, customer_id }, headers });
+
+describe('claiming a multi-use code', () => {
+  it('issues the whole outcome once per customer', async () => {
+    const list = await t.call('admin', { method: 'POST', url: '/v1/lists', payload: { name: 'Spring', type: 'multi_use', code: 'SpringSale', outcome } });
+    expect(list.statusCode).toBe(201);
+    const first = await claim('spring-sale', 'alice');
+    expect(first.statusCode).toBe(201);
+    expect(first.data.claim).toMatchObject({ code: 'SPRINGSALE', list_id: list.data.id, customer_id: 'alice', outcome: { points: outcome.points, tags: ['vip'] } });
+    expect(first.data.claim.outcome.offers).toHaveLength(1);
+    const again = await claim('SpringSale', 'alice');
+    expect(again.statusCode).toBe(409);
+    expect(again.data.error.code).toBe('already_claimed_by_customer');
+    const profile = await t.call('client', { method: 'GET', url: '/v1/customers/alice' });
+    expect(profile.data.points).toEqual([{ account: 'spendable', balance: 100 }]);
+    expect(profile.data.tags).toEqual(['vip']);
+    const view = await t.call('agent', { method: 'GET', url: `/v1/lists/${list.data.id}` });
+    expect(view.data.claim_count).toBe(1);
+  });
+});
