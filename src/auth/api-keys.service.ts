@@ -43,9 +43,30 @@ export async function ensureBootstrapAdminKey(db: Queryable, secret: string): Pr
   await sql.upsertApiKey(db, { name: 'ADMIN_API_KEY', role: 'admin', hash: hashKey(secret), prefix: displayPrefix(secret) });
 }
 
+// Known keys are remembered for a few seconds, so that a busy client's requests do not each
+// cost a query. Revoking a key forgets it here at once; other API nodes stop accepting it
+// within KEY_CACHE_MS.
+const KEY_CACHE_MS = 5_000;
+const KEY_CACHE_MAX = 10_000;
+const keyCache = new Map<string, { principal: Principal; until: number }>();
+
 export async function authenticateKey(db: Queryable, secret: string): Promise<Principal | null> {
-  const row = await sql.findActiveKeyByHash(db, hashKey(secret));
-  return row ? { kind: 'api_key', id: row.id, name: row.name, role: row.role } : null;
+  const hash = hashKey(secret);
+  const cached = keyCache.get(hash);
+  if (cached && cached.until > Date.now()) return cached.principal;
+  const row = await sql.findActiveKeyByHash(db, hash);
+  if (!row) {
+    keyCache.delete(hash);
+    return null;
+  }
+  const principal: Principal = { kind: 'api_key', id: row.id, name: row.name, role: row.role };
+  if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
+  keyCache.set(hash, { principal, until: Date.now() + KEY_CACHE_MS });
+  return principal;
+}
+
+function forgetKey(id: string) {
+  for (const [hash, entry] of keyCache) if (entry.principal.id === id) keyCache.delete(hash);
 }
 
 export async function listApiKeys(db: Queryable, query: { limit: number; cursor?: string }) {
@@ -61,6 +82,7 @@ export async function revokeApiKey(tx: Tx, ctx: AuditContext, id: string) {
   if (!before) throw notFound('api_key', id);
   if (before.revoked_at) return presentKey(before);
   const after = await sql.revokeApiKey(tx, id);
+  forgetKey(id);
   await recordAudit(tx, ctx, {
     action: 'api_key.revoke',
     entityType: 'api_key',

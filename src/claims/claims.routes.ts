@@ -8,7 +8,7 @@ import { actorOf } from '../auth/roles';
 import { CustomerParams } from '../customers/customers.schema';
 import { DomainError } from '../http/errors';
 import { ErrorResponse, IdParams, Page, commonErrors } from '../http/schemas';
-import { Attempt, AttemptsQuery, ClaimBody, ClaimRecord, ClaimResponse, CustomerClaimsQuery, ReversalBody, ValidateResponse } from './claims.schema';
+import { Attempt, AttemptsQuery, ClaimBody, ClaimRecord, ClaimResponse, CustomerClaimsQuery, ReasonBody, ValidateResponse } from './claims.schema';
 import { idempotencyKey, withIdempotency, type StoredResponse } from './idempotency';
 import * as service from './claims.service';
 
@@ -85,7 +85,7 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Reverse a claim: debit its points, revoke its offers, remove the tags it added, free the code or give the use back',
       description: 'A second reversal answers 409 claim_already_reversed. Accepts an `Idempotency-Key` header.',
       params: IdParams,
-      body: ReversalBody,
+      body: ReasonBody,
       response: { 200: ClaimRecord, 404: error, 409: error, 422: error, ...commonErrors },
     },
   }, async (request, reply) => {

@@ -67,7 +67,7 @@ export const ClaimRecord = Type.Object({
 });
 export type ClaimRecord = Static<typeof ClaimRecord>;
 
-export const ReversalBody = Type.Object(
+export const ReasonBody = Type.Object(
   { reason: Type.String({ minLength: 1, maxLength: 500, pattern: '^[^\\u0000]*$' }) },
   { additionalProperties: false },
 );

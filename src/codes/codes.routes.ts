@@ -1,8 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ErrorResponse, IdParams, Nullable, NullableTimestamp, Page, PageQuery, commonErrors } from '../http/schemas';
+import { ErrorResponse, IdParams, Nullable, NullableTimestamp, Page, PageQuery, Timestamp, commonErrors } from '../http/schemas';
 import { getList } from '../lists/lists.service';
+import { transaction } from '../db/pool';
+import { auditContext } from '../auth/auth.plugin';
+import { ClaimRecord, ReasonBody } from '../claims/claims.schema';
 import { listCodes } from './codes.service';
+import { cancelCode, lookupCode } from './lookup.service';
 import { ExportQuery, attachment, exportCodes } from './exports';
 
 const tags = ['Codes'];
@@ -23,7 +27,71 @@ export const CodeItem = Type.Object({
   cancel_reason: Nullable(Type.String()),
 });
 
+const CodeParams = Type.Object(
+  { code: Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000]*$', description: 'in any form: it is normalized' }) },
+  { additionalProperties: false },
+);
+
+export const CodeDetail = Type.Object({
+  code: Type.String({ description: 'as displayed' }),
+  normalized: Type.String(),
+  status: CodeStatus,
+  list: Type.Object({
+    id: Type.String(),
+    name: Type.String(),
+    type: Type.String(),
+    status: Type.String(),
+    completed_reason: Nullable(Type.String()),
+    starts_at: Timestamp,
+    ends_at: NullableTimestamp,
+    redemption_cap: Nullable(Type.Integer()),
+    claim_count: Type.Integer(),
+  }),
+  batch_id: Nullable(Type.String()),
+  import_id: Nullable(Type.String()),
+  source: Nullable(
+    Type.Object({
+      type: Type.String(),
+      id: Type.String(),
+      name: Nullable(Type.String()),
+      status: Type.String(),
+      created_by: Nullable(Type.String()),
+      created_at: Timestamp,
+      completed_at: NullableTimestamp,
+    }),
+  ),
+  claimed_by: Nullable(Type.String()),
+  claimed_at: NullableTimestamp,
+  cancelled_at: NullableTimestamp,
+  cancel_reason: Nullable(Type.String()),
+  claim_count: Type.Integer({ description: 'live (not reversed) claims on the code' }),
+  claims: Type.Array(ClaimRecord, { description: 'the latest claims on the code, newest first, reversed ones included' }),
+});
+
 export const codeRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/v1/codes/:code', {
+    config: { access: 'agent' },
+    schema: {
+      tags,
+      summary: 'Find a code by its value: its list and status, batch or import, claims and cancellation',
+      params: CodeParams,
+      response: { 200: CodeDetail, ...errors },
+    },
+  }, async (request) => lookupCode(app.pool, request.params.code));
+
+  app.post('/v1/codes/:code/cancel', {
+    config: { access: 'agent' },
+    schema: {
+      tags,
+      summary: 'Cancel an unclaimed single-use or third-party code (idempotent)',
+      description: 'A claimed code answers 409 code_already_claimed; a multi-use code 409 code_not_cancellable.',
+      params: CodeParams,
+      body: ReasonBody,
+      response: { 200: CodeDetail, 409: Type.Ref(ErrorResponse), ...errors },
+    },
+  }, async (request) =>
+    transaction(app.pool, (tx) => cancelCode(tx, auditContext(request), request.params.code, request.body.reason)));
+
   app.get('/v1/lists/:id/codes', {
     config: { access: 'agent' },
     schema: {

@@ -64,3 +64,66 @@ export async function searchCodes(db: Queryable, search: CodeSearch): Promise<Co
   }
   return rows;
 }
+
+export interface CodeDetailRow {
+  code: string;
+  normalized: string;
+  list_id: string;
+  list_type: string;
+  source_id: string;
+  status: CodeStatus;
+  claimed_by: string | null;
+  claimed_at: Date | null;
+  cancelled_at: Date | null;
+  cancel_reason: string | null;
+  live_claims: number;
+}
+
+/** One code by its normalized value, with the number of live claims on it. */
+export async function findCode(db: Queryable, normalized: string, lock = false): Promise<CodeDetailRow | undefined> {
+  const { rows } = await db.query<CodeDetailRow>(
+    `SELECT COALESCE(c.display, c.code) AS code, c.code AS normalized, c.list_id, l.type AS list_type, c.source_id,
+            ${STATUS} AS status, c.claimed_by, c.claimed_at, c.cancelled_at, c.cancel_reason,
+            (SELECT count(*) FROM claims WHERE code = c.code AND reversed_at IS NULL)::int AS live_claims
+       FROM codes c JOIN lists l ON l.id = c.list_id
+      WHERE c.code = $1 ${lock ? 'FOR UPDATE OF c' : ''}`,
+    [normalized],
+  );
+  return rows[0];
+}
+
+/**
+ * Cancels an unclaimed code. The list's counter row is locked before the code row, in the
+ * order a claim takes them, so a cancel racing a claim cannot deadlock with it.
+ */
+export async function cancelCode(db: Queryable, listId: string, normalized: string, reason: string): Promise<boolean> {
+  await db.query('SELECT 1 FROM list_counters WHERE list_id = $1 AND slot = 0 FOR UPDATE', [listId]);
+  const { rowCount } = await db.query(
+    `UPDATE codes SET cancelled_at = now(), cancel_reason = $2
+      WHERE code = $1 AND claimed_by IS NULL AND cancelled_at IS NULL`,
+    [normalized, reason],
+  );
+  if (rowCount) await db.query('UPDATE list_counters SET cancelled = cancelled + 1 WHERE list_id = $1 AND slot = 0', [listId]);
+  return rowCount === 1;
+}
+
+export interface CodeSourceRow {
+  type: 'batch' | 'import';
+  id: string;
+  name: string | null;
+  status: string;
+  created_by: string | null;
+  created_at: Date;
+  completed_at: Date | null;
+}
+
+/** The batch or import that made a code (none for a multi-use code). */
+export async function findSource(db: Queryable, sourceId: string): Promise<CodeSourceRow | undefined> {
+  const { rows } = await db.query<CodeSourceRow>(
+    `SELECT 'batch' AS type, id, name, status, created_by, created_at, completed_at FROM batches WHERE id = $1
+     UNION ALL
+     SELECT 'import', id, name, status, created_by, created_at, completed_at FROM imports WHERE id = $1`,
+    [sourceId],
+  );
+  return rows[0];
+}

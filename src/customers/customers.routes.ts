@@ -67,4 +67,16 @@ export const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     preValidation: bodyOptional,
   }, async (request) => transaction(app.pool, (tx) => service.unblockCustomer(tx, auditContext(request), request.params.id)));
+
+  app.post('/v1/customers/:id/lockout/clear', {
+    config: { access: 'agent' },
+    schema: {
+      tags,
+      summary: 'End a lockout for too many unknown codes, and restart the count (idempotent)',
+      params: CustomerParams,
+      body: UnblockCustomerBody,
+      response: { 200: CustomerProfile, ...notFound, ...commonErrors },
+    },
+    preValidation: bodyOptional,
+  }, async (request) => transaction(app.pool, (tx) => service.clearLockout(tx, auditContext(request), request.params.id)));
 };

@@ -10,8 +10,7 @@ const ENTITY = 'customer';
 export async function getProfile(db: Queryable, id: string) {
   const row = await sql.findProfile(db, id);
   if (!row) throw notFound(ENTITY, id);
-  // Lockout arrives with the claims feature; until then nobody is locked out.
-  return { ...row, blocked: row.blocked_at !== null, locked_out_until: null };
+  return { ...row, blocked: row.blocked_at !== null };
 }
 
 /**
@@ -49,5 +48,24 @@ export async function unblockCustomer(tx: Tx, ctx: AuditContext, id: string) {
   if (!before) throw notFound(ENTITY, id);
   const after = await sql.unblock(tx, id);
   if (after) await recordAudit(tx, ctx, { action: 'customer.unblock', entityType: ENTITY, entityId: id, before, after });
+  return getProfile(tx, id);
+}
+
+/**
+ * Lets a locked-out customer claim again at once, and starts their count of unknown codes
+ * afresh. Idempotent; audited when a lockout was running.
+ */
+export async function clearLockout(tx: Tx, ctx: AuditContext, id: string) {
+  const cleared = await sql.clearLockout(tx, id);
+  if (!cleared) throw notFound(ENTITY, id);
+  if (cleared.locked_until) {
+    await recordAudit(tx, ctx, {
+      action: 'customer.lockout_clear',
+      entityType: ENTITY,
+      entityId: id,
+      before: { locked_out_until: cleared.locked_until },
+      after: { locked_out_until: null },
+    });
+  }
   return getProfile(tx, id);
 }

@@ -14,6 +14,7 @@ export interface ProfileRow extends CustomerRow {
   points: { account: string; balance: number }[];
   offers: { id: string; offer_id: string; name: string; claim_id: string | null; issued_at: string }[];
   tags: string[];
+  locked_out_until: Date | null;
 }
 
 const CUSTOMER = 'id, email, name, blocked_at, blocked_reason, created_at, updated_at';
@@ -64,11 +65,27 @@ export async function unblock(db: Queryable, id: string) {
   return rows[0];
 }
 
+/**
+ * Ends a lockout and restarts the count of unknown codes from now. Returns the lockout that
+ * was running, if any.
+ */
+export async function clearLockout(db: Queryable, id: string) {
+  const { rows } = await db.query<{ locked_until: Date | null }>(
+    `UPDATE customers c SET locked_until = NULL, lockout_cleared_at = now()
+       FROM (SELECT id, locked_until FROM customers WHERE id = $1 FOR UPDATE) old
+      WHERE c.id = old.id
+     RETURNING CASE WHEN old.locked_until > now() THEN old.locked_until END AS locked_until`,
+    [id],
+  );
+  return rows[0];
+}
+
 // Orders use the "C" collation so that accounts and tags sort the same on every server.
 // Issued-offer times are formatted in SQL as ISO 8601 UTC, as every other timestamp is.
 export async function findProfile(db: Queryable, id: string) {
   const { rows } = await db.query<ProfileRow>(
     `SELECT c.id, c.email, c.name, c.blocked_at, c.blocked_reason, c.created_at, c.updated_at,
+            CASE WHEN c.locked_until > now() THEN c.locked_until END AS locked_out_until,
             COALESCE((SELECT json_agg(json_build_object('account', b.account_key, 'balance', b.balance)
                                       ORDER BY b.account_key COLLATE "C")
                         FROM (SELECT account_key, sum(amount) AS balance

@@ -1,0 +1,79 @@
+// Finding one code by its value (SPEC §6) and cancelling it.
+import type { Queryable, Tx } from '../db/pool';
+import { recordAudit, type AuditContext } from '../audit/audit.service';
+import { DomainError, conflict } from '../http/errors';
+import { getList } from '../lists/lists.service';
+import { listClaims } from '../claims/claims.sql';
+import { normalizeCode } from './normalize';
+import { cancelCode as cancelCodeRow, findCode, findSource } from './codes.sql';
+
+/** How many of a code's claims the lookup shows, newest first; a multi-use code may have millions. */
+const CLAIMS_SHOWN = 20;
+
+export const codeNotFound = (code: string) => new DomainError(404, 'code_not_found', `no code ${JSON.stringify(code)}`);
+
+/** A code by its value, in any form the customer typed it: its list, source, status and claims. */
+export async function lookupCode(db: Queryable, raw: string) {
+  const normalized = normalizeCode(raw);
+  const row = await findCode(db, normalized);
+  if (!row) throw codeNotFound(raw);
+  const [list, source, claims] = await Promise.all([
+    getList(db, row.list_id),
+    row.source_id === '0' ? undefined : findSource(db, row.source_id),
+    listClaims(db, { code: normalized }, null, CLAIMS_SHOWN),
+  ]);
+  return {
+    code: row.code,
+    normalized,
+    status: row.status,
+    list: {
+      id: list.id,
+      name: list.name,
+      type: list.type,
+      status: list.status,
+      completed_reason: list.completed_reason,
+      starts_at: list.starts_at,
+      ends_at: list.ends_at,
+      redemption_cap: list.redemption_cap,
+      claim_count: list.claim_count,
+    },
+    batch_id: source?.type === 'batch' ? source.id : null,
+    import_id: source?.type === 'import' ? source.id : null,
+    source: source ?? null,
+    claimed_by: row.claimed_by,
+    claimed_at: row.claimed_at,
+    cancelled_at: row.cancelled_at,
+    cancel_reason: row.cancel_reason,
+    claim_count: row.live_claims,
+    claims,
+  };
+}
+
+/**
+ * Cancels an unclaimed single-use or third-party code so that it can never be claimed.
+ * Idempotent: cancelling a cancelled code answers as before and records nothing.
+ */
+export async function cancelCode(tx: Tx, ctx: AuditContext, raw: string, reason: string) {
+  const normalized = normalizeCode(raw);
+  const before = await findCode(tx, normalized);
+  if (!before) throw codeNotFound(raw);
+  if (before.list_type === 'multi_use') {
+    throw conflict('code_not_cancellable', 'a multi-use code cannot be cancelled; end the list or lower its cap instead');
+  }
+  if (before.status === 'claimed') throw conflict('code_already_claimed', 'the code has been claimed; reverse the claim instead');
+  if (before.status === 'cancelled') return lookupCode(tx, normalized);
+  if (!(await cancelCodeRow(tx, before.list_id, normalized, reason))) {
+    const now = (await findCode(tx, normalized))!;
+    if (now.status === 'claimed') throw conflict('code_already_claimed', 'the code has been claimed; reverse the claim instead');
+    return lookupCode(tx, normalized);
+  }
+  const after = await lookupCode(tx, normalized);
+  await recordAudit(tx, ctx, {
+    action: 'code.cancel',
+    entityType: 'code',
+    entityId: normalized,
+    before: { status: before.status },
+    after: { status: after.status, cancelled_at: after.cancelled_at, cancel_reason: after.cancel_reason },
+  });
+  return after;
+}
