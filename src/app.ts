@@ -23,6 +23,7 @@ import { importRoutes } from './codes/imports.routes';
 import { opsRoutes } from './ops/ops.routes';
 import { claimRoutes } from './claims/claims.routes';
 import { settingsRoutes } from './settings/settings.routes';
+import { troubleshootRoutes } from './troubleshoot/troubleshoot.routes';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -93,5 +94,6 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
   await app.register(codeRoutes);
   await app.register(claimRoutes);
   await app.register(settingsRoutes);
+  await app.register(troubleshootRoutes);
   return app;
 }

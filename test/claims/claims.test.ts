@@ -36,3 +36,17 @@ describe('claiming a multi-use code', () => {
     expect(view.data.claim_count).toBe(1);
   });
 });
+
+describe('troubleshooting', () => {
+  it('gives the verdict a claim would get and a timeline', async () => {
+    const res = await t.call('agent', { method: 'GET', url: '/v1/troubleshoot?code=spring-sale&customer_id=alice' });
+    expect(res.statusCode).toBe(200);
+    expect(res.data.verdict).toMatchObject({ would_succeed: false, status: 409, error: 'already_claimed_by_customer' });
+    expect(res.data.code.list.why).toMatch(/^active/);
+    expect(res.data.timeline.map((e: { type: string }) => e.type)).toEqual(expect.arrayContaining(['attempt', 'claim', 'audit']));
+    const fresh = await t.call('agent', { method: 'GET', url: '/v1/troubleshoot?code=SPRINGSALE&customer_id=bob' });
+    expect(fresh.data.verdict).toMatchObject({ would_succeed: true, status: 201 });
+    const attempts = await t.call('agent', { method: 'GET', url: '/v1/customers/bob/attempts' });
+    expect(attempts.data.items).toEqual([]);
+  });
+});
