@@ -74,7 +74,8 @@ export async function listClaims(
 }
 
 /**
- * Undoes a claim's effects; the caller holds the claim row locked. The counter slot is taken
+ * Undoes a claim's effects; the caller holds the claim row locked. What the claim issued is
+ * found through the customer's rows, which are indexed by customer. The counter slot is taken
  * before the code row, in the order a claim takes them, so a reversal racing a claim on the
  * same code cannot deadlock with it.
  */
@@ -89,11 +90,12 @@ export async function reverseClaim(tx: Tx, claim: { id: string; code: string; li
   await tx.query('UPDATE claims SET reversed_at = now(), reversal_reason = $2, reversed_by = $3 WHERE id = $1', [claim.id, reason, actor]);
   await tx.query(
     `INSERT INTO points_ledger (customer_id, account_key, source_key, amount, claim_id)
-     SELECT customer_id, account_key, source_key, -amount, claim_id FROM points_ledger WHERE claim_id = $1 AND amount > 0`,
-    [claim.id],
+     SELECT customer_id, account_key, source_key, -amount, claim_id FROM points_ledger
+      WHERE customer_id = $2 AND claim_id = $1 AND amount > 0`,
+    [claim.id, claim.customer_id],
   );
-  await tx.query('UPDATE issued_offers SET revoked_at = now() WHERE claim_id = $1 AND revoked_at IS NULL', [claim.id]);
-  await tx.query('DELETE FROM customer_tags WHERE claim_id = $1', [claim.id]);
+  await tx.query('UPDATE issued_offers SET revoked_at = now() WHERE customer_id = $2 AND claim_id = $1 AND revoked_at IS NULL', [claim.id, claim.customer_id]);
+  await tx.query('DELETE FROM customer_tags WHERE customer_id = $2 AND claim_id = $1', [claim.id, claim.customer_id]);
 }
 
 export interface AttemptRow {
@@ -114,14 +116,25 @@ export async function listAttempts(
   afterId: string | null,
   limit: number,
 ): Promise<AttemptRow[]> {
+  // Failed claims and validations are in `attempts`; successful claims are their own attempts.
   const { rows } = await db.query<AttemptRow>(
-    `SELECT id, kind, code, customer_id, list_id, CASE WHEN reason IS NULL THEN 'succeeded' ELSE 'failed' END AS result,
-            reason, claim_id, at
-       FROM attempts
-      WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::text IS NULL OR code = $2)
-        AND ($3::text IS NULL OR ($3 = 'failed') = (reason IS NOT NULL))
-        AND ($4::bigint IS NULL OR id < $4)
-      ORDER BY id DESC LIMIT $5`,
+    `SELECT * FROM (
+       SELECT id, kind, code, customer_id, list_id, CASE WHEN reason IS NULL THEN 'succeeded' ELSE 'failed' END AS result,
+              reason, NULL::bigint AS claim_id, at
+         FROM attempts
+        WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::text IS NULL OR code = $2)
+          AND ($3::text IS NULL OR ($3 = 'failed') = (reason IS NOT NULL))
+          AND ($4::bigint IS NULL OR id < $4)
+        ORDER BY id DESC LIMIT $5) a
+     UNION ALL
+     SELECT * FROM (
+       SELECT id, 'claim', code, customer_id, list_id, 'succeeded', NULL, id, claimed_at
+         FROM claims
+        WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::text IS NULL OR code = $2)
+          AND ($3::text IS NULL OR $3 = 'succeeded')
+          AND ($4::bigint IS NULL OR id < $4)
+        ORDER BY id DESC LIMIT $5) c
+     ORDER BY id DESC LIMIT $5`,
     [by.customerId ?? null, by.code ?? null, by.result ?? null, afterId, limit],
   );
   return rows;

@@ -21,9 +21,8 @@ ALTER TABLE points_ledger DROP CONSTRAINT points_ledger_customer_id_fkey,
   DROP CONSTRAINT points_ledger_account_key_fkey, DROP CONSTRAINT points_ledger_source_key_fkey;
 ALTER TABLE issued_offers DROP CONSTRAINT issued_offers_customer_id_fkey, DROP CONSTRAINT issued_offers_offer_id_fkey;
 ALTER TABLE customer_tags DROP CONSTRAINT customer_tags_customer_id_fkey;
-CREATE INDEX points_ledger_claim ON points_ledger (claim_id) WHERE claim_id IS NOT NULL;
-CREATE INDEX issued_offers_claim ON issued_offers (claim_id) WHERE claim_id IS NOT NULL;
-CREATE INDEX customer_tags_claim ON customer_tags (claim_id) WHERE claim_id IS NOT NULL;
+-- A reversal finds what its claim issued through the customer's own rows (ledger, offers and
+-- tags are indexed by customer), so claims maintain no extra index for it.
 
 -- Hot lists. A list's claim count lives in CLAIM_SLOTS counter rows, so concurrent claims
 -- update different rows. An uncapped list's claim bumps the slot of its connection; a capped
@@ -51,11 +50,14 @@ CREATE FUNCTION spread_list_cap(p_list bigint) RETURNS void LANGUAGE sql AS $$
 $$;
 SELECT spread_list_cap(id) FROM lists WHERE redemption_cap IS NOT NULL;
 
+-- Claims and attempts draw ids from one sequence: a successful claim is its own attempt (with
+-- the claim's id), so attempts can be read as one stream, newest first, across both tables.
+CREATE SEQUENCE attempt_ids;
+
 -- A successful claim and the outcome it issued. `slot` is the counter slot it counted in, so
 -- that a reversal gives the use back where it was taken.
-CREATE SEQUENCE claims_id_seq;
 CREATE TABLE claims (
-  id               bigint PRIMARY KEY DEFAULT nextval('claims_id_seq'),
+  id               bigint PRIMARY KEY DEFAULT nextval('attempt_ids'),
   code             text COLLATE "C" NOT NULL,
   list_id          bigint NOT NULL,
   customer_id      text NOT NULL,
@@ -66,23 +68,22 @@ CREATE TABLE claims (
   reversal_reason  text,
   reversed_by      text
 );
-ALTER SEQUENCE claims_id_seq OWNED BY claims.id;
 -- One live claim per customer and code: this is what holds "a customer claims a multi-use
 -- code at most once" under any concurrency. (A single-use code is held by its own row.)
 CREATE UNIQUE INDEX claims_live ON claims (code, customer_id) WHERE reversed_at IS NULL;
 CREATE INDEX claims_code ON claims (code, id);
 CREATE INDEX claims_customer ON claims (customer_id, id);
 
--- Every claim and validate request, with its reason (null = it succeeded). An append-only
--- log read by customer or by code, so it has no primary key index to maintain.
+-- Every validate request and every claim that failed, with its reason (null = it succeeded);
+-- successful claims are read from `claims`. An append-only log read by customer or by code,
+-- so it has no primary key index to maintain.
 CREATE TABLE attempts (
-  id           bigint GENERATED ALWAYS AS IDENTITY,
+  id           bigint NOT NULL DEFAULT nextval('attempt_ids'),
   kind         text NOT NULL CHECK (kind IN ('claim', 'validate')),
   code         text COLLATE "C" NOT NULL,
   customer_id  text NOT NULL,
   list_id      bigint,
   reason       text,
-  claim_id     bigint,
   at           timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX attempts_customer ON attempts (customer_id, id);
@@ -233,7 +234,7 @@ BEGIN
         END IF;
       END IF;
 
-      v_claim_id := nextval('claims_id_seq');
+      v_claim_id := nextval('attempt_ids');
       IF v_reason IS NULL THEN
         -- Issued offer ids are drawn first so that the claim row carries its whole outcome.
         SELECT jsonb_agg(nextval('issued_offers_id_seq')::text)
@@ -278,8 +279,10 @@ BEGIN
     END take;
   END IF;
 
-  INSERT INTO attempts (kind, code, customer_id, list_id, reason, claim_id, at)
-  VALUES (p_kind, p_code, p_customer, v_list.id, v_reason, CASE WHEN v_reason IS NULL AND p_kind = 'claim' THEN v_claim_id END, v_now);
+  -- A successful claim is its own record of the attempt.
+  IF v_reason IS NOT NULL OR p_kind = 'validate' THEN
+    INSERT INTO attempts (kind, code, customer_id, list_id, reason, at) VALUES (p_kind, p_code, p_customer, v_list.id, v_reason, v_now);
+  END IF;
 
   IF v_reason IS NOT NULL THEN
     RETURN jsonb_strip_nulls(jsonb_build_object('error', v_reason, 'list_id', v_list.id::text)) || v_extra;

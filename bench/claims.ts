@@ -1,0 +1,216 @@
+// bench/claims — claims through the HTTP API of the real server, under load from autocannon
+// (64 connections, 20 s per scenario):
+//   1. distinct single-use codes on an uncapped list
+//   2. distinct single-use codes on a capped list
+//   3. one multi-use code (capped) claimed by distinct customers
+//   4. validate on distinct codes
+// then GET /v1/codes/{code} latency with 10M codes stored, and, on the same database, the
+// pgbench ceiling of a minimal claim transaction (and of the same with one shared counter row).
+// Usage: npm run bench:claims [-- --duration 20 --connections 64]   (DATABASE_URL to use a server)
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { api, argument, benchDatabase, machine, sleep, startServer, type RunningServer } from './support';
+
+const duration = argument('duration', 20);
+const connections = argument('connections', 64);
+const codesPerList = argument('codes', 300_000);
+const fillerCodes = argument('filler', 10_000_000);
+const run = promisify(execFile);
+
+interface Scenario {
+  name: string;
+  /** CPU time of the server process per request, ms: the API's own cost, whatever else runs. */
+  serverCpuMs: number;
+  okPerSecond: number;
+  requests: number;
+  p50: number;
+  p99: number;
+  statuses: Record<string, number>;
+  errors: number;
+}
+
+async function waitForBatch(server: RunningServer, id: string) {
+  for (;;) {
+    const batch = await api(server, 'GET', `/v1/batches/${id}`);
+    if (batch.status === 'active') return;
+    if (batch.status === 'failed') throw new Error(`batch ${id} failed: ${batch.error}`);
+    await sleep(100);
+  }
+}
+
+async function singleUseList(server: RunningServer, db: pg.Client, name: string, cap: number | null): Promise<string[]> {
+  const outcome = { points: { amount: 10, account: 'spendable', source: 'promo_code' }, tags: ['bench'] };
+  const list = await api(server, 'POST', '/v1/lists', { name, type: 'single_use', redemption_cap: cap, outcome });
+  const batch = await api(server, 'POST', `/v1/lists/${list.id}/batches`, { count: codesPerList, name });
+  await waitForBatch(server, batch.id);
+  const { rows } = await db.query<{ code: string }>('SELECT code FROM codes WHERE list_id = $1 ORDER BY random()', [list.id]);
+  return rows.map((r) => r.code);
+}
+
+/** Drives one route with a new body per request; counts only `okStatus` as done. */
+async function drive(server: RunningServer, key: string, name: string, route: string, body: (i: number) => unknown, okStatus: number, method = 'POST'): Promise<Scenario> {
+  let i = 0;
+  const cpuBefore = processCpuMs(server.process.pid!);
+  const result = await autocannon({
+    url: server.url,
+    connections,
+    duration,
+    requests: [
+      {
+        method: method as 'POST',
+        path: route,
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        setupRequest: (request) => {
+          const next = body(i++);
+          return typeof next === 'string' ? { ...request, path: next, body: undefined } : { ...request, body: JSON.stringify(next) };
+        },
+      },
+    ],
+  });
+  const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stat]) => [code, stat?.count ?? 0] as const));
+  return {
+    name,
+    serverCpuMs: (processCpuMs(server.process.pid!) - cpuBefore) / Math.max(1, result.requests.total),
+    okPerSecond: (statuses[String(okStatus)] ?? 0) / duration,
+    requests: result.requests.total,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    statuses,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+/** User + system CPU time a process has used, in ms (from /proc; clock ticks are 10 ms). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+async function pgbench(url: string, script: string, seconds: number): Promise<number> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'promo-pgbench-'));
+  const file = path.join(dir, 'claim.sql');
+  await writeFile(file, script);
+  try {
+    const { stdout } = await run('pgbench', ['-n', '-M', 'prepared', '-c', String(connections), '-j', '2', '-T', String(seconds), '-f', file, url], { maxBuffer: 1 << 24 });
+    const tps = /tps = ([\d.]+)/.exec(stdout);
+    if (!tps) throw new Error(`pgbench printed no tps:\n${stdout}`);
+    return Number(tps[1]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The pgbench ceiling: a conditional UPDATE of one random code row and one INSERT of a claim row. */
+async function ceiling(db: pg.Client, url: string): Promise<{ minimal: number; sharedCounter: number }> {
+  await db.query(`
+    DROP TABLE IF EXISTS bench_codes, bench_claims, bench_counter;
+    CREATE TABLE bench_codes (id bigint PRIMARY KEY, code text NOT NULL, claimed_by text);
+    INSERT INTO bench_codes SELECT i, md5(i::text), NULL FROM generate_series(1, 2000000) i;
+    CREATE TABLE bench_claims (id bigserial PRIMARY KEY, code_id bigint NOT NULL, customer_id text NOT NULL, claimed_at timestamptz NOT NULL DEFAULT now());
+    CREATE TABLE bench_counter (id int PRIMARY KEY, claims bigint NOT NULL);
+    INSERT INTO bench_counter VALUES (1, 0);`);
+  await db.query('VACUUM ANALYZE bench_codes');
+  const claim = `\\set n random(1, 2000000)
+BEGIN;
+UPDATE bench_codes SET claimed_by = 'c' || :n WHERE id = :n AND claimed_by IS NULL;
+INSERT INTO bench_claims (code_id, customer_id) VALUES (:n, 'c' || :n);
+`;
+  const minimal = await pgbench(url, `${claim}END;\n`, duration);
+  await db.query('UPDATE bench_codes SET claimed_by = NULL WHERE claimed_by IS NOT NULL; TRUNCATE bench_claims');
+  const sharedCounter = await pgbench(url, `${claim}UPDATE bench_counter SET claims = claims + 1 WHERE id = 1;\nEND;\n`, duration);
+  await db.query('DROP TABLE bench_codes, bench_claims, bench_counter');
+  return { minimal, sharedCounter };
+}
+
+const fmt = (s: Scenario) =>
+  `${s.name.padEnd(34)} ${s.okPerSecond.toFixed(0).padStart(7)}/s  p50 ${String(s.p50).padStart(4)} ms  p99 ${String(s.p99).padStart(4)} ms  ` +
+  `server CPU ${s.serverCpuMs.toFixed(3)} ms/req  requests ${s.requests}  statuses ${JSON.stringify(s.statuses)}  errors ${s.errors}`;
+
+async function main() {
+  const database = await benchDatabase();
+  // The claim routes' rate limits stay on, set above the load, so their cost is measured.
+  const server = await startServer(database.url, { RATE_LIMIT_PER_MINUTE: '100000000' });
+  const db = new pg.Client({ connectionString: database.url });
+  await db.connect();
+  let stopped = false;
+  try {
+    await api(server, 'POST', '/v1/point-accounts', { key: 'spendable', name: 'Spendable' });
+    await api(server, 'POST', '/v1/point-sources', { key: 'promo_code', name: 'Promo code' });
+    const client = (await api(server, 'POST', '/v1/api-keys', { name: 'bench client', role: 'client' })).key as string;
+    const agent = (await api(server, 'POST', '/v1/api-keys', { name: 'bench agent', role: 'agent' })).key as string;
+
+    console.log(`loading: 3 lists × ${codesPerList} codes, 1,000,000 customers`);
+    const uncapped = await singleUseList(server, db, 'bench uncapped', null);
+    const capped = await singleUseList(server, db, 'bench capped', 2_000_000_000);
+    const outcome = { points: { amount: 10, account: 'spendable', source: 'promo_code' }, tags: ['bench'] };
+    await api(server, 'POST', '/v1/lists', { name: 'bench multi-use', type: 'multi_use', code: 'BENCH-MULTI', redemption_cap: 2_000_000_000, outcome });
+    const validateCodes = await singleUseList(server, db, 'bench validate', null);
+    await db.query("INSERT INTO customers (id) SELECT 'c' || i FROM generate_series(1, 1000000) i");
+    await db.query('VACUUM ANALYZE');
+
+    const scenarios: Scenario[] = [];
+    const customer = (base: number) => (i: number) => `c${base + i + 1}`;
+    const c1 = customer(0);
+    scenarios.push(await drive(server, client, 'claim: distinct codes, uncapped', '/v1/claims', (i) => ({ code: uncapped[i % uncapped.length], customer_id: c1(i) }), 201));
+    console.log(fmt(scenarios.at(-1)!));
+    const c2 = customer(250_000);
+    scenarios.push(await drive(server, client, 'claim: distinct codes, capped list', '/v1/claims', (i) => ({ code: capped[i % capped.length], customer_id: c2(i) }), 201));
+    console.log(fmt(scenarios.at(-1)!));
+    const c3 = customer(500_000);
+    scenarios.push(await drive(server, client, 'claim: one multi-use code', '/v1/claims', (i) => ({ code: 'bench-multi', customer_id: c3(i) }), 201));
+    console.log(fmt(scenarios.at(-1)!));
+    const c4 = customer(750_000);
+    scenarios.push(await drive(server, client, 'validate: distinct codes', '/v1/claims/validate', (i) => ({ code: validateCodes[i % validateCodes.length], customer_id: c4(i % 250_000) }), 200));
+    console.log(fmt(scenarios.at(-1)!));
+
+    console.log(`loading ${fillerCodes} more codes for the lookup`);
+    const filler = await api(server, 'POST', '/v1/lists', { name: 'bench filler', type: 'third_party', outcome });
+    await db.query(
+      `INSERT INTO codes (code, list_id, source_id) SELECT upper(substr(md5(i::text), 1, 16)), $1, 0 FROM generate_series(1, $2) i ORDER BY 1 ON CONFLICT DO NOTHING`,
+      [filler.id, fillerCodes],
+    );
+    const stored = Number((await db.query('SELECT count(*) FROM codes')).rows[0].count);
+    await db.query('VACUUM ANALYZE codes');
+    const lookupCodes = [...uncapped.slice(0, 50_000), ...capped.slice(0, 50_000)];
+    const lookupConnections = 4;
+    const lookup = await (async () => {
+      let i = 0;
+      const result = await autocannon({
+        url: server.url,
+        connections: lookupConnections,
+        duration: Math.min(duration, 10),
+        requests: [{ method: 'GET', path: '/', headers: { authorization: `Bearer ${agent}` }, setupRequest: (r) => ({ ...r, path: `/v1/codes/${lookupCodes[i++ % lookupCodes.length]}` }) }],
+      });
+      return { perSecond: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx };
+    })();
+    console.log(`GET /v1/codes/{code}, ${stored} codes stored, ${lookupConnections} connections: ${lookup.perSecond}/s p50 ${lookup.p50} ms p99 ${lookup.p99} ms non-2xx ${lookup.non2xx}`);
+
+    const peakRss = server.rss.peakMb();
+    await server.stop();
+    stopped = true;
+    const ceilings = await ceiling(db, database.url);
+    console.log(`pgbench ceiling, minimal claim transaction (${connections} clients): ${ceilings.minimal.toFixed(0)} tps; with one shared counter row: ${ceilings.sharedCounter.toFixed(0)} tps`);
+
+    console.log('\n## bench/claims');
+    console.log(`machine: ${machine()}; database: ${database.kind}; ${connections} connections × ${duration} s per scenario`);
+    for (const s of scenarios) console.log(fmt(s));
+    const base = scenarios[0]!.okPerSecond;
+    console.log(`ratio to the pgbench ceiling: ${(base / ceilings.minimal).toFixed(2)}; capped/uncapped ${(scenarios[1]!.okPerSecond / base).toFixed(2)}; multi-use/uncapped ${(scenarios[2]!.okPerSecond / base).toFixed(2)}`);
+    console.log(`server peak RSS: ${peakRss.toFixed(0)} MB`);
+  } finally {
+    await db.end();
+    if (!stopped) await server.stop();
+    await database.close();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
