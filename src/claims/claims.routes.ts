@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { transaction } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
@@ -26,20 +26,25 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const rules = service.lockoutRules(app.config);
 
   // Claim routes are limited per API key and per client IP, each to RATE_LIMIT_PER_MINUTE.
-  // The counts are per process: with N API nodes behind a balancer the effective limit is N×.
-  const limiters: preHandlerHookHandler[] = [];
+  // The check runs right after authentication, before the body is validated, so floods of
+  // bad requests count too. Counts are per process: with N API nodes the limit is N×.
+  const limiters: onRequestHookHandler[] = [];
   if (app.config.rateLimitPerMinute > 0) {
-    await app.register(rateLimit, {
-      global: false,
-      max: app.config.rateLimitPerMinute,
-      timeWindow: 60_000,
-      errorResponseBuilder: (_request, context) =>
-        new DomainError(429, 'rate_limited', `too many requests: at most ${context.max} per minute; retry in ${context.after}`),
+    await app.register(rateLimit, { global: false, max: app.config.rateLimitPerMinute, timeWindow: 60_000 });
+    const checks = [
+      app.createRateLimit({ keyGenerator: (request: FastifyRequest) => `key:${request.principal ? actorOf(request.principal) : 'none'}` }),
+      app.createRateLimit({ keyGenerator: (request: FastifyRequest) => `ip:${request.ip}` }),
+    ];
+    limiters.push(async (request) => {
+      for (const check of checks) {
+        const limit = await check(request);
+        if (!limit.isAllowed && limit.isExceeded) {
+          throw new DomainError(429, 'rate_limited', `too many requests: at most ${limit.max} per minute; retry in ${limit.ttlInSeconds} s`, undefined, {
+            'retry-after': String(limit.ttlInSeconds),
+          });
+        }
+      }
     });
-    limiters.push(
-      app.rateLimit({ keyGenerator: (request: FastifyRequest) => `key:${request.principal ? actorOf(request.principal) : 'none'}` }),
-      app.rateLimit({ keyGenerator: (request: FastifyRequest) => `ip:${request.ip}` }),
-    );
   }
 
   app.post('/v1/claims', {
@@ -53,7 +58,7 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: ClaimBody,
       response: { 201: ClaimResponse, ...refusals, ...commonErrors },
     },
-    preHandler: limiters,
+    onRequest: limiters,
   }, async (request, reply) => {
     const key = idempotencyKey(request);
     if (key === null) return send(reply, await service.claim(app.pool, rules, request.body));
@@ -70,7 +75,7 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: ClaimBody,
       response: { 200: ValidateResponse, ...refusals, ...commonErrors },
     },
-    preHandler: limiters,
+    onRequest: limiters,
   }, async (request, reply) => send(reply, await service.validate(app.pool, rules, request.body)));
 
   app.get('/v1/claims/:id', {

@@ -95,6 +95,18 @@ export async function reverseClaim(tx: Tx, claim: { id: string; code: string; li
     [claim.id, claim.customer_id],
   );
   await tx.query('UPDATE issued_offers SET revoked_at = now() WHERE customer_id = $2 AND claim_id = $1 AND revoked_at IS NULL', [claim.id, claim.customer_id]);
+  // A tag this claim added stays when another live claim of the customer also gives it: that
+  // claim becomes the one that added it. The others go.
+  await tx.query(
+    `UPDATE customer_tags t SET claim_id = heir.id
+       FROM (SELECT t.tag,
+                    (SELECT c.id FROM claims c
+                      WHERE c.customer_id = $2 AND c.id <> $1 AND c.reversed_at IS NULL AND c.outcome->'tags' ? t.tag
+                      ORDER BY c.id LIMIT 1) AS id
+               FROM customer_tags t WHERE t.customer_id = $2 AND t.claim_id = $1) heir
+      WHERE t.customer_id = $2 AND t.tag = heir.tag AND heir.id IS NOT NULL`,
+    [claim.id, claim.customer_id],
+  );
   await tx.query('DELETE FROM customer_tags WHERE customer_id = $2 AND claim_id = $1', [claim.id, claim.customer_id]);
 }
 

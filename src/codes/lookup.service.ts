@@ -1,4 +1,5 @@
 // Finding one code by its value (SPEC §6) and cancelling it.
+import pg from 'pg';
 import type { Queryable, Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
 import { DomainError, conflict } from '../http/errors';
@@ -17,11 +18,16 @@ export async function lookupCode(db: Queryable, raw: string) {
   const normalized = normalizeCode(raw);
   const row = await findCode(db, normalized);
   if (!row) throw codeNotFound(raw);
-  const [list, source, claims] = await Promise.all([
-    getList(db, row.list_id),
-    row.source_id === '0' ? undefined : findSource(db, row.source_id),
-    listClaims(db, { code: normalized }, null, CLAIMS_SHOWN),
-  ]);
+  // In parallel on the pool; one after another on a transaction's single connection.
+  const parts = [
+    () => getList(db, row.list_id),
+    () => (row.source_id === '0' ? Promise.resolve(undefined) : findSource(db, row.source_id)),
+    () => listClaims(db, { code: normalized }, null, CLAIMS_SHOWN),
+  ] as const;
+  const [list, source, claims] =
+    db instanceof pg.Pool
+      ? await Promise.all([parts[0](), parts[1](), parts[2]()])
+      : [await parts[0](), await parts[1](), await parts[2]()];
   return {
     code: row.code,
     normalized,

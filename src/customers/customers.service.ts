@@ -53,19 +53,17 @@ export async function unblockCustomer(tx: Tx, ctx: AuditContext, id: string) {
 
 /**
  * Lets a locked-out customer claim again at once, and starts their count of unknown codes
- * afresh. Idempotent; audited when a lockout was running.
+ * afresh. Always audited: even with no lockout running, the count restarts.
  */
 export async function clearLockout(tx: Tx, ctx: AuditContext, id: string) {
   const cleared = await sql.clearLockout(tx, id);
   if (!cleared) throw notFound(ENTITY, id);
-  if (cleared.locked_until) {
-    await recordAudit(tx, ctx, {
-      action: 'customer.lockout_clear',
-      entityType: ENTITY,
-      entityId: id,
-      before: { locked_out_until: cleared.locked_until },
-      after: { locked_out_until: null },
-    });
-  }
+  await recordAudit(tx, ctx, {
+    action: 'customer.lockout_clear',
+    entityType: ENTITY,
+    entityId: id,
+    before: { locked_out_until: cleared.locked_until },
+    after: { locked_out_until: null },
+  });
   return getProfile(tx, id);
 }
