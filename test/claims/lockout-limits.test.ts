@@ -152,9 +152,9 @@ describe('lockout after too many unknown codes', () => {
     const noop = await clearLockout(other);
     expect(noop.statusCode).toBe(200);
     expect(noop.data.locked_out_until).toBeNull();
-    const cleared = await t.call('admin', { method: 'GET', url: `/v1/audit?entity_type=customer&entity_id=${other}` });
-    expect(cleared.data.items).toHaveLength(1);
-    expect(cleared.data.items[0]).toMatchObject({ action: 'customer.lockout_clear', before: { locked_out_until: null } });
+    const audited = await t.call('admin', { method: 'GET', url: `/v1/audit?entity_type=customer&entity_id=${other}` });
+    expect(audited.data.items).toHaveLength(1);
+    expect(audited.data.items[0]).toMatchObject({ action: 'customer.lockout_clear', before: { locked_out_until: null } });
 
     expectError(await clearLockout('no-such-customer'), 404, 'customer_not_found');
   });

@@ -38,7 +38,7 @@ INSERT INTO list_counters (list_id, slot) SELECT id, s FROM lists, generate_seri
 CREATE FUNCTION spread_list_cap(p_list bigint) RETURNS void LANGUAGE sql AS $$
   WITH l AS (SELECT redemption_cap AS cap FROM lists WHERE id = p_list),
   c AS (
-    SELECT slot, claims, sum(claims) OVER () AS total, count(*) OVER () AS n,
+    SELECT slot, claims, (sum(claims) OVER ())::bigint AS total, count(*) OVER () AS n,
            row_number() OVER (ORDER BY slot) - 1 AS i
       FROM list_counters WHERE list_id = p_list)
   UPDATE list_counters lc
@@ -209,21 +209,21 @@ BEGIN
   IF v_reason IS NULL AND p_kind = 'claim' THEN
     <<take>>
     BEGIN
-      -- A capped list: take one unit of a slot's quota before anything else is written, so
-      -- that a full list costs no undo. Start at this connection's slot; when it is full,
-      -- move to any slot that still has room, until none has.
-      IF v_list.redemption_cap IS NOT NULL THEN
-        v_slot := pg_backend_pid() % 32;
-        LOOP
-          UPDATE list_counters SET claims = claims + 1
-           WHERE list_id = v_list.id AND slot = v_slot AND claims < quota;
-          EXIT WHEN FOUND;
-          SELECT slot INTO v_slot FROM list_counters
-           WHERE list_id = v_list.id AND claims < quota ORDER BY random() LIMIT 1;
-          v_tries := v_tries + 1;
-          IF NOT FOUND OR v_tries > 64 THEN v_reason := 'list_cap_reached'; EXIT take; END IF;
-        END LOOP;
-      END IF;
+      -- Count the claim first: take one unit of a counter slot before anything else is
+      -- written, so that a full list costs no undo. Start at this connection's own slot; on a
+      -- capped list, when that slot's quota is used up, move to any slot that still has room,
+      -- until none has. The quota is read by the UPDATE itself (NULL = uncapped), so a cap set
+      -- or lifted while this claim was in flight is honoured.
+      v_slot := pg_backend_pid() % 32;
+      LOOP
+        UPDATE list_counters SET claims = claims + 1
+         WHERE list_id = v_list.id AND slot = v_slot AND (quota IS NULL OR claims < quota);
+        EXIT WHEN FOUND;
+        SELECT slot INTO v_slot FROM list_counters
+         WHERE list_id = v_list.id AND (quota IS NULL OR claims < quota) ORDER BY random() LIMIT 1;
+        v_tries := v_tries + 1;
+        IF NOT FOUND OR v_tries > 64 THEN v_reason := 'list_cap_reached'; EXIT take; END IF;
+      END LOOP;
 
       IF v_list.type <> 'multi_use' THEN
         UPDATE codes SET claimed_by = p_customer, claimed_at = v_now
@@ -242,16 +242,14 @@ BEGIN
         v_outcome := jsonb_strip_nulls(jsonb_build_object(
           'points', v_list.outcome->'points', 'offers', v_offers, 'tags', v_list.outcome->'tags'));
         INSERT INTO claims (id, code, list_id, customer_id, slot, outcome, claimed_at)
-        VALUES (v_claim_id, p_code, v_list.id, p_customer, coalesce(v_slot, pg_backend_pid() % 32), v_outcome, v_now)
+        VALUES (v_claim_id, p_code, v_list.id, p_customer, v_slot, v_outcome, v_now)
         ON CONFLICT (code, customer_id) WHERE reversed_at IS NULL DO NOTHING;
         IF NOT FOUND THEN v_reason := 'already_claimed_by_customer'; END IF;
       END IF;
 
       IF v_reason IS NOT NULL THEN
-        -- Lost a race after taking a unit of the cap: give it back.
-        IF v_list.redemption_cap IS NOT NULL THEN
-          UPDATE list_counters SET claims = claims - 1 WHERE list_id = v_list.id AND slot = v_slot;
-        END IF;
+        -- Lost a race after counting the claim: give the unit back.
+        UPDATE list_counters SET claims = claims - 1 WHERE list_id = v_list.id AND slot = v_slot;
         EXIT take;
       END IF;
 
@@ -272,9 +270,6 @@ BEGIN
         INSERT INTO customer_tags (customer_id, tag, claim_id, added_at)
         SELECT p_customer, t, v_claim_id, v_now FROM jsonb_array_elements_text(v_list.outcome->'tags') t ORDER BY t
         ON CONFLICT DO NOTHING;
-      END IF;
-      IF v_list.redemption_cap IS NULL THEN
-        UPDATE list_counters SET claims = claims + 1 WHERE list_id = v_list.id AND slot = pg_backend_pid() % 32;
       END IF;
     END take;
   END IF;
