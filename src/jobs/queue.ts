@@ -1,9 +1,10 @@
 // The durable job queue (graphile-worker) in the service's own PostgreSQL. Jobs are added
 // with SQL inside the transaction that needs them, so a job exists exactly when its data does.
 import { EventEmitter } from 'node:events';
-import { Logger as WorkerLogger, run, runMigrations, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
+import { Logger as WorkerLogger, parseCronItems, run, runMigrations, type CronItem, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
 import type { Logger } from 'pino';
 import type { Pool, Queryable } from '../db/pool';
+import { DELETE_EXPIRED_IDEMPOTENCY_KEYS } from '../claims/idempotency';
 
 const QUEUE_MIGRATION_LOCK = 7_314_160; // next to the schema migrations' lock key
 
@@ -57,6 +58,9 @@ export async function enqueue(
   ]);
 }
 
+/** Tasks run on a schedule (graphile-worker's cron: one run per slot across all workers). */
+const RECURRING: CronItem[] = [{ task: DELETE_EXPIRED_IDEMPOTENCY_KEYS, match: '17 * * * *', identifier: 'hourly-idempotency-cleanup' }];
+
 /** How often a worker process says it is alive. */
 const HEARTBEAT_MS = 5_000;
 
@@ -89,9 +93,9 @@ export async function startWorker(
     concurrency,
     noHandleSignals: true, // the service shuts the worker down itself, in order
     pollInterval: 1000,
-    // No recurring tasks (yet): without this graphile-worker looks for a ./crontab file in
-    // whatever folder the service was started from.
-    parsedCronItems: [],
+    // Recurring tasks are declared here; without this graphile-worker would look for a
+    // ./crontab file in whatever folder the service was started from.
+    parsedCronItems: parseCronItems(RECURRING),
     logger: pinoLogger(log),
   });
   if (workerIds.size === 0) throw new Error('the job queue started no workers');

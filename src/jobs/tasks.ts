@@ -7,6 +7,7 @@ import { GENERATE_BATCH } from '../codes/batches.service';
 import { generateBatchTask } from '../codes/batches.job';
 import { processImportTask } from '../codes/imports.job';
 import { PROCESS_IMPORT } from '../codes/imports.service';
+import { DELETE_EXPIRED_IDEMPOTENCY_KEYS, deleteExpiredKeys } from '../claims/idempotency';
 import { SEND_ALERT, composeAlert, type AlertSubject } from '../notify/alerts';
 import type { Mailer } from '../notify/mailer';
 
@@ -21,6 +22,10 @@ export function buildTaskList({ pool, config, log, mailer }: TaskContext): TaskL
   return {
     [GENERATE_BATCH]: generateBatchTask(pool, log),
     [PROCESS_IMPORT]: processImportTask(pool),
+    [DELETE_EXPIRED_IDEMPOTENCY_KEYS]: async () => {
+      const deleted = await deleteExpiredKeys(pool);
+      if (deleted) log.info({ deleted }, 'deleted expired idempotency keys');
+    },
     [SEND_ALERT]: async (payload) => {
       const mail = await composeAlert(pool, payload as AlertSubject, config.publicUrl);
       if (mail) await mailer.send(mail);

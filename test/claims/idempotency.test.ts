@@ -3,6 +3,7 @@
 // refused with 422 idempotency_key_reused. Keys belong to the API key that sent them.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/context';
+import { deleteExpiredKeys } from '../../src/claims/idempotency';
 
 const t = useTestApp();
 const POINTS = { amount: 100, account: 'spendable', source: 'promo_code' };
@@ -325,5 +326,18 @@ describe('a reversal with an Idempotency-Key', () => {
     const res = await reverse(b.id, 'same reason', key);
     expect(res.statusCode).toBe(422);
     expect((await t.call('agent', { method: 'GET', url: `/v1/claims/${b.id}` })).data.reversed).toBe(false);
+  });
+});
+
+describe('expired keys', () => {
+  it('are deleted by the hourly cleanup, and only they', async () => {
+    await t.pool.query(
+      `INSERT INTO idempotency_keys (principal, key, request_hash, status, response, created_at)
+       VALUES ('api_key:cleanup', 'old', 'h', 201, '{}', now() - interval '25 hours'),
+              ('api_key:cleanup', 'fresh', 'h', 201, '{}', now() - interval '23 hours')`,
+    );
+    expect(await deleteExpiredKeys(t.pool)).toBeGreaterThanOrEqual(1);
+    const { rows } = await t.pool.query("SELECT key FROM idempotency_keys WHERE principal = 'api_key:cleanup' ORDER BY key");
+    expect(rows.map((r) => r.key)).toEqual(['fresh']);
   });
 });
