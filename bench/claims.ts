@@ -8,7 +8,7 @@
 // pgbench ceiling of a minimal claim transaction (and of the same with one shared counter row).
 // Usage: npm run bench:claims [-- --duration 20 --connections 64]   (DATABASE_URL to use a server)
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -25,8 +25,9 @@ const run = promisify(execFile);
 
 interface Scenario {
   name: string;
-  /** CPU time of the server process per request, ms: the API's own cost, whatever else runs. */
+  /** CPU time per request, ms, of the server process and of its database backends. */
   serverCpuMs: number;
+  databaseCpuMs: number;
   okPerSecond: number;
   requests: number;
   p50: number;
@@ -54,9 +55,10 @@ async function singleUseList(server: RunningServer, db: pg.Client, name: string,
 }
 
 /** Drives one route with a new body per request; counts only `okStatus` as done. */
-async function drive(server: RunningServer, key: string, name: string, route: string, body: (i: number) => unknown, okStatus: number, method = 'POST'): Promise<Scenario> {
+async function drive(server: RunningServer, database: string, key: string, name: string, route: string, body: (i: number) => unknown, okStatus: number, method = 'POST'): Promise<Scenario> {
   let i = 0;
   const cpuBefore = processCpuMs(server.process.pid!);
+  const dbCpuBefore = backendsCpuMs(database);
   const result = await autocannon({
     url: server.url,
     connections,
@@ -77,6 +79,7 @@ async function drive(server: RunningServer, key: string, name: string, route: st
   return {
     name,
     serverCpuMs: (processCpuMs(server.process.pid!) - cpuBefore) / Math.max(1, result.requests.total),
+    databaseCpuMs: (backendsCpuMs(database) - dbCpuBefore) / Math.max(1, result.requests.total),
     okPerSecond: (statuses[String(okStatus)] ?? 0) / duration,
     requests: result.requests.total,
     p50: result.latency.p50,
@@ -84,6 +87,19 @@ async function drive(server: RunningServer, key: string, name: string, route: st
     statuses,
     errors: result.errors + result.timeouts,
   };
+}
+
+/** CPU time used by the PostgreSQL backends connected to `database` (all on this machine). */
+function backendsCpuMs(database: string): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(` ${database} `)) total += processCpuMs(Number(pid));
+    } catch {
+      // gone
+    }
+  }
+  return total;
 }
 
 /** User + system CPU time a process has used, in ms (from /proc; clock ticks are 10 ms). */
@@ -130,7 +146,7 @@ INSERT INTO bench_claims (code_id, customer_id) VALUES (:n, 'c' || :n);
 
 const fmt = (s: Scenario) =>
   `${s.name.padEnd(34)} ${s.okPerSecond.toFixed(0).padStart(7)}/s  p50 ${String(s.p50).padStart(4)} ms  p99 ${String(s.p99).padStart(4)} ms  ` +
-  `server CPU ${s.serverCpuMs.toFixed(3)} ms/req  requests ${s.requests}  statuses ${JSON.stringify(s.statuses)}  errors ${s.errors}`;
+  `CPU/req server ${s.serverCpuMs.toFixed(2)} ms, database ${s.databaseCpuMs.toFixed(2)} ms  requests ${s.requests}  statuses ${JSON.stringify(s.statuses)}  errors ${s.errors}`;
 
 async function main() {
   const database = await benchDatabase();
@@ -138,6 +154,7 @@ async function main() {
   const server = await startServer(database.url, { RATE_LIMIT_PER_MINUTE: '100000000' });
   const db = new pg.Client({ connectionString: database.url });
   await db.connect();
+  const dbName = new URL(database.url).pathname.slice(1);
   let stopped = false;
   try {
     await api(server, 'POST', '/v1/point-accounts', { key: 'spendable', name: 'Spendable' });
@@ -157,16 +174,16 @@ async function main() {
     const scenarios: Scenario[] = [];
     const customer = (base: number) => (i: number) => `c${base + i + 1}`;
     const c1 = customer(0);
-    scenarios.push(await drive(server, client, 'claim: distinct codes, uncapped', '/v1/claims', (i) => ({ code: uncapped[i % uncapped.length], customer_id: c1(i) }), 201));
+    scenarios.push(await drive(server, dbName, client, 'claim: distinct codes, uncapped', '/v1/claims', (i) => ({ code: uncapped[i % uncapped.length], customer_id: c1(i) }), 201));
     console.log(fmt(scenarios.at(-1)!));
     const c2 = customer(250_000);
-    scenarios.push(await drive(server, client, 'claim: distinct codes, capped list', '/v1/claims', (i) => ({ code: capped[i % capped.length], customer_id: c2(i) }), 201));
+    scenarios.push(await drive(server, dbName, client, 'claim: distinct codes, capped list', '/v1/claims', (i) => ({ code: capped[i % capped.length], customer_id: c2(i) }), 201));
     console.log(fmt(scenarios.at(-1)!));
     const c3 = customer(500_000);
-    scenarios.push(await drive(server, client, 'claim: one multi-use code', '/v1/claims', (i) => ({ code: 'bench-multi', customer_id: c3(i) }), 201));
+    scenarios.push(await drive(server, dbName, client, 'claim: one multi-use code', '/v1/claims', (i) => ({ code: 'bench-multi', customer_id: c3(i) }), 201));
     console.log(fmt(scenarios.at(-1)!));
     const c4 = customer(750_000);
-    scenarios.push(await drive(server, client, 'validate: distinct codes', '/v1/claims/validate', (i) => ({ code: validateCodes[i % validateCodes.length], customer_id: c4(i % 250_000) }), 200));
+    scenarios.push(await drive(server, dbName, client, 'validate: distinct codes', '/v1/claims/validate', (i) => ({ code: validateCodes[i % validateCodes.length], customer_id: c4(i % 250_000) }), 200));
     console.log(fmt(scenarios.at(-1)!));
 
     console.log(`loading ${fillerCodes} more codes for the lookup`);
