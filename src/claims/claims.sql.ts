@@ -56,6 +56,17 @@ export async function findClaim(db: Queryable, id: string, lock = false): Promis
   return rows[0];
 }
 
+const CLAIMS_OF_CODE = {
+  name: 'claims_of_code',
+  text: `SELECT ${CLAIM_COLUMNS} FROM claims c JOIN lists l ON l.id = c.list_id WHERE c.code = $1 ORDER BY c.id DESC LIMIT $2`,
+};
+
+/** The latest claims on a code, newest first (a named statement: code lookups are hot). */
+export async function claimsOfCode(db: Queryable, code: string, limit: number): Promise<ClaimRecord[]> {
+  const { rows } = await db.query<ClaimRecord>({ ...CLAIMS_OF_CODE, values: [code, limit] });
+  return rows;
+}
+
 /** Claims by a customer, or on a code, newest first. */
 export async function listClaims(
   db: Queryable,

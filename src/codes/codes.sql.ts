@@ -77,17 +77,30 @@ export interface CodeDetailRow {
   cancelled_at: Date | null;
   cancel_reason: string | null;
   live_claims: number;
+  source: CodeSourceRow | null;
 }
 
-/** One code by its normalized value, with the number of live claims on it. */
+// One statement (named, so planned once per connection): the code, its batch or import, and
+// the number of live claims on it.
+const FIND_CODE = {
+  name: 'find_code',
+  text: `SELECT COALESCE(c.display, c.code) AS code, c.code AS normalized, c.list_id, l.type AS list_type, c.source_id,
+                ${STATUS} AS status, c.claimed_by, c.claimed_at, c.cancelled_at, c.cancel_reason,
+                (SELECT count(*) FROM claims WHERE code = c.code AND reversed_at IS NULL)::int AS live_claims,
+                (SELECT json_build_object('type', s.type, 'id', s.id::text, 'name', s.name, 'status', s.status,
+                                          'created_by', s.created_by, 'created_at', s.created_at, 'completed_at', s.completed_at)
+                   FROM (SELECT 'batch' AS type, id, name, status, created_by, created_at, completed_at FROM batches WHERE id = c.source_id
+                         UNION ALL
+                         SELECT 'import', id, name, status, created_by, created_at, completed_at FROM imports WHERE id = c.source_id) s
+                ) AS source
+           FROM codes c JOIN lists l ON l.id = c.list_id
+          WHERE c.code = $1`,
+};
+
+/** One code by its normalized value, with its source and the number of live claims on it. */
 export async function findCode(db: Queryable, normalized: string, lock = false): Promise<CodeDetailRow | undefined> {
   const { rows } = await db.query<CodeDetailRow>(
-    `SELECT COALESCE(c.display, c.code) AS code, c.code AS normalized, c.list_id, l.type AS list_type, c.source_id,
-            ${STATUS} AS status, c.claimed_by, c.claimed_at, c.cancelled_at, c.cancel_reason,
-            (SELECT count(*) FROM claims WHERE code = c.code AND reversed_at IS NULL)::int AS live_claims
-       FROM codes c JOIN lists l ON l.id = c.list_id
-      WHERE c.code = $1 ${lock ? 'FOR UPDATE OF c' : ''}`,
-    [normalized],
+    lock ? { text: `${FIND_CODE.text} FOR UPDATE OF c`, values: [normalized] } : { ...FIND_CODE, values: [normalized] },
   );
   return rows[0];
 }
@@ -113,17 +126,6 @@ export interface CodeSourceRow {
   name: string | null;
   status: string;
   created_by: string | null;
-  created_at: Date;
-  completed_at: Date | null;
-}
-
-/** The batch or import that made a code (none for a multi-use code). */
-export async function findSource(db: Queryable, sourceId: string): Promise<CodeSourceRow | undefined> {
-  const { rows } = await db.query<CodeSourceRow>(
-    `SELECT 'batch' AS type, id, name, status, created_by, created_at, completed_at FROM batches WHERE id = $1
-     UNION ALL
-     SELECT 'import', id, name, status, created_by, created_at, completed_at FROM imports WHERE id = $1`,
-    [sourceId],
-  );
-  return rows[0];
+  created_at: Date | string;
+  completed_at: Date | string | null;
 }

@@ -4,9 +4,9 @@ import type { Queryable, Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
 import { DomainError, conflict } from '../http/errors';
 import { getList } from '../lists/lists.service';
-import { listClaims } from '../claims/claims.sql';
+import { claimsOfCode } from '../claims/claims.sql';
 import { normalizeCode } from './normalize';
-import { cancelCode as cancelCodeRow, findCode, findSource } from './codes.sql';
+import { cancelCode as cancelCodeRow, findCode } from './codes.sql';
 
 /** How many of a code's claims the lookup shows, newest first; a multi-use code may have millions. */
 const CLAIMS_SHOWN = 20;
@@ -18,16 +18,17 @@ export async function lookupCode(db: Queryable, raw: string) {
   const normalized = normalizeCode(raw);
   const row = await findCode(db, normalized);
   if (!row) throw codeNotFound(raw);
-  // In parallel on the pool; one after another on a transaction's single connection.
-  const parts = [
-    () => getList(db, row.list_id),
-    () => (row.source_id === '0' ? Promise.resolve(undefined) : findSource(db, row.source_id)),
-    () => listClaims(db, { code: normalized }, null, CLAIMS_SHOWN),
-  ] as const;
-  const [list, source, claims] =
+  // In parallel on the pool; one after the other on a transaction's single connection.
+  const [list, claims] =
     db instanceof pg.Pool
-      ? await Promise.all([parts[0](), parts[1](), parts[2]()])
-      : [await parts[0](), await parts[1](), await parts[2]()];
+      ? await Promise.all([getList(db, row.list_id), claimsOfCode(db, normalized, CLAIMS_SHOWN)])
+      : [await getList(db, row.list_id), await claimsOfCode(db, normalized, CLAIMS_SHOWN)];
+  // Timestamps inside json_build_object arrive as text in the server's format; make them Dates.
+  const source = row.source && {
+    ...row.source,
+    created_at: new Date(row.source.created_at),
+    completed_at: row.source.completed_at === null ? null : new Date(row.source.completed_at),
+  };
   return {
     code: row.code,
     normalized,

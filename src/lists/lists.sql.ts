@@ -64,8 +64,11 @@ const SORTS: Record<ListSort, { expr: string; type: string }> = {
   created_at: { expr: 'created_at', type: 'timestamptz' },
 };
 
+// Named, so that each connection plans it once: planning the view costs more than running it.
+const FIND_LIST = { name: 'find_list', text: `SELECT ${VIEW_COLUMNS} FROM (${LIST_VIEW} WHERE l.id = $1) v` };
+
 export async function findList(db: Queryable, id: string): Promise<ListRow | undefined> {
-  const { rows } = await db.query<ListRow>(`SELECT ${VIEW_COLUMNS} FROM (${LIST_VIEW} WHERE l.id = $1) v`, [id]);
+  const { rows } = await db.query<ListRow>({ ...FIND_LIST, values: [id] });
   return rows[0];
 }
 
