@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { Attempt, ClaimRecord } from '../claims/claims.schema';
 import { CodeDetail } from '../codes/codes.routes';
+import { CustomerId } from '../customers/customers.schema';
 import { Nullable, NullableTimestamp, Timestamp } from '../http/schemas';
 
 const Limit = Nullable(Type.Integer());
@@ -9,7 +10,7 @@ const Limit = Nullable(Type.Integer());
 export const TroubleshootQuery = Type.Object(
   {
     code: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000]*$' })),
-    customer_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000]*$' })),
+    customer_id: Type.Optional(CustomerId),
   },
   { additionalProperties: false, description: 'either or both' },
 );

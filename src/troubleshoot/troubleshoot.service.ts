@@ -110,7 +110,7 @@ export async function troubleshoot(db: Queryable, config: Readonly<Config>, quer
     attempts,
     claims,
     audit,
-    timeline: timeline(code, customer, attempts, claims, audit, rules.durationSeconds),
+    timeline: timeline(code, customer, attempts, claims, audit),
   };
 }
 
@@ -120,17 +120,18 @@ function timeline(
   attempts: AttemptRow[],
   claims: ClaimRecord[],
   audit: Awaited<ReturnType<typeof auditEvents>>,
-  lockoutSeconds: number,
 ): TimelineEvent[] {
   const events: TimelineEvent[] = [];
   if (code?.source) {
     events.push({ at: code.source.created_at, type: 'code_created', summary: `${code.source.type} ${code.source.id}${code.source.name ? ` "${code.source.name}"` : ''} created by ${code.source.created_by ?? 'unknown'}`, ref: { [`${code.source.type}_id`]: code.source.id } });
   }
-  for (const a of attempts) {
+  // Each source comes newest first; walking it backwards keeps events of the same
+  // millisecond in the order they happened (the sort below is stable).
+  for (const a of [...attempts].reverse()) {
     const outcome = a.reason ? `failed: ${a.reason}` : 'succeeded';
     events.push({ at: a.at, type: 'attempt', summary: `${a.kind} of ${a.code} by ${a.customer_id} ${outcome}`, ref: { customer_id: a.customer_id, code: a.code, claim_id: a.claim_id } });
   }
-  for (const c of claims) {
+  for (const c of [...claims].reverse()) {
     events.push({ at: c.claimed_at, type: 'claim', summary: `${c.code} claimed by ${c.customer_id} (claim ${c.id})`, ref: { claim_id: c.id, customer_id: c.customer_id } });
     if (c.reversed_at) {
       events.push({ at: c.reversed_at, type: 'reversal', summary: `claim ${c.id} reversed by ${c.reversed_by}: ${c.reversal_reason}`, ref: { claim_id: c.id } });
@@ -138,13 +139,13 @@ function timeline(
   }
   if (code?.cancelled_at) events.push({ at: code.cancelled_at, type: 'cancellation', summary: `${code.normalized} cancelled: ${code.cancel_reason}` });
   if (customer?.blocked_at) events.push({ at: customer.blocked_at, type: 'block', summary: `${customer.id} blocked${customer.blocked_reason ? `: ${customer.blocked_reason}` : ''}` });
-  if (customer?.locked_until) {
-    const since = new Date(customer.locked_until.getTime() - lockoutSeconds * 1000);
-    const until = customer.locked_until.toISOString();
-    events.push({ at: since, type: 'lockout', summary: `${customer.id} locked out until ${until} for too many unknown codes` });
-  }
-  for (const e of audit) {
-    events.push({ at: e.created_at, type: 'audit', summary: `${e.action} on ${e.entity_type} ${e.entity_id} by ${e.actor}`, ref: { audit_id: e.id } });
+  for (const e of [...audit].reverse()) {
+    if (e.action === 'customer.lockout') {
+      const until = new Date((e.after as { locked_out_until: string }).locked_out_until).toISOString();
+      events.push({ at: e.created_at, type: 'lockout', summary: `${e.entity_id} locked out until ${until} for too many unknown codes`, ref: { audit_id: e.id } });
+    } else {
+      events.push({ at: e.created_at, type: 'audit', summary: `${e.action} on ${e.entity_type} ${e.entity_id} by ${e.actor}`, ref: { audit_id: e.id } });
+    }
   }
   return events.sort((a, b) => new Date(a.at).getTime() - new Date(b.at).getTime());
 }

@@ -131,7 +131,9 @@ describe('lockout after too many unknown codes', () => {
     expect((await profile(id)).locked_out_until).toBeNull();
 
     const audit = await t.call('admin', { method: 'GET', url: `/v1/audit?entity_type=customer&entity_id=${id}` });
-    expect(audit.data.items).toHaveLength(1);
+    // Newest first: the clear, then the lockout itself (recorded by the service).
+    expect(audit.data.items.map((e: { action: string }) => e.action)).toEqual(['customer.lockout_clear', 'customer.lockout']);
+    expect(audit.data.items[1]).toMatchObject({ actor: 'system:lockout', after: { locked_out_until: expect.any(String) } });
     expect(audit.data.items[0]).toMatchObject({
       action: 'customer.lockout_clear',
       actor: agentActor,

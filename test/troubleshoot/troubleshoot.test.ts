@@ -648,7 +648,9 @@ describe('customer only', () => {
     const cleared = await report({ customer_id: id });
     expect(cleared.customer).toMatchObject({ locked_out_until: null, unknown_codes_in_window: 0 });
     expect(cleared.attempts).toHaveLength(THRESHOLD);
-    expect(cleared.audit.map((e: any) => e.action)).toEqual(['customer.lockout_clear']);
+    expect(cleared.audit.map((e: any) => e.action)).toEqual(['customer.lockout_clear', 'customer.lockout']);
+    // The cleared lockout stays in the history.
+    expect(cleared.timeline.filter((e: any) => e.type === 'lockout')).toHaveLength(1);
     expect(cleared.timeline.at(-1)).toMatchObject({ type: 'audit' });
     expect(cleared.timeline.at(-1).summary).toContain('customer.lockout_clear');
   });
@@ -771,7 +773,7 @@ describe('timeline', () => {
     expect(r.claims).toEqual([expect.objectContaining({ id: made.id, reversed: true, reversal_reason: 'wrong account', reversed_by: agentActor })]);
     expect(r.attempts).toHaveLength(THRESHOLD + 5);
     expect(r.audit.map((e: any) => e.action)).toEqual([
-      'customer.block', 'list.update', 'code.cancel', 'claim.reverse', 'customer.unblock', 'customer.block', 'batch.create', 'list.create',
+      'customer.block', 'customer.lockout', 'list.update', 'code.cancel', 'claim.reverse', 'customer.unblock', 'customer.block', 'batch.create', 'list.create',
     ]);
     expect(r.audit.find((e: any) => e.action === 'code.cancel')).toMatchObject({ entity_type: 'code', entity_id: code, actor: agentActor });
     expect(r.audit.find((e: any) => e.action === 'list.update')).toMatchObject({

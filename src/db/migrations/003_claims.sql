@@ -173,6 +173,11 @@ BEGIN
          AND at > greatest(v_now - p_lockout_window, coalesce(v_customer.lockout_cleared_at, '-infinity'));
       IF v_count >= p_lockout_threshold THEN
         UPDATE customers SET locked_until = v_now + p_lockout_duration WHERE id = p_customer;
+        -- Recorded, so that the lockout stays in the customer's history after it is cleared.
+        INSERT INTO audit_log (actor, action, entity_type, entity_id, before, after)
+        VALUES ('system:lockout', 'customer.lockout', 'customer', p_customer,
+                jsonb_build_object('unknown_codes', v_count),
+                jsonb_build_object('locked_out_until', v_now + p_lockout_duration));
       END IF;
       RETURN jsonb_build_object('error', v_reason);
     END IF;
