@@ -9,6 +9,7 @@ export interface Config {
   host: string;
   role: Role;
   databaseUrl: string | null;
+  databasePoolSize: number;
   dataDir: string;
   embeddedPgPort: number;
   adminApiKey: string | null;
@@ -82,6 +83,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     host,
     role,
     databaseUrl,
+    databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 20, 2, 1000),
     dataDir: path.resolve(text(env, 'DATA_DIR') ?? './data'),
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
     adminApiKey,

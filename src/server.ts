@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     databaseUrl = embedded.url;
   }
 
-  const pool = createPool(databaseUrl, 20);
+  const pool = createPool(databaseUrl, config.databasePoolSize);
   const applied = await migrate(pool);
   if (applied.length) log.info({ applied }, 'database migrated');
   await migrateQueue(pool);

@@ -56,9 +56,19 @@ export async function findClaim(db: Queryable, id: string, lock = false): Promis
   return rows[0];
 }
 
+// A code's claims: live and reversed ones each through their own partial index (migration 003).
+const CLAIMS_OF_ONE_CODE = `SELECT * FROM claims WHERE code = $2 AND reversed_at IS NULL
+                            UNION ALL
+                            SELECT * FROM claims WHERE code = $2 AND reversed_at IS NOT NULL`;
+
 const CLAIMS_OF_CODE = {
   name: 'claims_of_code',
-  text: `SELECT ${CLAIM_COLUMNS} FROM claims c JOIN lists l ON l.id = c.list_id WHERE c.code = $1 ORDER BY c.id DESC LIMIT $2`,
+  text: `SELECT ${CLAIM_COLUMNS}
+           FROM (SELECT * FROM claims WHERE code = $1 AND reversed_at IS NULL
+                 UNION ALL
+                 SELECT * FROM claims WHERE code = $1 AND reversed_at IS NOT NULL) c
+           JOIN lists l ON l.id = c.list_id
+          ORDER BY c.id DESC LIMIT $2`,
 };
 
 /** The latest claims on a code, newest first (a named statement: code lookups are hot). */
@@ -152,7 +162,7 @@ export async function listAttempts(
      UNION ALL
      SELECT * FROM (
        SELECT id, 'claim', code, customer_id, list_id, 'succeeded', NULL, id, claimed_at
-         FROM claims
+         FROM (${by.code === undefined ? 'SELECT * FROM claims' : CLAIMS_OF_ONE_CODE}) c
         WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::text IS NULL OR code = $2)
           AND ($3::text IS NULL OR $3 = 'succeeded')
           AND ($4::bigint IS NULL OR id < $4)
