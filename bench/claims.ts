@@ -6,7 +6,8 @@
 //   4. validate on distinct codes
 // then GET /v1/codes/{code} latency with 10M codes stored, and, on the same database, the
 // pgbench ceiling of a minimal claim transaction (and of the same with one shared counter row).
-// Usage: npm run bench:claims [-- --duration 20 --connections 64]   (DATABASE_URL to use a server)
+// Usage: npm run bench:claims [-- --duration 20 --connections 64 --codes 300000 --filler 10000000]
+//   (DATABASE_URL to use a server; BENCH_POOL sets the server's DATABASE_POOL_SIZE)
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile, mkdtemp, rm } from 'node:fs/promises';
@@ -160,7 +161,7 @@ const fmt = (s: Scenario) =>
 async function main() {
   const database = await benchDatabase();
   // The claim routes' rate limits stay on, set above the load, so their cost is measured.
-  const server = await startServer(database.url, { RATE_LIMIT_PER_MINUTE: '100000000' });
+  const server = await startServer(database.url, { RATE_LIMIT_PER_MINUTE: '100000000', ...(process.env.BENCH_POOL ? { DATABASE_POOL_SIZE: process.env.BENCH_POOL } : {}) });
   const db = new pg.Client({ connectionString: database.url });
   await db.connect();
   const dbName = new URL(database.url).pathname.slice(1);
