@@ -1,23 +1,33 @@
 // The generation job: makes a batch's codes in chunks, each chunk one transaction that inserts
 // the codes and advances `generated`. A process killed at any moment loses at most the chunk in
 // flight, which rolls back; the job then resumes from `generated` and stops at exactly
-// `requested`: the batch row lock and the LIMIT on each insert make more impossible.
+// `requested`: the batch row lock, and each insert taking at most the room left, make more
+// impossible.
+//
+// Chunk transactions commit without waiting for their WAL to reach disk (synchronous_commit
+// off; ~50 ms a chunk): a database crash may then lose the last chunks committed, but only whole
+// ones, `generated` with them, and the job makes them again. The finishing transaction commits
+// durably, which also flushes every chunk before it.
 import type { Logger } from 'pino';
 import { transaction, type Pool } from '../db/pool';
 import { failingOnLastAttempt } from '../jobs/queue';
 import { queueAlert } from '../notify/alerts';
 import * as sql from './batches.sql';
-import { generateCodes, type GeneratedChunk, type Slice } from './generator';
-import type { CodeFormat } from './format';
+import { generateCodes, type Slice } from './generator';
 
+/** Codes per transaction (125k to 500k measured the same with COPY; test/codes/batch-crash relies on it). */
 const CHUNK = 250_000;
 /** Chunks in a row that found no new code before the format is declared exhausted. */
 const FRUITLESS_LIMIT = 20;
 
-/** Generation runs between awaits so that the previous chunk's query keeps flowing. */
-async function generateSoon(format: CodeFormat, count: number, slice: Slice): Promise<GeneratedChunk> {
+/**
+ * A chunk's codes, generated and prepared for insertion (batchCodes) after an await, so that
+ * the caller's I/O goes out first.
+ */
+async function generateSoon(batch: sql.BatchRow, count: number, slice: Slice): Promise<{ count: number; codes: sql.BatchCodes }> {
   await new Promise((resolve) => setImmediate(resolve));
-  return generateCodes(format, count, slice);
+  const chunk = generateCodes(batch.format, count, slice);
+  return { count: chunk.count, codes: sql.batchCodes(batch, chunk.literal, chunk.count) };
 }
 
 /** The batch is made in slices of the code space, in order, one chunk each (see generator.ts). */
@@ -29,26 +39,32 @@ function sliceAt(made: number, requested: number): Slice {
 export async function generateBatch(pool: Pool, batchId: string, log: Logger, signal?: AbortSignal): Promise<void> {
   const batch = await sql.findBatch(pool, batchId);
   if (!batch || batch.status !== 'pending') return;
-  const { requested, format } = batch;
+  const { requested } = batch;
   let remaining = requested - batch.generated;
   let fruitless = 0;
   let optimistic = true;
-  const make = (made: number, left: number) => generateSoon(format, Math.min(CHUNK, left), sliceAt(made, requested));
+  const make = (made: number, left: number) => generateSoon(batch, Math.min(CHUNK, left), sliceAt(made, requested));
   let next = remaining > 0 ? make(batch.generated, remaining) : null;
   while (remaining > 0) {
     if (signal?.aborted) throw new Error('generation interrupted by shutdown; it resumes where it stopped');
     const chunk = await next!;
+    // Make the next chunk while PostgreSQL inserts this one, once this one's codes are sent:
+    // making codes holds the event loop, which would otherwise delay the insert's round trips
+    // and its data. Clashes are rare, so assume none.
+    const expected = remaining - chunk.count;
+    next = null;
+    const makeNext = () => {
+      next = expected > 0 ? make(requested - expected, expected) : null;
+    };
     const insert = transaction(pool, async (tx) => {
+      await tx.query('SET LOCAL synchronous_commit = off');
       const locked = await sql.findBatch(tx, batchId, true);
       if (!locked || locked.status !== 'pending') return null;
       const room = locked.requested - locked.generated;
       if (room === 0) return { inserted: 0, clashed: false, left: 0 };
-      const result = await sql.insertBatchCodes(tx, locked, chunk.literal, room, optimistic);
+      const result = await sql.insertBatchCodes(tx, locked, chunk.codes, room, optimistic, makeNext);
       return { ...result, left: room - result.inserted };
     });
-    // Make the next chunk while PostgreSQL inserts this one; clashes are rare, so assume none.
-    const expected = remaining - chunk.count;
-    next = expected > 0 ? make(requested - expected, expected) : null;
     const result = await insert;
     if (!result) return; // finished or failed elsewhere
     if (result.clashed) optimistic = false;

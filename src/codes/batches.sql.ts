@@ -1,3 +1,5 @@
+import { finished } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { Queryable } from '../db/pool';
 import type { CodeFormat } from './format';
 
@@ -68,33 +70,71 @@ export async function listBatches(db: Queryable, listId: string, before: string 
 }
 
 /**
- * Inserts up to `room` of the given codes (a `{A,B,...}` literal) into the batch, skipping any
- * that already exist anywhere, and counts them in the batch and the list. Returns how many
- * were new. The caller holds the batch row lock, so `room` is exact.
+ * Codes on their way into a batch: the `{A,B,...}` array literal that INSERT takes and, when
+ * every code is plain (letters and digits, as generated: nothing to escape), the same codes as
+ * COPY text rows. Made ahead of the transaction that inserts them (batches.job.ts makes the
+ * next chunk's while PostgreSQL inserts the current one), so that the database does not wait
+ * for them.
+ */
+export interface BatchCodes {
+  literal: string;
+  /** `code\tlist_id\tbatch_id\n` for each of `count` codes; null when a code is not plain. */
+  copy: { rows: Buffer; count: number } | null;
+}
+
+const PLAIN_CODES = /^\{[A-Z0-9]+(?:,[A-Z0-9]+)*\}$/;
+
+/** `count`, when the caller knows it, saves counting the rows. */
+export function batchCodes(batch: { id: string; list_id: string }, literal: string, count?: number): BatchCodes {
+  if (!PLAIN_CODES.test(literal)) return { literal, copy: null };
+  const row = `\t${BigInt(batch.list_id)}\t${BigInt(batch.id)}\n`; // numbers: nothing to escape
+  const rows = Buffer.from(literal.slice(1, -1).replaceAll(',', row) + row, 'latin1');
+  return { literal, copy: { rows, count: count ?? countRows(rows) } };
+}
+
+function countRows(rows: Buffer): number {
+  let count = 0;
+  for (let at = rows.indexOf(0x0a); at >= 0; at = rows.indexOf(0x0a, at + 1)) count++;
+  return count;
+}
+
+/**
+ * Inserts up to `room` of the given codes (a literal, or made ahead by batchCodes) into the
+ * batch, skipping any that already exist anywhere, and counts them in the batch and the list.
+ * Returns how many were new. The caller holds the batch row lock, so `room` is exact.
  *
- * `optimistic`: first try a plain INSERT under a savepoint, which is about twice as fast as
- * ON CONFLICT's speculative insertion, and fall back to ON CONFLICT DO NOTHING if any code
- * clashes. `clashed` tells the caller to stop being optimistic.
+ * `optimistic`: first load the codes with COPY under a savepoint, and fall back to INSERT …
+ * ON CONFLICT DO NOTHING if any code clashes. COPY writes its rows to the table a page at a
+ * time (one WAL record per page rather than per row) and skips building and unnesting an array:
+ * a million codes went in ~30% faster than with a plain INSERT … SELECT, which is itself about
+ * twice as fast as ON CONFLICT's speculative insertion. `clashed` tells the caller to stop
+ * being optimistic. Optimism needs a transaction (for the savepoint). COPY takes free pages
+ * wherever the free space map has them, so a batch's rows are not always stored in code order
+ * (exports sort them).
+ *
+ * `sent` is called once the codes are on their way to PostgreSQL, so that the caller can make
+ * the next chunk meanwhile without holding up this one.
  */
 export async function insertBatchCodes(
   db: Queryable,
   batch: { id: string; list_id: string },
-  literal: string,
+  codes: string | BatchCodes,
   room: number,
   optimistic = false,
+  sent?: () => void,
 ): Promise<{ inserted: number; clashed: boolean }> {
-  const insert = (onConflict: string) =>
-    db.query(
-      `INSERT INTO codes (code, list_id, source_id)
-       SELECT c, $2, $3 FROM unnest($1::text[]) AS c LIMIT $4 ${onConflict}`,
-      [literal, batch.list_id, batch.id, room],
-    );
   let inserted: number | null = null;
   let clashed = false;
-  if (optimistic) {
+  let told = false;
+  const tell = () => {
+    if (!told && sent) sent();
+    told = true;
+  };
+  const { literal, copy } = typeof codes === 'string' ? batchCodes(batch, codes) : codes;
+  if (optimistic && copy) {
     await db.query('SAVEPOINT plain_insert');
     try {
-      inserted = (await insert('')).rowCount ?? 0;
+      inserted = await copyRows(db, copy.rows, copy.count, room, tell);
       await db.query('RELEASE SAVEPOINT plain_insert');
     } catch (error) {
       if ((error as { code?: string }).code !== '23505') throw error;
@@ -102,12 +142,37 @@ export async function insertBatchCodes(
       clashed = true;
     }
   }
-  inserted ??= (await insert('ON CONFLICT (code) DO NOTHING')).rowCount ?? 0;
+  if (inserted === null) {
+    const insert = db.query(
+      `INSERT INTO codes (code, list_id, source_id)
+       SELECT c, $2, $3 FROM unnest($1::text[]) AS c LIMIT $4 ON CONFLICT (code) DO NOTHING`,
+      [literal, batch.list_id, batch.id, room],
+    );
+    tell();
+    inserted = (await insert).rowCount ?? 0;
+  }
+  tell();
   if (inserted > 0) {
     await db.query('UPDATE batches SET generated = generated + $2 WHERE id = $1', [batch.id, inserted]);
     await db.query('UPDATE list_counters SET codes = codes + $2 WHERE list_id = $1 AND slot = 0', [batch.list_id, inserted]);
   }
   return { inserted, clashed };
+}
+
+/** COPYs the first `room` of `count` rows into codes; fails on any clash. */
+async function copyRows(db: Queryable, rows: Buffer, count: number, room: number, sent: () => void): Promise<number> {
+  if (room <= 0) return 0;
+  if (room < count) {
+    let end = 0;
+    for (let i = 0; i < room; i++) end = rows.indexOf(0x0a, end) + 1;
+    rows = rows.subarray(0, end);
+    count = room;
+  }
+  const copy = db.query(copyFrom('COPY codes (code, list_id, source_id) FROM STDIN'));
+  copy.write(rows, () => sent()); // called once the rows are handed to the connection's socket
+  copy.end();
+  await finished(copy);
+  return count;
 }
 
 export async function finishBatch(db: Queryable, id: string, status: 'active' | 'failed', error: string | null) {

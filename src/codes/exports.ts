@@ -38,8 +38,10 @@ export interface ExportScope {
 const HEADER = (label: string) => ['code', 'status', label, 'created_at', 'claimed_by', 'claimed_at'];
 const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
-// Rows come in the order they are stored: source by source, and within a generated batch in
-// ascending code order (batches are made in order). No sort: a million rows stream at once.
+// Rows come source by source, each in code order. The order is asked for, not assumed from
+// storage: batches are loaded with COPY, which may place pages out of order when the free space
+// map has some to offer, and a claimed or cancelled code moves to wherever its new row version
+// fits. The sort adds ~0.4 s to a million-code .csv and ~1.2 s to an .xlsx (bench/generate).
 function exportQuery(scope: ExportScope): string {
   // COPY takes no bind parameters; both ids are checked to be integers before they get here.
   const listId = BigInt(scope.listId).toString();
@@ -57,7 +59,8 @@ function exportQuery(scope: ExportScope): string {
             JOIN lists l ON l.id = c.list_id
             LEFT JOIN batches b ON b.id = c.source_id
             LEFT JOIN imports i ON i.id = c.source_id
-           WHERE ${source} AND c.list_id = ${listId}`;
+           WHERE ${source} AND c.list_id = ${listId}
+           ORDER BY c.source_id, c.code`;
 }
 
 /**

@@ -1,20 +1,34 @@
 // The import job: moves staged lines into codes, a chunk per transaction. A crash rolls back
 // the chunk in flight; the lines stay staged and the job resumes with them.
+//
+// Chunk transactions commit without waiting for their WAL to reach disk (synchronous_commit
+// off): a database crash may then lose the last chunks committed, but only whole ones, with the
+// staged lines they removed, and the job (whose own completion is a durable commit, which
+// flushes every earlier one) does them again. The finishing transaction commits durably.
 import { transaction, type Pool } from '../db/pool';
 import { failingOnLastAttempt } from '../jobs/queue';
 import { queueAlert } from '../notify/alerts';
 import * as sql from './imports.sql';
 
-const CHUNK = 200_000;
+/**
+ * Lines per transaction: a million (the default upload limit) in one sorted sweep of the
+ * primary key; bigger uploads take several. Memory is PostgreSQL's (work_mem, see imports.sql.ts).
+ */
+const CHUNK = 1_000_000;
 
-export async function processImport(pool: Pool, importId: string, signal?: AbortSignal): Promise<void> {
+/** Processes an import to the end; `chunk` (lines per transaction) is smaller only in tests. */
+export async function processImport(pool: Pool, importId: string, signal?: AbortSignal, chunk = CHUNK): Promise<void> {
+  let optimistic = true;
   for (;;) {
     if (signal?.aborted) throw new Error('import interrupted by shutdown; it resumes where it stopped');
     const done = await transaction(pool, async (tx) => {
       const imp = await sql.findImport(tx, importId, true);
       if (!imp || imp.status !== 'pending') return true;
-      const { lines } = await sql.processImportChunk(tx, imp, CHUNK);
+      await tx.query('SET LOCAL synchronous_commit = off');
+      const { lines, clashed } = await sql.processImportChunk(tx, imp, chunk, optimistic);
+      if (clashed) optimistic = false;
       if (lines > 0) return false;
+      await tx.query('SET LOCAL synchronous_commit = on');
       const finished = await sql.finishImport(tx, importId, 'active', null);
       if (finished) await queueAlert(tx, { kind: 'import', id: importId }, finished.notify);
       return true;

@@ -43,51 +43,117 @@ export async function listImports(db: Queryable, listId: string, before: string 
 }
 
 /**
- * Moves the next `size` staged lines of an import into codes, in one statement: the first
- * line of each code within the chunk is inserted unless the code exists; every other line is
- * recorded as rejected — `invalid` (no valid code), `duplicate` (earlier in the same file) or
- * `code_taken` (another list or import has it). The processed lines are deleted.
+ * Moves the next `size` staged lines of an import (in file order; all of them when that many
+ * remain, the common case) into codes, in one statement. The chunk is sorted by code, so its
+ * inserts sweep the primary key of codes once, in order, instead of landing all over it (for a
+ * million lines, ~5 s instead of ~13 s). The first line of each code within the chunk is
+ * inserted unless the code exists; every other line is recorded as rejected — `invalid` (no
+ * valid code), `duplicate` (earlier in the same file) or `code_taken` (another list or import
+ * has it). The processed lines are then removed (removeStagedLines).
+ *
+ * `optimistic`: insert plainly, under a savepoint, rather than with ON CONFLICT DO NOTHING,
+ * whose speculative insertion costs an extra WAL record per code (plain is ~40% faster). A
+ * plain insert cannot skip a clash: any taken code (or one that an earlier chunk of this file
+ * inserted) fails it, and the chunk is done again with ON CONFLICT; `clashed` tells the caller
+ * to stop being optimistic. Without a clash every first line is accepted, so the rejected
+ * lines are exactly the invalid ones and the repeats.
  */
-export async function processImportChunk(db: Queryable, imp: { id: string; list_id: string }, size: number) {
-  await db.query("SET LOCAL work_mem = '128MB'"); // the chunk's sort stays in memory
-  const { rows } = await db.query<{ lines: number; accepted: number; rejected: number }>(
-    `WITH chunk AS (
-       SELECT line, value, code FROM import_lines WHERE import_id = $1 ORDER BY line LIMIT $3
-     ), firsts AS (
-       SELECT DISTINCT ON (code) line, code, value FROM chunk WHERE code IS NOT NULL ORDER BY code, line
-     ), inserted AS (
-       INSERT INTO codes (code, list_id, source_id, display)
-       SELECT code, $2, $1, NULLIF(value, code) FROM firsts
-       ON CONFLICT (code) DO NOTHING
-       RETURNING code
-     ), rejected AS (
-       INSERT INTO import_rejections (import_id, line, value, reason)
-       SELECT $1, c.line, c.value,
-              CASE WHEN c.code IS NULL THEN 'invalid'
-                   WHEN f.line IS NULL THEN 'duplicate'
-                   WHEN EXISTS (SELECT 1 FROM codes x WHERE x.code = c.code AND x.source_id = $1) THEN 'duplicate'
-                   ELSE 'code_taken' END
-         FROM chunk c
-         LEFT JOIN firsts f ON f.line = c.line
-        WHERE f.line IS NULL OR NOT EXISTS (SELECT 1 FROM inserted i WHERE i.code = c.code)
-       RETURNING 1
-     ), removed AS (
-       -- the chunk is the first lines in order, so a range over the primary key deletes it
-       DELETE FROM import_lines WHERE import_id = $1 AND line <= (SELECT max(line) FROM chunk) RETURNING 1
-     )
-     SELECT (SELECT count(*) FROM removed)::int AS lines,
-            (SELECT count(*) FROM inserted)::int AS accepted,
-            (SELECT count(*) FROM rejected)::int AS rejected`,
-    [imp.id, imp.list_id, size],
-  );
-  const result = rows[0]!;
+export async function processImportChunk(
+  db: Queryable,
+  imp: { id: string; list_id: string; total_lines: number; accepted: number; rejected: number },
+  size: number,
+  optimistic = false,
+) {
+  // Every staged line ends accepted or rejected, so this is what is still staged.
+  const rest = imp.total_lines - imp.accepted - imp.rejected;
+  // The whole rest needs no order: the sort by code below is the only one. A part of it must
+  // be the first lines, which costs a sort by line first.
+  const lines = rest <= size
+    ? 'SELECT line, value, code FROM import_lines WHERE import_id = $1'
+    : 'SELECT line, value, code FROM import_lines WHERE import_id = $1 ORDER BY line LIMIT $3';
+  // The chunk, its sort and the list of inserted codes stay in memory (~80 MB each for a
+  // million lines) rather than spilling to temporary files.
+  await db.query("SET LOCAL work_mem = '256MB'");
+  const run = (safe: boolean) =>
+    db.query<{ lines: number; through: number | null; accepted: number; rejected: number }>(
+      `WITH chunk AS MATERIALIZED (
+         -- sorted by code (then line) by the window, and read back in that order by the insert
+         SELECT line, value, code, row_number() OVER (PARTITION BY code ORDER BY line) = 1 AS first
+           FROM (${lines}) l
+       ), inserted AS (
+         INSERT INTO codes (code, list_id, source_id, display)
+         SELECT code, $2, $1, NULLIF(value, code) FROM chunk WHERE first AND code IS NOT NULL
+         ${safe ? 'ON CONFLICT (code) DO NOTHING RETURNING code' : ''}
+       ), rejected AS (
+         INSERT INTO import_rejections (import_id, line, value, reason)
+         SELECT $1, c.line, c.value,
+                CASE WHEN c.code IS NULL THEN 'invalid'
+                     WHEN NOT c.first THEN 'duplicate'
+                     -- inserted by an earlier chunk of this file (looked up by the primary key)
+                     WHEN (SELECT x.source_id FROM codes x WHERE x.code = c.code) = $1 THEN 'duplicate'
+                     ELSE 'code_taken' END
+           FROM chunk c
+          WHERE c.code IS NULL OR NOT c.first
+             ${safe ? 'OR NOT EXISTS (SELECT 1 FROM inserted i WHERE i.code = c.code)' : ''}
+         RETURNING 1
+       )
+       SELECT count(*)::int AS lines, max(line) AS through,
+              ${safe ? '(SELECT count(*) FROM inserted)' : 'count(*) FILTER (WHERE first AND code IS NOT NULL)'}::int AS accepted,
+              (SELECT count(*) FROM rejected)::int AS rejected
+         FROM chunk`,
+      rest <= size ? [imp.id, imp.list_id] : [imp.id, imp.list_id, size],
+    );
+  let clashed = false;
+  let result: { lines: number; through: number | null; accepted: number; rejected: number } | undefined;
+  if (optimistic) {
+    await db.query('SAVEPOINT plain_insert');
+    try {
+      result = (await run(false)).rows[0]!;
+      await db.query('RELEASE SAVEPOINT plain_insert');
+    } catch (error) {
+      if ((error as { code?: string }).code !== '23505') throw error;
+      await db.query('ROLLBACK TO SAVEPOINT plain_insert');
+      clashed = true;
+    }
+  }
+  result ??= (await run(true)).rows[0]!;
   if (result.lines > 0) {
+    await removeStagedLines(db, imp.id, rest <= size ? null : result.through);
     await db.query('UPDATE imports SET accepted = accepted + $2, rejected = rejected + $3 WHERE id = $1', [imp.id, result.accepted, result.rejected]);
     if (result.accepted > 0) {
       await db.query('UPDATE list_counters SET codes = codes + $2 WHERE list_id = $1 AND slot = 0', [imp.list_id, result.accepted]);
     }
   }
-  return result;
+  return { lines: result.lines, accepted: result.accepted, rejected: result.rejected, clashed };
+}
+
+/**
+ * Removes an import's processed lines: those through line `through`, or all when null. A
+ * million deleted rows cost ~0.5 s, a WAL record each and a vacuum later; so when they are all
+ * the table holds (one import at a time, the usual case) the table is truncated instead, which
+ * swaps in an empty file. TRUNCATE needs the table to itself: the lock is only tried (NOWAIT),
+ * and an upload or another import at work means deleting after all. Under that lock nobody
+ * else can be adding lines, so the check that no other line is staged stays true until commit.
+ * (TRUNCATE is not MVCC-safe, which matters to no one here: only import jobs read this table,
+ * each its own import's lines under that import's row lock.)
+ */
+async function removeStagedLines(db: Queryable, importId: string, through: number | null): Promise<void> {
+  if (through === null) {
+    await db.query('SAVEPOINT truncate_lines');
+    try {
+      await db.query('LOCK TABLE import_lines IN ACCESS EXCLUSIVE MODE NOWAIT');
+      const { rows } = await db.query<{ alone: boolean }>('SELECT NOT EXISTS (SELECT 1 FROM import_lines WHERE import_id <> $1) AS alone', [importId]);
+      if (rows[0]!.alone) {
+        await db.query('TRUNCATE import_lines');
+        await db.query('RELEASE SAVEPOINT truncate_lines');
+        return;
+      }
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55P03') throw error; // lock_not_available
+    }
+    await db.query('ROLLBACK TO SAVEPOINT truncate_lines'); // which also gives the lock back
+  }
+  await db.query('DELETE FROM import_lines WHERE import_id = $1 AND ($2::int IS NULL OR line <= $2)', [importId, through]);
 }
 
 export async function finishImport(db: Queryable, id: string, status: 'active' | 'failed', error: string | null) {
@@ -95,6 +161,7 @@ export async function finishImport(db: Queryable, id: string, status: 'active' |
     `UPDATE imports SET status = $2, error = $3, completed_at = now() WHERE id = $1 AND status = 'pending' RETURNING ${IMPORT}`,
     [id, status, error],
   );
-  if (rows[0]) await db.query('DELETE FROM import_lines WHERE import_id = $1', [id]);
+  // An import that becomes active has had every line moved already; a failed one may not.
+  if (rows[0] && status === 'failed') await db.query('DELETE FROM import_lines WHERE import_id = $1', [id]);
   return rows[0];
 }

@@ -114,7 +114,8 @@ async function chunkActivity(workers: WorkerProcess[]): Promise<{ name: string; 
     `SELECT application_name AS name, CASE WHEN wait_event_type = 'Lock' THEN 'waiting' ELSE 'inserting' END AS doing
        FROM pg_stat_activity
       WHERE datname = current_database() AND application_name = ANY($1) AND state = 'active'
-        AND (query LIKE 'INSERT INTO codes%' OR (wait_event_type = 'Lock' AND query LIKE '%FROM batches WHERE id = $1 FOR UPDATE'))`,
+        AND (query LIKE 'INSERT INTO codes%' OR query LIKE 'COPY codes%'
+             OR (wait_event_type = 'Lock' AND query LIKE '%FROM batches WHERE id = $1 FOR UPDATE'))`,
     [workers.map((w) => w.name)],
   );
   return rows;

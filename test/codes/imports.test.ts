@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processImport } from '../../src/codes/imports.job';
 import { useTestApp, type TestApp } from '../support/context';
 import { startSmtpServer } from '../support/smtp';
 import { eventually, startTestWorker } from '../support/worker';
@@ -291,5 +292,57 @@ describe('line endings', () => {
       [res.data.id],
     );
     expect(rows.map((r) => r.code)).toEqual(['CRCODE01', 'CRCODE02', 'CRCODE03', 'CRCODE04']);
+  });
+});
+
+describe('processing an upload that takes several chunks', () => {
+  // The job takes up to a million lines per transaction; here it is run directly with chunks of
+  // 4 lines, so that repeats, taken codes and the fallback from plain inserts cross chunks.
+  const lines = ['chunk-01', 'CHUNK02', '!!', 'chunk 01', 'CHUNK02', 'taken0001', 'CHUNK03', 'taken-0001', 'chunk03', 'CHUNK04'];
+  const expected = [[3, '!!', 'invalid'], [4, 'chunk 01', 'duplicate'], [5, 'CHUNK02', 'duplicate'], [6, 'taken0001', 'code_taken'], [8, 'taken-0001', 'duplicate'], [9, 'chunk03', 'duplicate']];
+  const staged = async (importId: string) =>
+    (await t.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM import_lines WHERE import_id = $1', [importId])).rows[0]!.n;
+  const stage = async (listId: string, body: string) => {
+    const res = await upload(listId, body);
+    expect(res.statusCode, res.body).toBe(202);
+    return res.data.id as string;
+  };
+
+  it('gives the same answers as one chunk and removes only its own staged lines', async () => {
+    const other = await newList(t);
+    await t.pool.query("INSERT INTO codes (code, list_id, source_id) VALUES ('TAKEN0001', $1, 0)", [other.id]);
+    const waiting = await stage(other.id, 'WAITING01\nWAITING02\nWAITING03\n');
+    const list = await newList(t);
+    const id = await stage(list.id, lines.join('\n'));
+
+    // An open transaction that has read the staging table: the job cannot take it to truncate.
+    const reader = await t.pool.connect();
+    try {
+      await reader.query('BEGIN');
+      await reader.query('SELECT count(*) FROM import_lines');
+      await processImport(t.pool, id, undefined, 4);
+    } finally {
+      await reader.query('ROLLBACK');
+      reader.release();
+    }
+    expect(await getImport(id)).toMatchObject({ status: 'active', total_lines: 10, accepted: 4, rejected: 6 });
+    expect(await report(id)).toEqual(expected);
+    expect((await storedCodes(id)).map((c) => c.code)).toEqual(['CHUNK01', 'CHUNK02', 'CHUNK03', 'CHUNK04']);
+    expect(await codeCount(list.id)).toBe(4);
+    expect([await staged(id), await staged(waiting)]).toEqual([0, 3]); // the other upload is still staged
+
+    // The last import staged is alone in the table, which is then truncated (its file emptied).
+    const pending = await t.pool.query<{ id: string }>("SELECT id FROM imports WHERE status = 'pending' ORDER BY id");
+    expect(pending.rows.map((r) => r.id)).toContain(waiting);
+    for (const { id: next } of pending.rows) await processImport(t.pool, next, undefined, 2);
+    expect(await getImport(waiting)).toMatchObject({ status: 'active', accepted: 3, rejected: 0 });
+    const table = await t.pool.query("SELECT count(*)::int AS n, pg_relation_size('import_lines')::int AS bytes FROM import_lines");
+    expect(table.rows[0]).toEqual({ n: 0, bytes: 0 });
+
+    const again = await newList(t);
+    const whole = await stage(again.id, lines.map((l) => l.replace(/chunk/i, 'whole')).join('\n'));
+    await processImport(t.pool, whole);
+    expect(await getImport(whole)).toMatchObject({ status: 'active', accepted: 4, rejected: 6 });
+    expect(await report(whole)).toEqual(expected.map(([line, value, reason]) => [line, String(value).replace(/chunk/i, 'whole'), reason]));
   });
 });
