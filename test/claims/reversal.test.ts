@@ -3,6 +3,7 @@
 // third-party code or gives a multi-use use back, and lowers the list's claim count.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/context';
+import { createList, generateBatch, registerCustomer } from '../support/fixtures';
 import { eventually, startTestWorker } from '../support/worker';
 
 const t = useTestApp();
@@ -27,17 +28,8 @@ beforeAll(async () => {
 afterAll(async () => worker?.stop());
 
 let seq = 0;
-async function customer(prefix = 'rev'): Promise<string> {
-  const id = `${prefix}-${++seq}`;
-  expect((await t.call('client', { method: 'PUT', url: `/v1/customers/${id}`, payload: {} })).statusCode).toBe(201);
-  return id;
-}
-
-async function newList(payload: Record<string, unknown>): Promise<any> {
-  const res = await t.call('admin', { method: 'POST', url: '/v1/lists', payload: { name: `rev list ${++seq}`, outcome: { tags: ['t'] }, ...payload } });
-  expect(res.statusCode, res.body).toBe(201);
-  return res.data;
-}
+const customer = (prefix = 'rev') => registerCustomer(t, `${prefix}-${++seq}`);
+const newList = (payload: Record<string, unknown>) => createList(t, { name: `rev list ${++seq}`, outcome: { tags: ['t'] }, ...payload });
 
 async function multiList(extra: Record<string, unknown> = {}): Promise<{ list: any; code: string }> {
   const code = `REV-MULTI-${++seq}`;
@@ -46,16 +38,7 @@ async function multiList(extra: Record<string, unknown> = {}): Promise<{ list: a
 
 async function singleList(count: number, extra: Record<string, unknown> = {}): Promise<{ list: any; codes: string[] }> {
   const list = await newList({ type: 'single_use', ...extra });
-  const batch = await t.call('admin', { method: 'POST', url: `/v1/lists/${list.id}/batches`, payload: { count } });
-  expect(batch.statusCode).toBe(202);
-  await eventually(async () => {
-    const { data } = await t.call('agent', { method: 'GET', url: `/v1/batches/${batch.data.id}` });
-    expect(data.status).not.toBe('failed');
-    return data.status === 'active';
-  }, 30_000, `batch ${batch.data.id}`);
-  const page = await t.call('agent', { method: 'GET', url: `/v1/lists/${list.id}/codes` });
-  expect(page.data.items).toHaveLength(count);
-  return { list, codes: page.data.items.map((c: { code: string }) => c.code) };
+  return { list, codes: (await generateBatch(t, list.id, count)).codes };
 }
 
 const claim = (code: string, customer_id: string) => t.call('client', { method: 'POST', url: '/v1/claims', payload: { code, customer_id } });

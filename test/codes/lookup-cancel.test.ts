@@ -2,7 +2,8 @@
 // and POST /v1/codes/{code}/cancel {reason} for unclaimed single-use and third-party codes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/context';
-import { eventually, startTestWorker } from '../support/worker';
+import { createList, generateBatch, importCodes, registerCustomer } from '../support/fixtures';
+import { startTestWorker } from '../support/worker';
 
 const t = useTestApp();
 let worker: Awaited<ReturnType<typeof startTestWorker>> | undefined;
@@ -16,47 +17,18 @@ beforeAll(async () => {
 afterAll(async () => worker?.stop());
 
 let seq = 0;
-async function customer(): Promise<string> {
-  const id = `lc-${++seq}`;
-  expect((await t.call('client', { method: 'PUT', url: `/v1/customers/${id}`, payload: {} })).statusCode).toBe(201);
-  return id;
-}
-
-async function newList(payload: Record<string, unknown>): Promise<any> {
-  const res = await t.call('admin', { method: 'POST', url: '/v1/lists', payload: { name: `lookup list ${++seq}`, outcome: { tags: ['t'] }, ...payload } });
-  expect(res.statusCode, res.body).toBe(201);
-  return res.data;
-}
+const customer = () => registerCustomer(t, `lc-${++seq}`);
+const newList = (payload: Record<string, unknown>) => createList(t, { name: `lookup list ${++seq}`, outcome: { tags: ['t'] }, ...payload });
 
 async function singleList(count: number, extra: Record<string, unknown> = {}) {
   const list = await newList({ type: 'single_use', ...extra });
-  const batch = await t.call('admin', { method: 'POST', url: `/v1/lists/${list.id}/batches`, payload: { count, name: 'Lookup batch' } });
-  expect(batch.statusCode).toBe(202);
-  await eventually(async () => {
-    const { data } = await t.call('agent', { method: 'GET', url: `/v1/batches/${batch.data.id}` });
-    expect(data.status).not.toBe('failed');
-    return data.status === 'active';
-  }, 30_000, `batch ${batch.data.id}`);
-  const page = await t.call('agent', { method: 'GET', url: `/v1/lists/${list.id}/codes` });
-  expect(page.data.items).toHaveLength(count);
-  return { list, batchId: batch.data.id as string, codes: page.data.items.map((c: { code: string }) => c.code) as string[] };
+  const { batch, codes } = await generateBatch(t, list.id, count, 'Lookup batch');
+  return { list, batchId: batch.id as string, codes };
 }
 
 async function thirdPartyList(lines: string[]) {
   const list = await newList({ type: 'third_party' });
-  const imp = await t.call('admin', {
-    method: 'POST',
-    url: `/v1/lists/${list.id}/imports?name=Partner`,
-    payload: lines.join('\n'),
-    headers: { 'content-type': 'text/plain' },
-  });
-  expect(imp.statusCode, imp.body).toBe(202);
-  await eventually(async () => {
-    const { data } = await t.call('agent', { method: 'GET', url: `/v1/imports/${imp.data.id}` });
-    expect(data.status).not.toBe('failed');
-    return data.status === 'active';
-  }, 30_000, `import ${imp.data.id}`);
-  return { list, importId: imp.data.id as string };
+  return { list, importId: (await importCodes(t, list.id, lines, 'Partner')).id as string };
 }
 
 const lookup = (code: string, role: 'agent' | 'client' | 'admin' = 'agent') =>

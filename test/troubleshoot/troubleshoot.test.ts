@@ -6,7 +6,8 @@
 // LOCKOUT_DURATION=10m.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/context';
-import { eventually, startTestWorker } from '../support/worker';
+import { createList, generateBatch, importCodes, registerCustomer } from '../support/fixtures';
+import { startTestWorker } from '../support/worker';
 
 const THRESHOLD = 3;
 const DURATION_S = 600;
@@ -39,22 +40,9 @@ afterAll(async () => worker?.stop());
 type Res = Awaited<ReturnType<typeof t.call>>;
 
 let seq = 0;
-async function customer(prefix = 'ts'): Promise<string> {
-  const id = `${prefix}-${++seq}`;
-  const res = await t.call('client', { method: 'PUT', url: `/v1/customers/${id}`, payload: {} });
-  expect(res.statusCode).toBe(201);
-  return id;
-}
-
-async function newList(payload: Record<string, unknown>): Promise<any> {
-  const res = await t.call('admin', {
-    method: 'POST',
-    url: '/v1/lists',
-    payload: { name: `ts list ${++seq}`, outcome: { points: { amount: 10, account: 'spendable', source: 'promo_code' } }, ...payload },
-  });
-  expect(res.statusCode, res.body).toBe(201);
-  return res.data;
-}
+const customer = (prefix = 'ts') => registerCustomer(t, `${prefix}-${++seq}`);
+const newList = (payload: Record<string, unknown>) =>
+  createList(t, { name: `ts list ${++seq}`, outcome: { points: { amount: 10, account: 'spendable', source: 'promo_code' } }, ...payload });
 
 async function multiList(extra: Record<string, unknown> = {}): Promise<{ list: any; code: string; normalized: string }> {
   const code = `Ts-Multi-${++seq}`;
@@ -64,33 +52,12 @@ async function multiList(extra: Record<string, unknown> = {}): Promise<{ list: a
 
 async function singleList(count: number, extra: Record<string, unknown> = {}): Promise<{ list: any; codes: string[]; batch: any }> {
   const list = await newList({ type: 'single_use', ...extra });
-  const created = await t.call('admin', { method: 'POST', url: `/v1/lists/${list.id}/batches`, payload: { count, name: `batch ${seq}` } });
-  expect(created.statusCode, created.body).toBe(202);
-  const batch = await eventually(async () => {
-    const { data } = await t.call('agent', { method: 'GET', url: `/v1/batches/${created.data.id}` });
-    expect(data.status).not.toBe('failed');
-    return data.status === 'active' && data;
-  }, 30_000, `batch ${created.data.id}`);
-  const page = await t.call('agent', { method: 'GET', url: `/v1/lists/${list.id}/codes?batch_id=${batch.id}` });
-  expect(page.data.items).toHaveLength(count);
-  return { list, codes: page.data.items.map((c: { code: string }) => c.code), batch };
+  return { list, ...(await generateBatch(t, list.id, count, `batch ${seq}`)) };
 }
 
 async function thirdPartyList(codes: string[]): Promise<{ list: any; imp: any }> {
   const list = await newList({ type: 'third_party' });
-  const created = await t.call('admin', {
-    method: 'POST',
-    url: `/v1/lists/${list.id}/imports`,
-    payload: codes.join('\n'),
-    headers: { 'content-type': 'text/plain' },
-  });
-  expect(created.statusCode, created.body).toBe(202);
-  const imp = await eventually(async () => {
-    const { data } = await t.call('agent', { method: 'GET', url: `/v1/imports/${created.data.id}` });
-    expect(data.status).not.toBe('failed');
-    return data.status === 'active' && data;
-  }, 30_000, `import ${created.data.id}`);
-  return { list, imp };
+  return { list, imp: await importCodes(t, list.id, codes) };
 }
 
 function troubleshoot(query: { code?: string; customer_id?: string }, role: 'agent' | 'admin' | 'client' | null = 'agent'): Promise<Res> {
