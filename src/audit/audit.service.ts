@@ -32,7 +32,7 @@ export async function recordAudit(tx: Tx, ctx: AuditContext, event: AuditEvent):
   );
 }
 
-interface AuditRow {
+export interface AuditRow {
   id: string;
   actor: string;
   action: string;
@@ -67,4 +67,18 @@ export async function listAudit(db: Queryable, query: AuditQuery) {
     [query.entity_type ?? null, query.entity_id ?? null, query.actor ?? null, before, query.limit + 1],
   );
   return page(rows, query.limit, (row) => [row.id]);
+}
+
+/** The latest audit events on any of the given entities, newest first. */
+export async function auditOfEntities(db: Queryable, entities: { type: string; id: string }[], limit: number): Promise<AuditRow[]> {
+  if (!entities.length) return [];
+  const { rows } = await db.query<AuditRow>(
+    `SELECT a.id, a.actor, a.action, a.entity_type, a.entity_id, a.before, a.after, a.request_id, a.created_at
+       FROM unnest($1::text[], $2::text[]) e(type, id)
+       CROSS JOIN LATERAL (
+             SELECT * FROM audit_log WHERE entity_type = e.type AND entity_id = e.id ORDER BY id DESC LIMIT $3) a
+      ORDER BY a.id DESC LIMIT $3`,
+    [entities.map((e) => e.type), entities.map((e) => e.id), limit],
+  );
+  return rows;
 }

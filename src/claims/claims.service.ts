@@ -3,13 +3,13 @@
 import type { Config } from '../config';
 import type { Queryable, Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
-import { conflict, errorBody, notFound } from '../http/errors';
+import { DomainError, conflict, notFound } from '../http/errors';
 import { findCustomer } from '../customers/customers.sql';
 import { decodeCursor, page } from '../http/pagination';
 import { normalizeCode } from '../codes/normalize';
 import * as sql from './claims.sql';
 import type { ClaimBody } from './claims.schema';
-import type { StoredResponse } from './idempotency';
+import { responseOf, type StoredResponse } from './idempotency';
 
 /** Each refusal of SPEC §5: its HTTP status and what it tells the caller. */
 export const REFUSALS: Record<string, { status: number; message: string }> = {
@@ -35,8 +35,8 @@ export const lockoutRules = (config: Readonly<Config>): sql.LockoutRules => ({
 /** Seconds until a lockout ends, at least 1, for Retry-After. */
 export const secondsUntil = (time: string | Date) => Math.max(1, Math.ceil((new Date(time).getTime() - Date.now()) / 1000));
 
-/** A refusal as the response a client gets: the error body, and Retry-After for a lockout. */
-export function refusal(result: sql.ClaimResult): StoredResponse {
+/** A refusal of the claim function as the domain error a client gets, with Retry-After for a lockout. */
+export function refusalError(result: sql.ClaimResult): DomainError {
   const reason = result.error!;
   const { status, message } = REFUSALS[reason]!;
   const details: Record<string, unknown> = {};
@@ -44,12 +44,15 @@ export function refusal(result: sql.ClaimResult): StoredResponse {
   if (result.locked_until) details.locked_until = new Date(result.locked_until).toISOString();
   if (result.period) Object.assign(details, { period: result.period, limit: result.limit });
   const detailed = result.period ? `${message} (${result.limit} per ${result.period})` : message;
-  return {
-    status,
-    body: errorBody(reason, detailed, Object.keys(details).length ? details : undefined),
-    headers: result.locked_until ? { 'retry-after': String(secondsUntil(result.locked_until)) } : undefined,
-  };
+  const headers = result.locked_until ? { 'retry-after': String(secondsUntil(result.locked_until)) } : undefined;
+  return new DomainError(status, reason, detailed, Object.keys(details).length ? details : undefined, headers);
 }
+
+/**
+ * A refusal is answered, not thrown: the claim function has already recorded the attempt
+ * (and any lockout), which must commit with an idempotent request's stored response.
+ */
+const refusal = (result: sql.ClaimResult): StoredResponse => responseOf(refusalError(result));
 
 export async function claim(db: Queryable, rules: sql.LockoutRules, body: ClaimBody): Promise<StoredResponse> {
   const result = await sql.runClaim(db, 'claim', normalizeCode(body.code), body.customer_id, rules);
@@ -96,7 +99,7 @@ export async function customerClaims(db: Queryable, customerId: string, query: {
   await requireCustomer(db, customerId);
   const limit = query.limit ?? 100;
   const after = decodeCursor(query.cursor, ['id'])?.[0] as string | undefined;
-  const rows = await sql.listClaims(db, { customerId }, after ?? null, limit + 1);
+  const rows = await sql.listCustomerClaims(db, customerId, after ?? null, limit + 1);
   return page(rows, limit, (row) => [row.id]);
 }
 

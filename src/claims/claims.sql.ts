@@ -1,5 +1,4 @@
-import pg from 'pg';
-import type { Queryable, Tx } from '../db/pool';
+import { isPool, type Queryable, type Tx } from '../db/pool';
 import type { ClaimRecord } from './claims.schema';
 
 export type ClaimKind = 'claim' | 'validate' | 'verdict';
@@ -40,7 +39,7 @@ export async function runClaim(db: Queryable, kind: ClaimKind, code: string, cus
       });
       return rows[0]!.result;
     } catch (error) {
-      if ((error as { code?: string }).code !== DEADLOCK || attempt >= 3 || !(db instanceof pg.Pool)) throw error;
+      if ((error as { code?: string }).code !== DEADLOCK || attempt >= 3 || !isPool(db)) throw error;
     }
   }
 }
@@ -77,19 +76,13 @@ export async function claimsOfCode(db: Queryable, code: string, limit: number): 
   return rows;
 }
 
-/** Claims by a customer, or on a code, newest first. */
-export async function listClaims(
-  db: Queryable,
-  by: { customerId?: string; code?: string },
-  afterId: string | null,
-  limit: number,
-): Promise<ClaimRecord[]> {
+/** A customer's claims, newest first. */
+export async function listCustomerClaims(db: Queryable, customerId: string, afterId: string | null, limit: number): Promise<ClaimRecord[]> {
   const { rows } = await db.query<ClaimRecord>(
     `SELECT ${CLAIM_COLUMNS} FROM claims c JOIN lists l ON l.id = c.list_id
-      WHERE ($1::text IS NULL OR c.customer_id = $1) AND ($2::text IS NULL OR c.code = $2)
-        AND ($3::bigint IS NULL OR c.id < $3)
-      ORDER BY c.id DESC LIMIT $4`,
-    [by.customerId ?? null, by.code ?? null, afterId, limit],
+      WHERE c.customer_id = $1 AND ($2::bigint IS NULL OR c.id < $2)
+      ORDER BY c.id DESC LIMIT $3`,
+    [customerId, afterId, limit],
   );
   return rows;
 }

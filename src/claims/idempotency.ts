@@ -24,6 +24,13 @@ export interface IdempotencyScope {
   request: unknown;
 }
 
+/** A domain error as the response the error handler would send for it. */
+export const responseOf = (error: DomainError): StoredResponse => ({
+  status: error.status,
+  body: errorBody(error.code, error.message, error.details),
+  headers: error.headers,
+});
+
 /** The Idempotency-Key header of a request, or null; a malformed key is a 400. */
 export function idempotencyKey(request: FastifyRequest): string | null {
   const raw = request.headers['idempotency-key'];
@@ -82,7 +89,7 @@ export async function withIdempotency(
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       await tx.query('ROLLBACK TO SAVEPOINT idempotent_work');
-      response = { status: error.status, body: errorBody(error.code, error.message, error.details), headers: error.headers };
+      response = responseOf(error);
     }
     await tx.query('UPDATE idempotency_keys SET status = $3, response = $4 WHERE principal = $1 AND key = $2', [
       scope.principal,

@@ -98,10 +98,8 @@ const FIND_CODE = {
 };
 
 /** One code by its normalized value, with its source and the number of live claims on it. */
-export async function findCode(db: Queryable, normalized: string, lock = false): Promise<CodeDetailRow | undefined> {
-  const { rows } = await db.query<CodeDetailRow>(
-    lock ? { text: `${FIND_CODE.text} FOR UPDATE OF c`, values: [normalized] } : { ...FIND_CODE, values: [normalized] },
-  );
+export async function findCode(db: Queryable, normalized: string): Promise<CodeDetailRow | undefined> {
+  const { rows } = await db.query<CodeDetailRow>({ ...FIND_CODE, values: [normalized] });
   return rows[0];
 }
 

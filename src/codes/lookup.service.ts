@@ -1,6 +1,5 @@
 // Finding one code by its value (SPEC §6) and cancelling it.
-import pg from 'pg';
-import type { Queryable, Tx } from '../db/pool';
+import { isPool, type Queryable, type Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
 import { DomainError, conflict } from '../http/errors';
 import { getList } from '../lists/lists.service';
@@ -20,7 +19,7 @@ export async function lookupCode(db: Queryable, raw: string) {
   if (!row) throw codeNotFound(raw);
   // In parallel on the pool; one after the other on a transaction's single connection.
   const [list, claims] =
-    db instanceof pg.Pool
+    isPool(db)
       ? await Promise.all([getList(db, row.list_id), claimsOfCode(db, normalized, CLAIMS_SHOWN)])
       : [await getList(db, row.list_id), await claimsOfCode(db, normalized, CLAIMS_SHOWN)];
   // Timestamps inside json_build_object arrive as text in the server's format; make them Dates.

@@ -5,6 +5,9 @@ export type Pool = pg.Pool;
 export type Queryable = pg.Pool | pg.PoolClient;
 export type Tx = pg.PoolClient;
 
+/** True for the pool itself: statements may run in parallel, each on its own connection. */
+export const isPool = (db: Queryable): db is pg.Pool => db instanceof pg.Pool;
+
 // bigint ids travel as strings (pg's default); counts that we sum are cast in SQL.
 export function createPool(connectionString: string, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString, max, application_name: 'promo-codes' });

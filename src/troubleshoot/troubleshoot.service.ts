@@ -4,13 +4,14 @@
 import type { Config } from '../config';
 import type { Queryable } from '../db/pool';
 import { DomainError, invalid } from '../http/errors';
-import { lockoutRules, refusal, verdict as claimVerdict } from '../claims/claims.service';
-import { listAttempts, listClaims, type AttemptRow } from '../claims/claims.sql';
+import { lockoutRules, refusalError, verdict as claimVerdict } from '../claims/claims.service';
+import { listAttempts, listCustomerClaims, type AttemptRow } from '../claims/claims.sql';
 import type { ClaimRecord } from '../claims/claims.schema';
 import { lookupCode } from '../codes/lookup.service';
 import { normalizeCode } from '../codes/normalize';
 import { getClaimLimits } from '../settings/settings.service';
-import { auditEvents, customerState } from './troubleshoot.sql';
+import { auditOfEntities, type AuditRow } from '../audit/audit.service';
+import { customerState } from './troubleshoot.sql';
 
 const SHOWN = 50;
 
@@ -62,9 +63,8 @@ export async function troubleshoot(db: Queryable, config: Readonly<Config>, quer
   if (normalized !== null && customerId !== null) {
     const result = await claimVerdict(db, rules, normalized, customerId);
     if (result.error) {
-      const { status, body } = refusal(result);
-      const error = (body as { error: { code: string; message: string; details?: unknown } }).error;
-      verdict = { would_succeed: false, status, error: error.code, message: error.message, details: error.details ?? null };
+      const error = refusalError(result);
+      verdict = { would_succeed: false, status: error.status, error: error.code, message: error.message, details: error.details ?? null };
     } else {
       verdict = { would_succeed: true, status: 201, error: null, message: 'a claim now would succeed and issue the list outcome', details: null };
     }
@@ -73,7 +73,7 @@ export async function troubleshoot(db: Queryable, config: Readonly<Config>, quer
   const [codeAttempts, customerAttempts, customerClaims] = await Promise.all([
     normalized === null ? [] : listAttempts(db, { code: normalized }, null, SHOWN),
     customerId === null ? [] : listAttempts(db, { customerId }, null, SHOWN),
-    customerId === null ? [] : listClaims(db, { customerId }, null, SHOWN),
+    customerId === null ? [] : listCustomerClaims(db, customerId, null, SHOWN),
   ]);
   const attempts: AttemptRow[] = byIdDesc([...codeAttempts, ...customerAttempts]);
   const claims: ClaimRecord[] = byIdDesc([...(code?.claims ?? []), ...customerClaims]);
@@ -84,7 +84,7 @@ export async function troubleshoot(db: Queryable, config: Readonly<Config>, quer
     ...(customerId !== null ? [{ type: 'customer', id: customerId }] : []),
     ...claims.map((c) => ({ type: 'claim', id: c.id })),
   ];
-  const audit = await auditEvents(db, entities, SHOWN);
+  const audit = await auditOfEntities(db, entities, SHOWN);
 
   const customerReport =
     customerId === null
@@ -119,7 +119,7 @@ function timeline(
   customer: Awaited<ReturnType<typeof customerState>>,
   attempts: AttemptRow[],
   claims: ClaimRecord[],
-  audit: Awaited<ReturnType<typeof auditEvents>>,
+  audit: AuditRow[],
 ): TimelineEvent[] {
   const events: TimelineEvent[] = [];
   if (code?.source) {

@@ -31,28 +31,3 @@ export async function customerState(db: Queryable, id: string, windowSeconds: nu
   );
   return rows[0];
 }
-
-export interface AuditEventRow {
-  id: string;
-  actor: string;
-  action: string;
-  entity_type: string;
-  entity_id: string;
-  before: unknown;
-  after: unknown;
-  created_at: Date;
-}
-
-/** The latest audit events on any of the given entities, newest first. */
-export async function auditEvents(db: Queryable, entities: { type: string; id: string }[], limit: number): Promise<AuditEventRow[]> {
-  if (!entities.length) return [];
-  const { rows } = await db.query<AuditEventRow>(
-    `SELECT a.id, a.actor, a.action, a.entity_type, a.entity_id, a.before, a.after, a.created_at
-       FROM unnest($1::text[], $2::text[]) e(type, id)
-       CROSS JOIN LATERAL (
-             SELECT * FROM audit_log WHERE entity_type = e.type AND entity_id = e.id ORDER BY id DESC LIMIT $3) a
-      ORDER BY a.id DESC LIMIT $3`,
-    [entities.map((e) => e.type), entities.map((e) => e.id), limit],
-  );
-  return rows;
-}
