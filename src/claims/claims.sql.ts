@@ -96,10 +96,10 @@ export async function listCustomerClaims(db: Queryable, customerId: string, afte
 export async function reverseClaim(tx: Tx, claim: { id: string; code: string; list_id: string; slot: number; customer_id: string }, reason: string, actor: string) {
   await tx.query('UPDATE list_counters SET claims = claims - 1 WHERE list_id = $1 AND slot = $2', [claim.list_id, claim.slot]);
   await tx.query(
-    `UPDATE codes SET claimed_by = NULL, claimed_at = NULL
-      WHERE code = $1 AND claimed_by = $2 AND list_id = $3
-        AND (SELECT type FROM lists WHERE id = $3) <> 'multi_use'`,
-    [claim.code, claim.customer_id, claim.list_id],
+    // A multi-use code's row never carries claimed_by, so this frees single-use and
+    // third-party codes only.
+    `UPDATE codes SET claimed_by = NULL, claimed_at = NULL WHERE code = $1 AND claimed_by = $2`,
+    [claim.code, claim.customer_id],
   );
   await tx.query('UPDATE claims SET reversed_at = now(), reversal_reason = $2, reversed_by = $3 WHERE id = $1', [claim.id, reason, actor]);
   await tx.query(

@@ -242,11 +242,13 @@ BEGIN
         END IF;
       END IF;
 
-      v_claim_id := nextval('attempt_ids');
       IF v_reason IS NULL THEN
+        v_claim_id := nextval('attempt_ids');
         -- Issued offer ids are drawn first so that the claim row carries its whole outcome.
-        SELECT jsonb_agg(nextval('issued_offers_id_seq')::text)
-          INTO v_offers FROM jsonb_array_elements(v_list.outcome->'offers');
+        IF v_list.outcome ? 'offers' THEN
+          SELECT jsonb_agg(nextval('issued_offers_id_seq')::text)
+            INTO v_offers FROM jsonb_array_elements(v_list.outcome->'offers');
+        END IF;
         v_outcome := jsonb_strip_nulls(jsonb_build_object(
           'points', v_list.outcome->'points', 'offers', v_offers, 'tags', v_list.outcome->'tags'));
         INSERT INTO claims (id, code, list_id, customer_id, slot, outcome, claimed_at)
