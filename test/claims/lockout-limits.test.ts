@@ -14,9 +14,8 @@ let adminActor = '';
 beforeAll(async () => {
   expect((await t.call('admin', { method: 'POST', url: '/v1/point-accounts', payload: { key: 'spendable', name: 'Spendable' } })).statusCode).toBe(201);
   expect((await t.call('admin', { method: 'POST', url: '/v1/point-sources', payload: { key: 'promo_code', name: 'Promo code' } })).statusCode).toBe(201);
-  const keys = await t.call('admin', { method: 'GET', url: '/v1/api-keys' });
-  agentActor = `api_key:${keys.data.items.find((k: any) => k.name === 'test agent').id}`;
-  adminActor = `api_key:${keys.data.items.find((k: any) => k.name === 'test admin').id}`;
+  agentActor = t.actors.agent;
+  adminActor = t.actors.admin;
 });
 
 type Res = Awaited<ReturnType<typeof t.call>>;

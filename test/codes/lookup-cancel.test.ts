@@ -10,8 +10,7 @@ let worker: Awaited<ReturnType<typeof startTestWorker>> | undefined;
 let agentActor = '';
 
 beforeAll(async () => {
-  const keys = await t.call('admin', { method: 'GET', url: '/v1/api-keys' });
-  agentActor = `api_key:${keys.data.items.find((k: any) => k.name === 'test agent').id}`;
+  agentActor = t.actors.agent;
   worker = await startTestWorker(t);
 });
 afterAll(async () => worker?.stop());

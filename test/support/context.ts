@@ -17,6 +17,8 @@ export interface TestApp {
   pool: Pool;
   databaseUrl: string;
   keys: Record<UserRole, string>;
+  /** How each role's key is named in the audit log (`api_key:<id>`). */
+  actors: Record<UserRole, string>;
   /** app.inject with a role's key (or none) and JSON parsed. */
   call(role: UserRole | null, options: InjectOptions): Promise<LightMyRequestResponse & { body: string; data: any }>;
 }
@@ -51,8 +53,11 @@ export function useTestApp(env: Record<string, string> = {}): TestApp {
     ctx.app = await buildApp({ config, pool: ctx.pool, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
     await ctx.app.ready();
     const keys = {} as Record<UserRole, string>;
+    ctx.actors = {} as Record<UserRole, string>;
     for (const role of ['admin', 'agent', 'client'] as const) {
-      keys[role] = (await transaction(ctx.pool, (tx) => createApiKey(tx, null, { name: `test ${role}`, role }))).key;
+      const created = await transaction(ctx.pool, (tx) => createApiKey(tx, null, { name: `test ${role}`, role }));
+      keys[role] = created.key;
+      ctx.actors[role] = `api_key:${created.id}`;
     }
     ctx.keys = keys;
     ctx.call = async (role, options) => {

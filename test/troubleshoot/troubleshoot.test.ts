@@ -27,9 +27,8 @@ beforeAll(async () => {
     ['/v1/offers', { id: 'free-coffee', name: 'Free coffee' }],
   ] as const;
   for (const [url, payload] of setup) expect((await t.call('admin', { method: 'POST', url, payload })).statusCode).toBe(201);
-  const keys = await t.call('admin', { method: 'GET', url: '/v1/api-keys' });
-  agentActor = `api_key:${keys.data.items.find((k: any) => k.name === 'test agent').id}`;
-  adminActor = `api_key:${keys.data.items.find((k: any) => k.name === 'test admin').id}`;
+  agentActor = t.actors.agent;
+  adminActor = t.actors.admin;
   worker = await startTestWorker(t);
 });
 afterAll(async () => worker?.stop());
