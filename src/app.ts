@@ -24,6 +24,7 @@ import { opsRoutes } from './ops/ops.routes';
 import { claimRoutes } from './claims/claims.routes';
 import { settingsRoutes } from './settings/settings.routes';
 import { troubleshootRoutes } from './troubleshoot/troubleshoot.routes';
+import { dashboard } from './dashboard/dashboard.plugin';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -95,5 +96,6 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
   await app.register(claimRoutes);
   await app.register(settingsRoutes);
   await app.register(troubleshootRoutes);
+  await app.register(dashboard);
   return app;
 }

@@ -1,0 +1,61 @@
+// A modal on the native <dialog>: focus moves into it, Escape closes it and the page behind
+// is inert, so it is usable from the keyboard without extra code.
+import { useEffect, useRef, type ReactNode } from 'react';
+
+export function Modal({ title, onClose, children, wide }: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const dialog = ref.current!;
+    if (!dialog.open) dialog.showModal();
+    const cancel = (event: Event) => {
+      event.preventDefault();
+      onClose();
+    };
+    dialog.addEventListener('cancel', cancel);
+    return () => dialog.removeEventListener('cancel', cancel);
+  }, [onClose]);
+  return (
+    <dialog ref={ref} className={wide ? 'modal wide' : 'modal'} aria-labelledby="modal-title">
+      <header className="modal-head">
+        <h2 id="modal-title">{title}</h2>
+        <button type="button" className="icon" aria-label="Close" onClick={onClose}>
+          ×
+        </button>
+      </header>
+      <div className="modal-body">{children}</div>
+    </dialog>
+  );
+}
+
+/** Asks before something that cannot be undone (cancel a code, reverse a claim, revoke a key). */
+export function Confirm({
+  title,
+  children,
+  confirmLabel,
+  danger = true,
+  busy,
+  onConfirm,
+  onClose,
+}: {
+  title: string;
+  children: ReactNode;
+  confirmLabel: string;
+  danger?: boolean;
+  busy?: boolean;
+  onConfirm: () => void;
+  onClose: () => void;
+}) {
+  return (
+    <Modal title={title} onClose={onClose}>
+      <div className="confirm-text">{children}</div>
+      <div className="actions">
+        <button type="button" className="secondary" onClick={onClose} disabled={busy}>
+          Keep as is
+        </button>
+        <button type="button" className={danger ? 'danger' : 'primary'} onClick={onConfirm} disabled={busy} autoFocus>
+          {busy ? 'Working…' : confirmLabel}
+        </button>
+      </div>
+    </Modal>
+  );
+}

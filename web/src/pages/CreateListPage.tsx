@@ -1,0 +1,3 @@
+export function CreateListPage() {
+  return <h1>CreateListPage</h1>;
+}

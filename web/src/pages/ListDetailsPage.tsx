@@ -1,0 +1,3 @@
+export function ListDetailsPage() {
+  return <h1>ListDetailsPage</h1>;
+}

@@ -1,0 +1,3 @@
+export function ListsPage() {
+  return <h1>ListsPage</h1>;
+}

@@ -1,0 +1,3 @@
+export function TroubleshootPage() {
+  return <h1>TroubleshootPage</h1>;
+}
