@@ -2,6 +2,7 @@
 // The server process and the tests both build it here.
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -13,6 +14,8 @@ import { ErrorResponse } from './http/schemas';
 import { validatorCompiler } from './http/validation';
 import { registerAuth } from './auth/auth.plugin';
 import { apiKeyRoutes } from './auth/api-keys.routes';
+import { operatorRoutes } from './operators/operators.routes';
+import { sessionRoutes } from './operators/sessions.routes';
 import { auditRoutes } from './audit/audit.routes';
 import { catalogRoutes } from './catalog/catalog.routes';
 import { customerRoutes } from './customers/customers.routes';
@@ -67,6 +70,8 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
   });
 
   registerErrorHandling(app);
+  // Before the auth hook, so that the session cookie is parsed by the time it is read.
+  await app.register(cookie);
   registerAuth(app);
 
   await app.register(swagger, {
@@ -86,6 +91,8 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
 
   await app.register(opsRoutes);
   await app.register(apiKeyRoutes);
+  await app.register(operatorRoutes);
+  await app.register(sessionRoutes);
   await app.register(auditRoutes);
   await app.register(catalogRoutes);
   await app.register(customerRoutes);

@@ -27,6 +27,8 @@ export interface Config {
   lockoutDurationSeconds: number;
   rateLimitPerMinute: number;
   shutdownTimeoutMs: number;
+  sessionTtlSeconds: number;
+  adminEmail: string;
 }
 
 export class ConfigError extends Error {}
@@ -76,6 +78,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const adminApiKey = text(env, 'ADMIN_API_KEY');
   if (adminApiKey && adminApiKey.length < 16) throw new ConfigError('ADMIN_API_KEY must be at least 16 characters');
 
+  const adminEmail = text(env, 'ADMIN_EMAIL') ?? 'admin@localhost';
+  if (!/^[^\s@]+@[^\s@]+$/.test(adminEmail) || adminEmail.length > 254) {
+    throw new ConfigError(`ADMIN_EMAIL must be an email address like admin@example.com, got "${adminEmail}"`);
+  }
+  const sessionTtlSeconds = seconds(env, 'SESSION_TTL', 12 * 3600);
+  if (sessionTtlSeconds < 60) throw new ConfigError('SESSION_TTL must be at least a minute');
+
   const port = int(env, 'PORT', 3000, 0, 65535);
   const host = text(env, 'HOST') ?? '0.0.0.0';
   const config: Config = {
@@ -101,6 +110,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     lockoutDurationSeconds: seconds(env, 'LOCKOUT_DURATION', 30 * 60),
     rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 60_000, 0),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),
+    sessionTtlSeconds,
+    adminEmail,
   };
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (!levels.includes(config.logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${levels.join(', ')}`);

@@ -8,6 +8,7 @@ import { migrate } from './db/migrate';
 import { seedDemoCatalog } from './db/seed';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
 import { ensureBootstrapAdminKey } from './auth/api-keys.service';
+import { ensureFirstAdmin } from './operators/operators.service';
 import { migrateQueue, startWorker, type Worker } from './jobs/queue';
 import { createMailer } from './notify/mailer';
 import { buildTaskList } from './jobs/tasks';
@@ -40,6 +41,8 @@ async function main(): Promise<void> {
   await migrateQueue(pool);
   if (config.seedDemo && (await seedDemoCatalog(pool))) log.info('seeded a demo catalog');
   if (config.adminApiKey) await ensureBootstrapAdminKey(pool, config.adminApiKey);
+  // On a database that never had an operator, one API process makes the first admin.
+  const firstAdmin = config.role === 'worker' ? null : await ensureFirstAdmin(pool, config.adminEmail);
 
   const app = config.role === 'worker' ? null : await buildApp({ config, pool, logger: log });
   let runner: Worker | null = null;
@@ -51,6 +54,8 @@ async function main(): Promise<void> {
   if (app) {
     const address = await app.listen({ port: config.port, host: config.host });
     log.info(`promo codes service listening on ${address} (API docs at ${config.publicUrl}/docs)`);
+    // console.log, not the logger: shown once, whatever LOG_LEVEL says.
+    if (firstAdmin) console.log(firstAdminNotice(config.publicUrl, firstAdmin));
   }
   log.info({ role: config.role, database: embedded ? 'embedded' : 'DATABASE_URL' }, 'ready');
 
@@ -82,6 +87,17 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+function firstAdminNotice(publicUrl: string, login: { email: string; password: string }): string {
+  return [
+    '',
+    `Dashboard login: ${publicUrl}/`,
+    `  email:    ${login.email}`,
+    `  password: ${login.password}`,
+    '  This one-time password must be changed at first login. It is not shown again.',
+    '',
+  ].join('\n');
 }
 
 main().catch((error: unknown) => {

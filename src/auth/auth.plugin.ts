@@ -1,10 +1,13 @@
 // Authentication and role checks for every /v1 route. Each route states the least role it
 // needs in `config.access`; a /v1 route that states none fails the app at start-up, so no
-// route is ever open by omission.
+// route is ever open by omission. Callers are API keys (Authorization: Bearer) or dashboard
+// operators (the session cookie, operators/session-cookie.ts).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DomainError } from '../http/errors';
 import type { AuditContext } from '../audit/audit.service';
 import { authenticateKey } from './api-keys.service';
+import { findSession } from '../operators/sessions.service';
+import { checkCsrf, sessionToken } from '../operators/session-cookie';
 import { actorOf, allows, type Access, type Principal } from './roles';
 
 /** One /v1 route and the least role it needs; the role-matrix test walks this table. */
@@ -27,9 +30,12 @@ declare module 'fastify' {
 }
 
 const unauthorized = () =>
-  new DomainError(401, 'unauthorized', 'missing or unknown credentials: send Authorization: Bearer <api key>', undefined, {
+  new DomainError(401, 'unauthorized', 'missing or unknown credentials: send Authorization: Bearer <api key>, or sign in to the dashboard', undefined, {
     'WWW-Authenticate': 'Bearer',
   });
+
+const passwordChangeRequired = () =>
+  new DomainError(403, 'password_change_required', 'choose a new password first (POST /session/password): this one was given to you once');
 
 export function registerAuth(app: FastifyInstance): void {
   app.decorateRequest('principal', null);
@@ -54,12 +60,26 @@ export function registerAuth(app: FastifyInstance): void {
   });
 }
 
+// An Authorization header decides alone, even when a cookie comes along: API clients are
+// never subject to the dashboard's CSRF and password rules. Without one, the dashboard's
+// session cookie authenticates, for operators who have chosen their own password, on requests
+// that pass the CSRF check.
 async function resolvePrincipal(app: FastifyInstance, request: FastifyRequest): Promise<Principal | null> {
   const header = request.headers.authorization;
-  if (!header) return null;
+  if (!header) return resolveSession(app, request);
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match || match[1]!.length > 256) return null;
   return authenticateKey(app.pool, match[1]!);
+}
+
+async function resolveSession(app: FastifyInstance, request: FastifyRequest): Promise<Principal | null> {
+  const token = sessionToken(request);
+  if (!token) return null;
+  const session = await findSession(app.pool, token, app.config.sessionTtlSeconds);
+  if (!session) return null;
+  checkCsrf(request);
+  if (session.operator.must_change_password) throw passwordChangeRequired();
+  return session.principal;
 }
 
 /** Who is acting, for the audit log. Only called on routes that require a role. */

@@ -1,7 +1,7 @@
 // Serves the dashboard (web/, built by Vite into web/dist) at `/`. Hashed assets are cached for
-// a year; every other GET that asks for HTML gets index.html, so the browser's routes
-// (/lists/42, /troubleshoot…) load the app. API paths keep their JSON 404s.
-import { existsSync, readFileSync } from 'node:fs';
+// a year; the app's own paths (/lists/42, /troubleshoot…) answer index.html to a browser, so a
+// reload or a shared link opens the right view. Every other path keeps the API's JSON errors.
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
@@ -23,28 +23,28 @@ const PAGE_HEADERS = {
 const NOT_BUILT = `<!doctype html><title>Promo Codes</title><h1>The dashboard is not built</h1>
 <p>Run <code>npm run build</code> (npm start does it for you) and reload this page. The API is available under <a href="/docs">/docs</a>.</p>`;
 
-const API_PATH = /^\/(v1|docs|session|healthz|readyz|metrics)(\/|$|\?)/;
+/** The dashboard's routes (web/src/App.tsx); only these serve the page. */
+const PAGES = ['/', '/login', '/lists', '/lists/*', '/codes', '/troubleshoot', '/customers', '/customers/*', '/settings', '/settings/*'];
 
 export async function dashboard(app: FastifyInstance, options: { dir?: string } = {}): Promise<void> {
   const dir = options.dir ?? DASHBOARD_DIR;
   const indexFile = path.join(dir, 'index.html');
-  const built = existsSync(indexFile);
-  const index = built ? readFileSync(indexFile) : Buffer.from(NOT_BUILT);
+  // Assets are served from whatever the folder holds now, and the page is read per request, so
+  // a rebuild is picked up without a restart.
+  await app.register(fastifyStatic, {
+    root: path.join(dir, 'assets'),
+    prefix: '/assets/',
+    immutable: true,
+    maxAge: '365d',
+    index: false,
+    schemaHide: true,
+  });
 
-  if (built && existsSync(path.join(dir, 'assets'))) {
-    await app.register(fastifyStatic, {
-      root: path.join(dir, 'assets'),
-      prefix: '/assets/',
-      immutable: true,
-      maxAge: '365d',
-      index: false,
-      schemaHide: true,
+  for (const url of PAGES) {
+    app.get(url, { schema: { hide: true } }, async (request, reply) => {
+      if (!request.headers.accept?.includes('text/html')) return reply.callNotFound();
+      const page = await readFile(indexFile).catch(() => null);
+      return reply.status(page ? 200 : 503).headers(PAGE_HEADERS).send(page ?? NOT_BUILT);
     });
   }
-
-  app.get('/*', { schema: { hide: true } }, async (request, reply) => {
-    const wantsPage = request.headers.accept?.includes('text/html') ?? false;
-    if (!wantsPage || API_PATH.test(request.url)) return reply.callNotFound();
-    return reply.status(built ? 200 : 503).headers(PAGE_HEADERS).send(index);
-  });
 }

@@ -38,11 +38,14 @@ describe('role matrix', () => {
         'PATCH /v1/offers/:id',
         'GET /v1/point-accounts',
         'POST /v1/point-sources',
+        'POST /v1/operators',
+        'GET /v1/operators',
+        'PATCH /v1/operators/:id',
       ]),
     );
     for (const route of table) expect(['public', ...ROLES]).toContain(route.access);
     // The spec's admin-only surface is admin-only.
-    for (const url of ['/v1/api-keys', '/v1/api-keys/:id', '/v1/audit']) {
+    for (const url of ['/v1/api-keys', '/v1/api-keys/:id', '/v1/audit', '/v1/operators', '/v1/operators/:id']) {
       for (const route of table.filter((r) => r.url === url)) expect(route.access).toBe('admin');
     }
   });

@@ -11,7 +11,7 @@ const html = { accept: 'text/html,application/xhtml+xml' };
 
 describe('dashboard', () => {
   it('serves the app at / and at any of its own routes, never framed', async () => {
-    for (const url of ['/', '/lists/42', '/troubleshoot?code=ABC']) {
+    for (const url of ['/', '/lists/42', '/troubleshoot?code=ABC', '/settings/operators']) {
       const page = await t.call(null, { method: 'GET', url, headers: html });
       expect(page.statusCode, url).toBe(200);
       expect(page.headers['content-type']).toMatch(/^text\/html/);
@@ -41,6 +41,8 @@ describe('dashboard', () => {
     const json = await t.call(null, { method: 'GET', url: '/lists/42', headers: { accept: 'application/json' } });
     expect(json.statusCode).toBe(404);
     expect(json.data.error.code).toBe('not_found');
+    const elsewhere = await t.call(null, { method: 'GET', url: '/nowhere', headers: html });
+    expect(elsewhere.statusCode).toBe(404);
     const missingAsset = await t.call(null, { method: 'GET', url: '/assets/nope.js' });
     expect(missingAsset.statusCode).toBe(404);
   });

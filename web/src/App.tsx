@@ -1,5 +1,6 @@
-// Routes of the dashboard. Signed-out people see the login form; an operator who must change
-// a one-time password sees that form first; Settings is for admins only.
+// Routes of the dashboard; the service serves the page on the same paths (PAGES in
+// src/dashboard/dashboard.plugin.ts). Signed-out people see the login form; an operator who
+// must change a one-time password sees that form first; Settings is for admins only.
 import { Navigate, Route, Routes } from 'react-router';
 import { useSession } from './session';
 import { Layout } from './components/Layout';

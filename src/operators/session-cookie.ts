@@ -1,0 +1,65 @@
+// The session cookie and the CSRF rule for requests that it authenticates.
+//
+// The cookie is HttpOnly (scripts cannot read it) and SameSite=Strict (browsers do not send
+// it on requests started by other sites). As a second, independent guard, a cookie-
+// authenticated request that changes something must carry `X-Requested-With:
+// promo-dashboard`, a header a cross-site form cannot set and a cross-site script can only
+// set after a CORS preflight this service never grants, and, when the browser sends an
+// Origin, come from this service's own host.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from '../http/errors';
+
+export const SESSION_COOKIE = 'promo_session';
+export const CSRF_HEADER = 'x-requested-with';
+export const CSRF_HEADER_VALUE = 'promo-dashboard';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The session token the request carries, if any. */
+export function sessionToken(request: FastifyRequest): string | null {
+  // @fastify/cookie parses the header in its own onRequest hook; parse it here when a hook
+  // registered before that one asks first.
+  const cookies = request.cookies ?? (request.headers.cookie ? request.server.parseCookie(request.headers.cookie) : {});
+  const token = cookies[SESSION_COOKIE];
+  return token ? token : null;
+}
+
+function secure(request: FastifyRequest): boolean {
+  return request.protocol === 'https' || request.server.config.publicUrl.startsWith('https:');
+}
+
+/** No Max-Age: a browser session cookie; the server ends the session after SESSION_TTL idle. */
+export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, token: string): void {
+  reply.setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'strict', secure: secure(request) });
+}
+
+export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply): void {
+  reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: secure(request) });
+}
+
+const csrfFailed = (why: string) =>
+  new DomainError(403, 'csrf_check_failed', `${why}: dashboard requests that change something must send X-Requested-With: ${CSRF_HEADER_VALUE} from this site`);
+
+function hostOf(origin: string): string | null {
+  try {
+    const url = new URL(origin);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.host.toLowerCase() : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Throws 403 csrf_check_failed unless a cookie-authenticated request is safe or same-site. */
+export function checkCsrf(request: FastifyRequest): void {
+  if (SAFE_METHODS.has(request.method)) return;
+  if (request.headers[CSRF_HEADER] !== CSRF_HEADER_VALUE) throw csrfFailed(`missing X-Requested-With header`);
+  const origin = request.headers.origin;
+  if (origin === undefined) return;
+  const from = hostOf(origin);
+  // Host compared as the origin's scheme would write it (so `localhost:80` = `localhost`);
+  // PUBLIC_URL's host is accepted too, for a proxy that rewrites Host.
+  const scheme = origin.startsWith('https:') ? 'https:' : 'http:';
+  const allowed = [request.headers.host, request.server.config.publicUrl]
+    .filter((h): h is string => Boolean(h))
+    .map((h) => hostOf(h.includes('://') ? h : `${scheme}//${h}`));
+  if (!from || !allowed.includes(from)) throw csrfFailed('the request comes from another site');
+}

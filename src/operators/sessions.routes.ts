@@ -1,0 +1,128 @@
+// The dashboard's session routes, outside /v1: sign in, who am I, sign out, change password.
+// They authenticate by the session cookie only (see session-cookie.ts); the /v1 routes accept
+// the same cookie through the auth hook.
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import { DomainError } from '../http/errors';
+import { ErrorResponse } from '../http/schemas';
+import { ChangePasswordBody, SessionResponse, SignInBody } from './operators.schema';
+import { checkCsrf, clearSessionCookie, sessionToken, setSessionCookie } from './session-cookie';
+import * as sessions from './sessions.service';
+
+const tags = ['Sessions'];
+const error = Type.Ref(ErrorResponse);
+const cookieAuth = 'Authenticated by the `promo_session` cookie that `POST /session` sets.';
+const csrfNote = ' Send `X-Requested-With: promo-dashboard`; a cross-site `Origin` is refused (`403 csrf_check_failed`).';
+
+// Sign-in attempts per minute, counted per API process: per client IP and email (guessing one
+// operator's password), and per client IP alone (trying many emails).
+const SIGN_INS_PER_EMAIL = 10;
+const SIGN_INS_PER_IP = 100;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    operatorSession: sessions.OperatorSession | null;
+  }
+}
+
+const notSignedIn = () => new DomainError(401, 'unauthorized', 'not signed in, or the session has ended: sign in with POST /session');
+
+export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const ttl = app.config.sessionTtlSeconds;
+
+  await app.register(rateLimit, { global: false, timeWindow: 60_000 });
+  const limits = [
+    { max: SIGN_INS_PER_IP, key: (request: FastifyRequest) => `sign-in-ip:${request.ip}` },
+    {
+      max: SIGN_INS_PER_EMAIL,
+      key: (request: FastifyRequest) => `sign-in:${request.ip}:${(request.body as { email: string }).email.trim().toLowerCase()}`,
+    },
+  ].map(({ max, key }) => {
+    const check = app.createRateLimit({ max, keyGenerator: key });
+    return async (request: FastifyRequest) => {
+      const limit = await check(request);
+      if (!limit.isAllowed && limit.isExceeded) {
+        throw new DomainError(429, 'rate_limited', `too many sign-in attempts; retry in ${limit.ttlInSeconds} s`, undefined, {
+          'retry-after': String(limit.ttlInSeconds),
+        });
+      }
+    };
+  });
+  // Per IP before the body is read, so floods of malformed requests count; per email once it is valid.
+  const limitPerIp: onRequestHookHandler = limits[0]!;
+  const limitPerEmail: preHandlerHookHandler = limits[1]!;
+
+  app.decorateRequest('operatorSession', null);
+  const requireSession: onRequestHookHandler = async (request) => {
+    const token = sessionToken(request);
+    const session = token ? await sessions.findSession(app.pool, token, ttl) : null;
+    if (!session) throw notSignedIn();
+    checkCsrf(request);
+    request.operatorSession = session;
+  };
+
+  app.post('/session', {
+    schema: {
+      tags,
+      security: [],
+      summary: 'Sign in to the dashboard',
+      description: 'Sets the `promo_session` cookie (HttpOnly, SameSite=Strict). A wrong email or password, or a disabled ' +
+        `operator, is \`401 invalid_credentials\`. At most ${SIGN_INS_PER_EMAIL} attempts per minute per client and email.`,
+      body: SignInBody,
+      response: { 200: SessionResponse, 400: error, 401: error, 429: error },
+    },
+    onRequest: limitPerIp,
+    preHandler: limitPerEmail,
+  }, async (request, reply) => {
+    const { token, operator } = await sessions.signIn(app.pool, request.body, ttl);
+    setSessionCookie(request, reply, token);
+    return { operator };
+  });
+
+  app.get('/session', {
+    schema: {
+      tags,
+      security: [],
+      summary: 'The signed-in operator',
+      description: cookieAuth,
+      response: { 200: SessionResponse, 401: error },
+    },
+    onRequest: requireSession,
+  }, async (request) => ({ operator: request.operatorSession!.operator }));
+
+  app.delete('/session', {
+    schema: {
+      tags,
+      security: [],
+      summary: 'Sign out: ends the session and clears the cookie',
+      description: cookieAuth + csrfNote + ' Answers 204 even when there was no session.',
+      response: { 204: Type.Null(), 403: error },
+    },
+  }, async (request, reply) => {
+    const token = sessionToken(request);
+    if (token) {
+      checkCsrf(request);
+      await sessions.signOut(app.pool, token);
+    }
+    clearSessionCookie(request, reply);
+    return reply.status(204).send(null);
+  });
+
+  app.post('/session/password', {
+    schema: {
+      tags,
+      security: [],
+      summary: "Change the signed-in operator's password",
+      description: cookieAuth + csrfNote + ' Clears `must_change_password` and ends the operator\'s other sessions. ' +
+        'A wrong current password is `401 invalid_credentials`; a new one shorter than 12 characters or equal to the current one is ' +
+        '`400 validation_failed`.',
+      body: ChangePasswordBody,
+      response: { 200: SessionResponse, 400: error, 401: error, 403: error },
+    },
+    onRequest: requireSession,
+  }, async (request) => ({
+    operator: await sessions.changePassword(app.pool, request.operatorSession!, request.body, String(request.id)),
+  }));
+};

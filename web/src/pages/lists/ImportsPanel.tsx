@@ -1,0 +1,175 @@
+// A third-party list's uploads: send a CSV or one-code-per-line file with upload progress
+// (POST /v1/lists/:id/imports, multipart), then the imports with live counts while processing,
+// the rejected-rows report and the exports.
+import { useRef, useState, type FormEvent } from 'react';
+import { api, query, upload, type Page } from '../../api';
+import { useInterval, useLoad } from '../../hooks';
+import { useSession } from '../../session';
+import { formatCount, formatDate } from '../../format';
+import { StatusTag } from '../../components/StatusTag';
+import { Field } from '../../components/Field';
+import { Empty, ErrorMessage, Loading } from '../../components/Feedback';
+import { ExportLinks, Progress } from './bits';
+import type { Import, PromoList } from './model';
+
+export function ImportsPanel({ list, onProgress }: { list: PromoList; onProgress: () => void }) {
+  const { can } = useSession();
+  const imports = useLoad(() => api.get<Page<Import>>(`/lists/${list.id}/imports?limit=100`), [list.id]);
+  const items = imports.data?.items ?? [];
+  const running = items.some((item) => item.status === 'pending');
+  useInterval(
+    () => {
+      imports.reload();
+      onProgress();
+    },
+    1500,
+    running,
+  );
+
+  return (
+    <section className="card" aria-labelledby="imports-title">
+      <h2 id="imports-title">Uploaded codes</h2>
+      {can('admin') &&
+        (list.status === 'completed' ? (
+          <p className="muted">This list is completed, so no more codes can be uploaded to it.</p>
+        ) : (
+          <UploadForm
+            listId={list.id}
+            onUploaded={() => {
+              imports.reload();
+              onProgress();
+            }}
+          />
+        ))}
+      <ErrorMessage error={imports.error} onRetry={imports.reload} />
+      {!imports.data && imports.loading && <Loading what="Loading imports" />}
+      {imports.data && items.length === 0 && (
+        <Empty title="No codes uploaded yet">
+          {can('admin') ? 'Upload the file of codes you received from the provider.' : 'An administrator uploads the codes for this list.'}
+        </Empty>
+      )}
+      {items.length > 0 && (
+        <table className="lists-jobs">
+          <thead>
+            <tr>
+              <th scope="col">Upload</th>
+              <th scope="col">Status</th>
+              <th scope="col">Processed</th>
+              <th scope="col" className="num">
+                Accepted
+              </th>
+              <th scope="col" className="num">
+                Rejected
+              </th>
+              <th scope="col">Created</th>
+              <th scope="col">Files</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((item) => (
+              <tr key={item.id}>
+                <td>{item.name ?? <span className="muted">Import {item.id}</span>}</td>
+                <td>
+                  <StatusTag status={item.status} title={item.status === 'pending' ? 'Processing' : undefined} />
+                  {item.error && <div className="field-error">{item.error}</div>}
+                </td>
+                <td>
+                  <Progress done={item.accepted + item.rejected} total={item.total_lines} label={`Import ${item.name ?? item.id}`} />
+                </td>
+                <td className="num">{formatCount(item.accepted)}</td>
+                <td className="num">{formatCount(item.rejected)}</td>
+                <td>{formatDate(item.created_at)}</td>
+                <td>
+                  <div className="lists-files">
+                    {item.rejected > 0 && (
+                      <a href={`/v1/imports/${encodeURIComponent(item.id)}/report`} download>
+                        Rejected rows report
+                      </a>
+                    )}
+                    {item.status === 'active' && can('admin') && <ExportLinks kind="imports" id={item.id} />}
+                    {item.rejected === 0 && !(item.status === 'active' && can('admin')) && <span className="muted">—</span>}
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {imports.data?.next_cursor && <p className="muted">Showing the newest {items.length} uploads.</p>}
+    </section>
+  );
+}
+
+function UploadForm({ listId, onUploaded }: { listId: string; onUploaded: () => void }) {
+  const input = useRef<HTMLInputElement>(null);
+  const [file, setFile] = useState<File | null>(null);
+  const [name, setName] = useState('');
+  const [notify, setNotify] = useState('');
+  const [progress, setProgress] = useState<number | null>(null);
+  const [failure, setFailure] = useState<unknown>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const [missing, setMissing] = useState(false);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setFailure(null);
+    setDone(null);
+    if (!file) {
+      setMissing(true);
+      return;
+    }
+    setProgress(0);
+    try {
+      const params = query({ name: name.trim() || file.name.slice(0, 200), notify: notify.split(/[,;\s]+/).filter(Boolean).join(',') });
+      const created = await upload<Import>(`/lists/${listId}/imports${params}`, file, setProgress);
+      setDone(`${created.name ?? file.name} is uploaded; its codes are being checked and added.`);
+      setFile(null);
+      setName('');
+      if (input.current) input.current.value = '';
+      onUploaded();
+    } catch (caught) {
+      setFailure(caught);
+    } finally {
+      setProgress(null);
+    }
+  }
+
+  const busy = progress !== null;
+  return (
+    <form className="lists-upload" onSubmit={submit} noValidate>
+      <div className="lists-upload-fields">
+        <Field label="File of codes" error={missing && !file ? 'Choose a file to upload.' : undefined} hint="CSV (codes in the first column) or one code per line.">
+          {(props) => (
+            <input
+              {...props}
+              ref={input}
+              type="file"
+              accept=".csv,.txt,text/csv,text/plain"
+              disabled={busy}
+              onChange={(e) => {
+                setFile(e.target.files?.[0] ?? null);
+                setMissing(false);
+              }}
+            />
+          )}
+        </Field>
+        <Field label="Upload name" hint="Optional; the file name otherwise.">
+          {(props) => <input {...props} type="text" maxLength={200} disabled={busy} value={name} onChange={(e) => setName(e.target.value)} />}
+        </Field>
+        <Field label="Email alert" hint="Optional addresses, comma-separated.">
+          {(props) => <input {...props} type="text" inputMode="email" disabled={busy} value={notify} onChange={(e) => setNotify(e.target.value)} />}
+        </Field>
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? 'Uploading…' : 'Upload'}
+        </button>
+      </div>
+      {progress !== null && <Progress done={Math.round(progress * 100)} total={100} label="Upload" text={`${Math.round(progress * 100)}% uploaded`} />}
+      <ErrorMessage error={failure} />
+      {done && (
+        <div className="alert ok" role="status">
+          {done}
+        </div>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,38 @@
+// Small pieces of the list views: a labelled progress bar and the pair of export links.
+import { formatCount } from '../../format';
+import { exportHref } from './model';
+
+/** A progress bar with the figures beside it ("1,200 of 5,000"), exposed as a progressbar. */
+export function Progress({ done, total, label, text }: { done: number; total: number; label: string; text?: string }) {
+  const fraction = total > 0 ? Math.min(1, done / total) : 0;
+  return (
+    <div className="lists-progress">
+      <div
+        className="progress"
+        role="progressbar"
+        aria-label={label}
+        aria-valuemin={0}
+        aria-valuemax={total}
+        aria-valuenow={Math.min(done, total)}
+        aria-valuetext={text ?? `${formatCount(done)} of ${formatCount(total)}`}
+      >
+        <span style={{ width: `${(fraction * 100).toFixed(1)}%` }} />
+      </div>
+      <span className="muted">{text ?? `${formatCount(done)} of ${formatCount(total)}`}</span>
+    </div>
+  );
+}
+
+/** "Export .xlsx" and "Export .csv" for a batch or an import (plain links: the cookie authenticates the GET). */
+export function ExportLinks({ kind, id }: { kind: 'batches' | 'imports'; id: string }) {
+  return (
+    <span className="lists-exports">
+      <a href={exportHref(kind, id, 'xlsx')} download>
+        Export .xlsx
+      </a>
+      <a href={exportHref(kind, id, 'csv')} download>
+        Export .csv
+      </a>
+    </span>
+  );
+}

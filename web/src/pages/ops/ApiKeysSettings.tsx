@@ -1,0 +1,145 @@
+// API keys: create (the secret is shown once), list, revoke.
+import { useState, type FormEvent } from 'react';
+import { api, ApiError, type Role } from '../../api';
+import { ErrorMessage, Loading } from '../../components/Feedback';
+import { Field } from '../../components/Field';
+import { Confirm } from '../../components/Modal';
+import { StatusTag } from '../../components/StatusTag';
+import { LoadMore, NoticeBar, SecretModal, Time, roleLabel, useAction, usePaged } from './common';
+import type { ApiKey } from './types';
+
+const ROLE_HINTS: Record<Role, string> = {
+  client: 'Client: register customers, validate and claim codes (apps, websites, POS).',
+  agent: 'Agent: also read everything, search, troubleshoot, cancel codes and reverse claims.',
+  admin: 'Admin: everything, including lists, catalog, keys and operators.',
+};
+
+export function ApiKeysSettings() {
+  const keys = usePaged<ApiKey>('/api-keys?limit=1000');
+  const action = useAction();
+  const [name, setName] = useState('');
+  const [role, setRole] = useState<Role>('client');
+  const [nameError, setNameError] = useState<string>();
+  const [created, setCreated] = useState<(ApiKey & { key: string }) | null>(null);
+  const [revoking, setRevoking] = useState<ApiKey | null>(null);
+
+  async function create(event: FormEvent) {
+    event.preventDefault();
+    setNameError(undefined);
+    const result = await action.run(
+      () =>
+        api.post<ApiKey & { key: string }>('/api-keys', { name: name.trim(), role }).catch((failure: unknown) => {
+          if (failure instanceof ApiError) setNameError(failure.fieldErrors().name);
+          throw failure;
+        }),
+      (key) => `API key “${key.name}” created.`,
+    );
+    if (result) {
+      setCreated(result);
+      setName('');
+      keys.reload();
+    }
+  }
+
+  async function revoke(key: ApiKey) {
+    const done = await action.run(() => api.delete<ApiKey>(`/api-keys/${key.id}`), `API key “${key.name}” was revoked. Requests with it are now refused.`);
+    setRevoking(null);
+    if (done) keys.reload();
+  }
+
+  return (
+    <>
+      <NoticeBar notice={action.notice} onDismiss={() => action.setNotice(null)} />
+      <section className="card" aria-labelledby="keys-title">
+        <h2 id="keys-title">API keys</h2>
+        {keys.error ? (
+          <ErrorMessage error={keys.error} onRetry={keys.reload} />
+        ) : keys.loading && keys.items.length === 0 ? (
+          <Loading />
+        ) : keys.items.length === 0 ? (
+          <p className="muted">No API keys yet. Create one for each app that calls the service.</p>
+        ) : (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Role</th>
+                <th scope="col">Prefix</th>
+                <th scope="col">Created</th>
+                <th scope="col">Status</th>
+                <th scope="col">
+                  <span className="ops-sr">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {keys.items.map((key) => (
+                <tr key={key.id}>
+                  <td>{key.name}</td>
+                  <td>{roleLabel(key.role)}</td>
+                  <td className="mono">{key.prefix}…</td>
+                  <td>
+                    <Time at={key.created_at} />
+                    {key.created_by && <div className="muted ops-small">by {key.created_by}</div>}
+                  </td>
+                  <td>
+                    {key.revoked_at ? (
+                      <>
+                        <StatusTag status="revoked" /> <Time at={key.revoked_at} />
+                      </>
+                    ) : (
+                      <StatusTag status="active" />
+                    )}
+                  </td>
+                  <td className="ops-right">
+                    {!key.revoked_at && (
+                      <button type="button" className="secondary small" onClick={() => setRevoking(key)} title={`Revoke ${key.name}`}>
+                        Revoke
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        <LoadMore paged={keys} />
+      </section>
+
+      <form className="card" onSubmit={create} aria-labelledby="new-key-title">
+        <h2 id="new-key-title">New API key</h2>
+        <div className="ops-row">
+          <Field label="Name" error={nameError} hint="Who uses it, e.g. “Mobile app (production)”.">
+            {(props) => <input {...props} value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />}
+          </Field>
+          <Field label="Role" hint={ROLE_HINTS[role]}>
+            {(props) => (
+              <select {...props} value={role} onChange={(e) => setRole(e.target.value as Role)}>
+                <option value="client">Client</option>
+                <option value="agent">Agent</option>
+                <option value="admin">Admin</option>
+              </select>
+            )}
+          </Field>
+        </div>
+        <button type="submit" className="primary" disabled={action.busy}>
+          Create API key
+        </button>
+      </form>
+
+      {created && (
+        <SecretModal title="API key created" secret={created.key} onClose={() => setCreated(null)}>
+          Copy the key for “{created.name}” ({roleLabel(created.role)}) now and store it safely: the service keeps only a hash of it.
+        </SecretModal>
+      )}
+      {revoking && (
+        <Confirm title="Revoke this API key?" confirmLabel="Revoke key" busy={action.busy} onClose={() => setRevoking(null)} onConfirm={() => void revoke(revoking)}>
+          <p>
+            Every request made with “{revoking.name}” (<span className="mono">{revoking.prefix}…</span>, {roleLabel(revoking.role)}) is refused from now on.
+            This can&apos;t be undone: make a new key if it is still needed.
+          </p>
+        </Confirm>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,99 @@
+// Claim limits: how many claims one customer may make per rolling week, month and year.
+import { useEffect, useState, type FormEvent } from 'react';
+import { api, ApiError } from '../../api';
+import { useLoad } from '../../hooks';
+import { ErrorMessage, Loading } from '../../components/Feedback';
+import { Field } from '../../components/Field';
+import { NoticeBar, useAction } from './common';
+import type { ClaimLimits } from './types';
+
+const PERIODS = [
+  { key: 'per_week', label: 'Per week', hint: 'Rolling 7 days.' },
+  { key: 'per_month', label: 'Per month', hint: 'Rolling month.' },
+  { key: 'per_year', label: 'Per year', hint: 'Rolling year.' },
+] as const;
+
+type Form = Record<keyof ClaimLimits, string>;
+
+const toForm = (limits: ClaimLimits): Form => ({
+  per_week: limits.per_week?.toString() ?? '',
+  per_month: limits.per_month?.toString() ?? '',
+  per_year: limits.per_year?.toString() ?? '',
+});
+
+function check(value: string): string | undefined {
+  if (value.trim() === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1_000_000) return 'A whole number from 1 to 1,000,000, or empty for no limit.';
+  return undefined;
+}
+
+export function ClaimLimitsSettings() {
+  const { data, error, loading, reload } = useLoad(() => api.get<ClaimLimits>('/settings/claim-limits'), []);
+  const [form, setForm] = useState<Form>({ per_week: '', per_month: '', per_year: '' });
+  const [serverErrors, setServerErrors] = useState<Record<string, string>>({});
+  const action = useAction();
+
+  useEffect(() => {
+    if (data) setForm(toForm(data));
+  }, [data]);
+
+  if (loading && !data) return <Loading />;
+  if (error) return <ErrorMessage error={error} onRetry={reload} />;
+
+  const errors = Object.fromEntries(PERIODS.map(({ key }) => [key, check(form[key]) ?? serverErrors[key]]));
+
+  async function save(event: FormEvent) {
+    event.preventDefault();
+    if (Object.values(errors).some(Boolean)) return;
+    setServerErrors({});
+    const body = Object.fromEntries(PERIODS.map(({ key }) => [key, form[key].trim() === '' ? null : Number(form[key])]));
+    const saved = await action.run(
+      () =>
+        api.put<ClaimLimits>('/settings/claim-limits', body).catch((failure: unknown) => {
+          if (failure instanceof ApiError) setServerErrors(failure.fieldErrors());
+          throw failure;
+        }),
+      (limits) => {
+        const set = PERIODS.filter(({ key }) => limits[key] !== null).map(({ key, label }) => `${limits[key]} ${label.toLowerCase()}`);
+        return set.length ? `Claim limits saved: ${set.join(', ')}. They apply to the next claim.` : 'Claim limits saved: no limits.';
+      },
+    );
+    if (saved) setForm(toForm(saved));
+  }
+
+  return (
+    <form className="card ops-limits" onSubmit={save} noValidate aria-labelledby="limits-title">
+      <h2 id="limits-title">Claim limits</h2>
+      <p className="muted">
+        How many codes one customer may claim. Leave a period empty for no limit. Reversed claims do not count. A claim over a limit is refused with{' '}
+        <code>customer_limit_reached</code>.
+      </p>
+      <NoticeBar notice={action.notice} onDismiss={() => action.setNotice(null)} />
+      <div className="grid-3">
+        {PERIODS.map(({ key, label, hint }) => (
+          <Field key={key} label={label} error={errors[key]} hint={`${hint} Empty = no limit.`}>
+            {(props) => (
+              <input
+                {...props}
+                type="number"
+                inputMode="numeric"
+                min={1}
+                max={1_000_000}
+                step={1}
+                placeholder="No limit"
+                value={form[key]}
+                onChange={(e) => setForm((before) => ({ ...before, [key]: e.target.value }))}
+              />
+            )}
+          </Field>
+        ))}
+      </div>
+      <div className="actions">
+        <button type="submit" className="primary" disabled={action.busy}>
+          {action.busy ? 'Saving…' : 'Save'}
+        </button>
+      </div>
+    </form>
+  );
+}
