@@ -57,7 +57,14 @@ describe('dashboard journey', { timeout: 180_000 }, () => {
     await screenshot(page, 'login');
     await logIn(service.firstAdmin.email, 'not the password');
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('do not match');
-    await logIn(service.firstAdmin.email, service.firstAdmin.password);
+    // This time by keyboard alone: the form is focused on load and Enter submits it.
+    await page.goto(service.url);
+    await page.getByLabel('Email').waitFor();
+    expect(await page.getByLabel('Email').evaluate((field) => field === document.activeElement)).toBe(true);
+    await page.keyboard.type(service.firstAdmin.email);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(service.firstAdmin.password);
+    await page.keyboard.press('Enter');
     await chooseOwnPassword(service.firstAdmin.password);
     await page.getByRole('heading', { name: 'Promo code lists' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/lists');
@@ -147,6 +154,11 @@ describe('dashboard journey', { timeout: 180_000 }, () => {
     await callApi(service, client.key, 'POST', '/v1/claims', { code: 'spring-50', customer_id: 'cust-e2e' });
     await page.reload();
     await page.getByText(/1 of 50 claimed/).waitFor();
+
+    // The customer's page shows the claim and the points it gave.
+    await page.goto(`${service.url}/customers/cust-e2e`);
+    await page.getByRole('row').filter({ hasText: 'SPRING50' }).first().waitFor();
+    await screenshot(page, 'customer');
 
     await nav('Promo code lists').click();
     await page.getByRole('row').filter({ hasText: 'Spring multi-use' }).waitFor();
