@@ -57,6 +57,9 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
     requestIdHeader: false,
     routerOptions: { maxParamLength: 512 },
     return503OnClosing: true,
+    // Behind N reverse proxies, the client's address is read from X-Forwarded-For, so that the
+    // per-IP limits count clients and not the proxy.
+    trustProxy: config.trustProxyHops ? (_address: string, hop: number) => hop < config.trustProxyHops : false,
     frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
 

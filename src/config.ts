@@ -27,6 +27,7 @@ export interface Config {
   lockoutDurationSeconds: number;
   rateLimitPerMinute: number;
   shutdownTimeoutMs: number;
+  trustProxyHops: number;
   sessionTtlSeconds: number;
   adminEmail: string;
 }
@@ -110,6 +111,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     lockoutDurationSeconds: seconds(env, 'LOCKOUT_DURATION', 30 * 60),
     rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 60_000, 0),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),
+    trustProxyHops: int(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
     sessionTtlSeconds,
     adminEmail,
   };

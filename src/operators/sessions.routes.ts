@@ -4,6 +4,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
+import { Address6 } from 'ip-address';
 import rateLimit from '@fastify/rate-limit';
 import { DomainError } from '../http/errors';
 import { ErrorResponse } from '../http/schemas';
@@ -27,6 +28,17 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * The client as the sign-in limits count it: an IPv6 host usually holds a whole /64 and could
+ * otherwise take a fresh address, and a fresh allowance, for every attempt.
+ */
+export function clientOf(ip: string): string {
+  if (!Address6.isValid(ip)) return ip;
+  const address = new Address6(ip);
+  if (address.is4()) return address.to4().correctForm();
+  return `${new Address6(`${address.correctForm()}/64`).startAddress().correctForm()}/64`;
+}
+
 const notSignedIn = () => new DomainError(401, 'unauthorized', 'not signed in, or the session has ended: sign in with POST /session');
 
 export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -34,10 +46,10 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   await app.register(rateLimit, { global: false, timeWindow: 60_000 });
   const limits = [
-    { max: SIGN_INS_PER_IP, key: (request: FastifyRequest) => `sign-in-ip:${request.ip}` },
+    { max: SIGN_INS_PER_IP, key: (request: FastifyRequest) => `sign-in-ip:${clientOf(request.ip)}` },
     {
       max: SIGN_INS_PER_EMAIL,
-      key: (request: FastifyRequest) => `sign-in:${request.ip}:${(request.body as { email: string }).email.trim().toLowerCase()}`,
+      key: (request: FastifyRequest) => `sign-in:${clientOf(request.ip)}:${(request.body as { email: string }).email.trim().toLowerCase()}`,
     },
   ].map(({ max, key }) => {
     const check = app.createRateLimit({ max, keyGenerator: key });
@@ -77,6 +89,9 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     preHandler: limitPerEmail,
   }, async (request, reply) => {
     const { token, operator } = await sessions.signIn(app.pool, request.body, ttl);
+    // The session this browser held before, if any, ends: one browser, one live session.
+    const previous = sessionToken(request);
+    if (previous) await sessions.signOut(app.pool, previous);
     setSessionCookie(request, reply, token);
     return { operator };
   });

@@ -113,3 +113,17 @@ describe('RATE_LIMIT_PER_MINUTE=0', () => {
     for (const a of answers) expect(a.headers['x-ratelimit-limit']).toBeUndefined();
   });
 });
+
+describe('TRUST_PROXY_HOPS=1', () => {
+  const t = useTestApp({ RATE_LIMIT_PER_MINUTE: '5', TRUST_PROXY_HOPS: '1' });
+  beforeAll(() => prepare(t));
+
+  it('counts clients behind the proxy by X-Forwarded-For, not by the proxy address', async () => {
+    const proxy = '10.9.9.9';
+    const from = (client: string) => ({ headers: { 'x-forwarded-for': client } });
+    for (let i = 0; i < 5; i++) expect((await send(t, await clientKey(t, `tp-a${i}`), proxy, from('203.0.113.7'))).statusCode).toBe(200);
+    expectRateLimited(await send(t, await clientKey(t, 'tp-a5'), proxy, from('203.0.113.7')));
+    // Another client through the same proxy still has its own allowance.
+    expect((await send(t, await clientKey(t, 'tp-b'), proxy, from('203.0.113.8'))).statusCode).toBe(200);
+  });
+});

@@ -23,6 +23,7 @@ export function App() {
     <Layout>
       <Routes>
         <Route path="/" element={<Navigate to="/lists" replace />} />
+        <Route path="/login" element={<Navigate to="/lists" replace />} />
         <Route path="/lists" element={<ListsPage />} />
         <Route path="/lists/new" element={can('admin') ? <CreateListPage /> : <NotAllowed role="admin" />} />
         <Route path="/lists/:id" element={<ListDetailsPage />} />

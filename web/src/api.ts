@@ -113,8 +113,9 @@ export function upload<T>(path: string, file: File, onProgress: (fraction: numbe
       } catch {
         data = undefined;
       }
-      if (xhr.status >= 200 && xhr.status < 300) resolve(data as T);
-      else reject(new ApiError(xhr.status, data?.error?.code ?? `http_${xhr.status}`, data?.error?.message ?? xhr.statusText, data?.error?.details));
+      if (xhr.status >= 200 && xhr.status < 300) return resolve(data as T);
+      if (xhr.status === 401) for (const listener of sessionEnded) listener();
+      reject(new ApiError(xhr.status, data?.error?.code ?? `http_${xhr.status}`, data?.error?.message ?? xhr.statusText, data?.error?.details));
     };
     const form = new FormData();
     form.append('file', file, file.name);

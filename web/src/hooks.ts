@@ -34,3 +34,17 @@ export function useInterval(tick: () => void, ms: number, active: boolean): void
     return () => clearInterval(timer);
   }, [ms, active]);
 }
+
+/**
+ * Calls `settled` once when `running` turns false. The last poll asks for a job and its list
+ * at the same moment; the list may have been read just before the job finished.
+ */
+export function useSettled(running: boolean, settled: () => void): void {
+  const was = useRef(running);
+  const saved = useRef(settled);
+  saved.current = settled;
+  useEffect(() => {
+    if (was.current && !running) saved.current();
+    was.current = running;
+  }, [running]);
+}

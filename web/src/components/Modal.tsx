@@ -1,9 +1,10 @@
 // A modal on the native <dialog>: focus moves into it, Escape closes it and the page behind
 // is inert, so it is usable from the keyboard without extra code.
-import { useEffect, useRef, type ReactNode } from 'react';
+import { useEffect, useId, useRef, type ReactNode } from 'react';
 
 export function Modal({ title, onClose, children, wide }: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
   useEffect(() => {
     const dialog = ref.current!;
     if (!dialog.open) dialog.showModal();
@@ -15,9 +16,9 @@ export function Modal({ title, onClose, children, wide }: { title: string; onClo
     return () => dialog.removeEventListener('cancel', cancel);
   }, [onClose]);
   return (
-    <dialog ref={ref} className={wide ? 'modal wide' : 'modal'} aria-labelledby="modal-title">
+    <dialog ref={ref} className={wide ? 'modal wide' : 'modal'} aria-labelledby={titleId}>
       <header className="modal-head">
-        <h2 id="modal-title">{title}</h2>
+        <h2 id={titleId}>{title}</h2>
         <button type="button" className="icon" aria-label="Close" onClick={onClose}>
           ×
         </button>
@@ -49,10 +50,11 @@ export function Confirm({
     <Modal title={title} onClose={onClose}>
       <div className="confirm-text">{children}</div>
       <div className="actions">
-        <button type="button" className="secondary" onClick={onClose} disabled={busy}>
+        {/* Focus starts on the safe choice, so that Enter alone never destroys anything. */}
+        <button type="button" className="secondary" onClick={onClose} disabled={busy} autoFocus>
           Keep as is
         </button>
-        <button type="button" className={danger ? 'danger' : 'primary'} onClick={onConfirm} disabled={busy} autoFocus>
+        <button type="button" className={danger ? 'danger' : 'primary'} onClick={onConfirm} disabled={busy}>
           {busy ? 'Working…' : confirmLabel}
         </button>
       </div>

@@ -63,6 +63,8 @@ export function ChangePasswordPage() {
     try {
       signedIn((await sessionApi.changePassword(current, next)).operator);
     } catch (failure) {
+      // 401 unauthorized: the session itself has ended (expired, or an admin disabled or reset the account).
+      if (failure instanceof ApiError && failure.code === 'unauthorized') return void logout();
       setError(failure instanceof ApiError && failure.status === 401 ? 'The current password is not right.' : describeError(failure));
     } finally {
       setBusy(false);

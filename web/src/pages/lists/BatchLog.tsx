@@ -2,7 +2,7 @@
 // any batch is still being generated, and the exports of finished batches.
 import { useRef, useState } from 'react';
 import { api, type Page } from '../../api';
-import { useInterval, useLoad } from '../../hooks';
+import { useInterval, useLoad, useSettled } from '../../hooks';
 import { useSession } from '../../session';
 import { formatCount, formatDate } from '../../format';
 import { StatusTag } from '../../components/StatusTag';
@@ -31,6 +31,7 @@ export function BatchLog({ list, onProgress }: { list: PromoList; onProgress: ()
     1500,
     running,
   );
+  useSettled(running, onProgress);
   const closed = list.status === 'completed';
 
   return (

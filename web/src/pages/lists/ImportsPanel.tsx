@@ -3,7 +3,7 @@
 // the rejected-rows report and the exports.
 import { useRef, useState, type FormEvent } from 'react';
 import { api, query, upload, type Page } from '../../api';
-import { useInterval, useLoad } from '../../hooks';
+import { useInterval, useLoad, useSettled } from '../../hooks';
 import { useSession } from '../../session';
 import { formatCount, formatDate } from '../../format';
 import { StatusTag } from '../../components/StatusTag';
@@ -25,6 +25,7 @@ export function ImportsPanel({ list, onProgress }: { list: PromoList; onProgress
     1500,
     running,
   );
+  useSettled(running, onProgress);
 
   return (
     <section className="card" aria-labelledby="imports-title">

@@ -5,12 +5,12 @@ import { api } from '../../api';
 import { useSession } from '../../session';
 import { StatusTag } from '../../components/StatusTag';
 import { formatCount } from '../../format';
+import { TYPE_LABELS } from '../lists/model';
 import { ClaimsTable } from './ClaimsTable';
 import { ReasonConfirm, Time, type Action } from './common';
 import type { CodeDetail } from './types';
 
-const TYPES: Record<string, string> = { single_use: 'Single-use', multi_use: 'Multi-use', third_party: 'Third-party' };
-export const listTypeLabel = (type: string) => TYPES[type] ?? type;
+export const listTypeLabel = (type: string) => TYPE_LABELS[type as keyof typeof TYPE_LABELS] ?? type;
 
 export function sourceText(code: CodeDetail): string {
   const source = code.source;

@@ -103,7 +103,13 @@ export function OperatorsSettings() {
                           Disable
                         </button>
                       )}{' '}
-                      <button type="button" className="secondary small" onClick={() => setPending({ kind: 'reset', operator })} title={`Reset the password of ${operator.email}`}>
+                      <button
+                        type="button"
+                        className="secondary small"
+                        onClick={() => setPending({ kind: 'reset', operator })}
+                        disabled={self} // a reset ends one's own session before the new password could be read
+                        title={self ? 'You cannot reset your own password; ask another admin' : `Reset the password of ${operator.email}`}
+                      >
                         Reset password
                       </button>
                     </td>

@@ -1,11 +1,8 @@
 // Shapes the /v1 API answers for the agent and admin views (see src/**/*.schema.ts).
 import type { Role } from '../../api';
+import type { Outcome } from '../lists/model';
 
-export interface Outcome {
-  points?: { amount: number; account: string; source: string };
-  offers?: string[];
-  tags?: string[];
-}
+export type { Outcome };
 
 export interface ClaimRecord {
   id: string;
