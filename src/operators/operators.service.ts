@@ -4,7 +4,7 @@
 import type { Pool, Queryable, Tx } from '../db/pool';
 import { transaction } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
-import { conflict, notFound } from '../http/errors';
+import { DomainError, conflict, notFound } from '../http/errors';
 import { decodeCursor, page } from '../http/pagination';
 import type { CreateOperatorInput, UpdateOperatorInput } from './operators.schema';
 import { generatePassword, hashPassword } from './passwords';
@@ -52,9 +52,22 @@ export async function listOperators(db: Queryable, query: { limit: number; curso
  * oneself is refused, so there is always someone left who can undo a change.
  */
 export async function updateOperator(tx: Tx, ctx: AuditContext, id: string, input: UpdateOperatorInput) {
-  const before = await sql.lockOperator(tx, id);
+  // An operator acting on another locks both rows, in id order, and must still be an enabled
+  // admin once it holds them: two admins demoting or disabling each other at the same moment
+  // cannot both succeed and leave nobody who can undo it.
+  const actorId = ctx.actor.startsWith('operator:') ? ctx.actor.slice('operator:'.length) : null;
+  const ids = actorId && actorId !== id ? [actorId, id].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)) : [id];
+  const locked = new Map<string, Awaited<ReturnType<typeof sql.lockOperator>>>();
+  for (const each of ids) locked.set(each, await sql.lockOperator(tx, each));
+  const before = locked.get(id);
   if (!before) throw notFound('operator', id);
-  const self = ctx.actor === `operator:${id}`;
+  if (actorId && actorId !== id) {
+    const actor = locked.get(actorId);
+    if (!actor || actor.role !== 'admin' || actor.disabled_at !== null) {
+      throw new DomainError(403, 'forbidden', 'your operator account is no longer an enabled admin');
+    }
+  }
+  const self = actorId === id;
   if (self && (input.disabled === true || (input.role !== undefined && input.role !== before.role))) {
     throw conflict('cannot_change_own_access', 'you cannot disable yourself or change your own role; ask another admin');
   }

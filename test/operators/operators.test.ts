@@ -213,3 +213,18 @@ describe('an admin operator', () => {
     expect(now.statusCode).toBe(403);
   });
 });
+
+describe('two admins changing each other at once', () => {
+  it('lets exactly one of a mutual demotion through, so an admin always remains', async () => {
+    for (let round = 0; round < 5; round++) {
+      const a = await activeOperator(t, 'admin');
+      const b = await activeOperator(t, 'admin');
+      const demote = (actor: typeof a, target: typeof b) =>
+        withCookie(t, actor.token, { method: 'PATCH', url: `/v1/operators/${target.id}`, payload: { role: 'agent' } });
+      const answers = await Promise.all([demote(a, b), demote(b, a)]);
+      expect(answers.map((r) => r.statusCode).sort(), answers.map((r) => r.body).join('\n')).toEqual([200, 403]);
+      const { rows } = await t.pool.query('SELECT role FROM operators WHERE id = ANY($1::bigint[])', [[a.id, b.id]]);
+      expect(rows.map((r) => r.role).sort()).toEqual(['admin', 'agent']);
+    }
+  });
+});
