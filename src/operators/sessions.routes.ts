@@ -51,12 +51,14 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       max: SIGN_INS_PER_EMAIL,
       key: (request: FastifyRequest) => `sign-in:${clientOf(request.ip)}:${(request.body as { email: string }).email.trim().toLowerCase()}`,
     },
+    // Guessing the current password through a stolen session is as slow as signing in.
+    { max: SIGN_INS_PER_EMAIL, key: (request: FastifyRequest) => `password-change:${request.operatorSession!.operator.id}` },
   ].map(({ max, key }) => {
     const check = app.createRateLimit({ max, keyGenerator: key });
     return async (request: FastifyRequest) => {
       const limit = await check(request);
       if (!limit.isAllowed && limit.isExceeded) {
-        throw new DomainError(429, 'rate_limited', `too many sign-in attempts; retry in ${limit.ttlInSeconds} s`, undefined, {
+        throw new DomainError(429, 'rate_limited', `too many attempts; retry in ${limit.ttlInSeconds} s`, undefined, {
           'retry-after': String(limit.ttlInSeconds),
         });
       }
@@ -65,6 +67,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Per IP before the body is read, so floods of malformed requests count; per email once it is valid.
   const limitPerIp: onRequestHookHandler = limits[0]!;
   const limitPerEmail: preHandlerHookHandler = limits[1]!;
+  const limitPasswordChanges: preHandlerHookHandler = limits[2]!;
 
   app.decorateRequest('operatorSession', null);
   const requireSession: onRequestHookHandler = async (request) => {
@@ -137,6 +140,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: SessionResponse, 400: error, 401: error, 403: error },
     },
     onRequest: requireSession,
+    preHandler: limitPasswordChanges,
   }, async (request) => ({
     operator: await sessions.changePassword(app.pool, request.operatorSession!, request.body, String(request.id)),
   }));

@@ -231,3 +231,17 @@ describe('ending sessions', () => {
     expect((await withCookie(t, second.token!, { method: 'GET', url: '/v1/offers' })).statusCode).toBe(401);
   });
 });
+
+describe('changing the password', () => {
+  it('allows 10 changes a minute per operator, then answers 429 without checking', async () => {
+    const op = await activeOperator(t, 'agent');
+    const attempt = (current: string) =>
+      withCookie(t, op.token, { method: 'POST', url: '/session/password', payload: { current_password: current, new_password: 'a brand new password' } });
+    // activeOperator already changed the one-time password: that was the first of the 10.
+    for (let i = 0; i < 9; i++) expect((await attempt(`wrong guess ${i}`)).statusCode).toBe(401);
+    const limited = await attempt(op.password);
+    expect(limited.statusCode, limited.body).toBe(429);
+    expect(limited.data.error.code).toBe('rate_limited');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+  });
+});

@@ -13,6 +13,34 @@ export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** An error in words, with the error code the service gave so an agent can quote it. */
+export function inWords(error: unknown): string {
+  if (error instanceof ApiError && error.status > 0 && error.status < 500 && error.status !== 403) {
+    const message = error.message ? error.message.charAt(0).toUpperCase() + error.message.slice(1) : '';
+    return error.code.startsWith('http_') ? message : `${message} (${error.code})`;
+  }
+  return describeError(error);
+}
+
+/** A server message as a sentence: "is already in use" → "Already in use"; "must be >= 1" → "Must be >= 1". */
+export function asSentence(message: string): string {
+  const text = message.replace(/^is /, '');
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/**
+ * The message for the top of a form: none when a 400's every field error sits under a field
+ * in `shown`; otherwise the failure in words (a 409 such as code_taken always says what happened).
+ */
+export function topError(failure: unknown, shown: string[]): string | null {
+  if (!failure) return null;
+  if (failure instanceof ApiError && failure.status === 400) {
+    const paths = Object.keys(failure.fieldErrors());
+    if (paths.length > 0 && paths.every((path) => shown.some((key) => path === key || path.startsWith(`${key}.`)))) return null;
+  }
+  return asSentence(describeError(failure));
+}
+
 export function ErrorMessage({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
   if (!error) return null;
   return (

@@ -1,4 +1,4 @@
-// Coloured tags for list, batch, import and code states.
+// Coloured tags for list, batch, import, code, customer, operator and API key states.
 const TONES: Record<string, string> = {
   active: 'green',
   available: 'green',
@@ -11,14 +11,20 @@ const TONES: Record<string, string> = {
   failed: 'red',
   cancelled: 'red',
   reversed: 'grey',
+  blocked: 'red',
+  locked_out: 'amber',
+  revoked: 'grey',
+  disabled: 'red',
+  awaiting_first_sign_in: 'amber',
 };
 
 const label = (status: string) => status.charAt(0).toUpperCase() + status.slice(1).replace(/_/g, ' ');
 
-export function StatusTag({ status, title }: { status: string; title?: string }) {
+/** `label` replaces the words made from `status` ("locked_out" → "Locked out"). */
+export function StatusTag({ status, title, label: text }: { status: string; title?: string; label?: string }) {
   return (
     <span className={`tag ${TONES[status] ?? 'grey'}`} title={title}>
-      {label(status)}
+      {text ?? label(status)}
     </span>
   );
 }

@@ -4,10 +4,11 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { api } from '../api';
 import { useLoad } from '../hooks';
-import { Empty, ErrorMessage, Loading } from '../components/Feedback';
+import { Empty, ErrorMessage, Loading, inWords } from '../components/Feedback';
 import { ClaimsTable } from './ops/ClaimsTable';
 import { CodeCard } from './ops/CodeCard';
-import { LoadMore, NoticeBar, inWords, isNotFound, useAction, usePaged } from './ops/common';
+import { LoadMore } from '../components/PagedTable';
+import { NoticeBar, isNotFound, useAction, usePaged } from './ops/common';
 import type { ClaimRecord, CodeDetail } from './ops/types';
 
 type Mode = 'code' | 'customer';

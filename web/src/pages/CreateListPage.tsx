@@ -7,6 +7,7 @@ import { Field } from '../components/Field';
 import { CapField, EndsField, type CapMode } from './lists/ListFields';
 import { OutcomeFields, outcomeOf, outcomeProblems, type OutcomeDraft } from './lists/OutcomeFields';
 import { useCatalog } from './lists/useCatalog';
+import { topError } from '../components/Feedback';
 import {
   TYPE_EXPLANATIONS,
   TYPE_LABELS,
@@ -14,7 +15,6 @@ import {
   fromLocalInput,
   serverFieldErrors,
   toLocalInput,
-  topError,
   wholeNumber,
   type ListType,
   type PromoList,

@@ -9,7 +9,8 @@ import { StatusTag } from '../components/StatusTag';
 import { formatCount } from '../format';
 import { ClaimsTable } from './ops/ClaimsTable';
 import { CustomerActions } from './ops/CustomerActions';
-import { LoadMore, NoticeBar, Time, isNotFound, useAction, usePaged } from './ops/common';
+import { LoadMore, PagedTable } from '../components/PagedTable';
+import { NoticeBar, Time, isNotFound, useAction, usePaged } from './ops/common';
 import { reasonText } from './ops/words';
 import type { Attempt, ClaimRecord, CustomerProfile } from './ops/types';
 
@@ -78,7 +79,7 @@ function Profile({ id }: { id: string }) {
       <div className="page-head">
         <h1>
           {customer.name || customer.id}{' '}
-          {customer.blocked ? <span className="tag red">Blocked</span> : customer.locked_out_until ? <span className="tag amber">Locked out</span> : <StatusTag status="active" />}
+          {customer.blocked ? <StatusTag status="blocked" /> : customer.locked_out_until ? <StatusTag status="locked_out" /> : <StatusTag status="active" />}
         </h1>
         <div className="ops-buttons">
           <Link className="button" to={`/troubleshoot?customer_id=${encodeURIComponent(customer.id)}`}>
@@ -210,43 +211,28 @@ function Profile({ id }: { id: string }) {
 
       <section className="card" aria-labelledby="cust-failed">
         <h2 id="cust-failed">Failed attempts</h2>
-        {failed.error ? (
-          <ErrorMessage error={failed.error} onRetry={failed.reload} />
-        ) : failed.loading && failed.items.length === 0 ? (
-          <Loading what="Loading attempts" />
-        ) : failed.items.length === 0 ? (
-          <p className="muted">No failed attempts.</p>
-        ) : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Code</th>
-                <th scope="col">Reason</th>
-              </tr>
-            </thead>
-            <tbody>
-              {failed.items.map((a) => (
-                <tr key={a.id}>
-                  <td className="ops-nowrap">
-                    <Time at={a.at} />
-                  </td>
-                  <td>{a.kind === 'claim' ? 'Claim' : 'Validate'}</td>
-                  <td>
-                    <Link className="mono" to={`/troubleshoot?code=${encodeURIComponent(a.code)}&customer_id=${encodeURIComponent(a.customer_id)}`}>
-                      {a.code}
-                    </Link>
-                  </td>
-                  <td>
-                    <code>{a.reason}</code> <span className="muted">{reasonText(a.reason)}</span>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-        <LoadMore paged={failed} />
+        <PagedTable
+          paged={failed}
+          columns={['When', 'Kind', 'Code', 'Reason']}
+          loading="Loading attempts"
+          empty="No failed attempts."
+          row={(a) => (
+            <tr key={a.id}>
+              <td className="ops-nowrap">
+                <Time at={a.at} />
+              </td>
+              <td>{a.kind === 'claim' ? 'Claim' : 'Validate'}</td>
+              <td>
+                <Link className="mono" to={`/troubleshoot?code=${encodeURIComponent(a.code)}&customer_id=${encodeURIComponent(a.customer_id)}`}>
+                  {a.code}
+                </Link>
+              </td>
+              <td>
+                <code>{a.reason}</code> <span className="muted">{reasonText(a.reason)}</span>
+              </td>
+            </tr>
+          )}
+        />
       </section>
     </section>
   );

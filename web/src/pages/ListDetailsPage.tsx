@@ -13,7 +13,8 @@ import { ImportsPanel } from './lists/ImportsPanel';
 import { EditListModal } from './lists/EditListModal';
 import { Progress } from './lists/bits';
 import { useCatalog } from './lists/useCatalog';
-import { TYPE_EXPLANATIONS, TYPE_LABELS, completedReason, describeOutcome, exportHref, type PromoList } from './lists/model';
+import { describeOutcome } from '../domain';
+import { TYPE_EXPLANATIONS, TYPE_LABELS, completedReason, exportHref, type PromoList } from './lists/model';
 
 export function ListDetailsPage() {
   const { id = '' } = useParams();

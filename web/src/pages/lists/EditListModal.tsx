@@ -4,9 +4,10 @@ import { useState, type FormEvent } from 'react';
 import { ApiError, api } from '../../api';
 import { Modal } from '../../components/Modal';
 import { Field } from '../../components/Field';
+import { topError } from '../../components/Feedback';
 import { formatCount } from '../../format';
 import { CapField, EndsField, type CapMode } from './ListFields';
-import { fieldError, fromLocalInput, serverFieldErrors, toLocalInput, topError, wholeNumber, type PromoList } from './model';
+import { fieldError, fromLocalInput, serverFieldErrors, toLocalInput, wholeNumber, type PromoList } from './model';
 
 const SHOWN = ['name', 'description', 'ends_at', 'redemption_cap'];
 

@@ -4,7 +4,9 @@ import { useMemo, useState, type FormEvent } from 'react';
 import { ApiError, api } from '../../api';
 import { Modal } from '../../components/Modal';
 import { Field } from '../../components/Field';
+import { topError } from '../../components/Feedback';
 import { formatCount } from '../../format';
+import { splitEmails } from '../../domain';
 import {
   AFFIX_PATTERN,
   CHARSETS,
@@ -19,7 +21,7 @@ import {
   sampleCode,
   type CodeFormat,
 } from './codeFormat';
-import { fieldError, serverFieldErrors, topError, wholeNumber, type Batch, type Charset } from './model';
+import { fieldError, serverFieldErrors, wholeNumber, type Batch, type Charset } from './model';
 
 const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/;
 const SHOWN = ['count', 'name', 'notify', 'format'];
@@ -41,7 +43,7 @@ export function GenerateCodesModal({ listId, onClose, onCreated }: { listId: str
   const lengthOk = lengthValue >= MIN_LENGTH && lengthValue <= MAX_LENGTH;
   const format: CodeFormat | null = lengthOk && AFFIX_PATTERN.test(prefix) && AFFIX_PATTERN.test(suffix) ? { length: lengthValue, charset, prefix, suffix } : null;
   const countValue = wholeNumber(count);
-  const emails = notify.split(/[,;\s]+/).filter(Boolean);
+  const emails = splitEmails(notify);
   // eslint-disable-next-line react-hooks/exhaustive-deps
   const sample = useMemo(() => (format ? sampleCode(format) : null), [format?.length, charset, prefix, suffix, shuffle]);
   const capacity = format ? formatCapacity(format) : null;

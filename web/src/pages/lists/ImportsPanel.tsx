@@ -6,6 +6,7 @@ import { api, query, upload, type Page } from '../../api';
 import { useInterval, useLoad, useSettled } from '../../hooks';
 import { useSession } from '../../session';
 import { formatCount, formatDate } from '../../format';
+import { splitEmails } from '../../domain';
 import { StatusTag } from '../../components/StatusTag';
 import { Field } from '../../components/Field';
 import { Empty, ErrorMessage, Loading } from '../../components/Feedback';
@@ -121,7 +122,7 @@ function UploadForm({ listId, onUploaded }: { listId: string; onUploaded: () => 
     }
     setProgress(0);
     try {
-      const params = query({ name: name.trim() || file.name.slice(0, 200), notify: notify.split(/[,;\s]+/).filter(Boolean).join(',') });
+      const params = query({ name: name.trim() || file.name.slice(0, 200), notify: splitEmails(notify).join(',') });
       const created = await upload<Import>(`/lists/${listId}/imports${params}`, file, setProgress);
       setDone(`${created.name ?? file.name} is uploaded; its codes are being checked and added.`);
       setFile(null);

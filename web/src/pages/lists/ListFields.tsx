@@ -1,7 +1,7 @@
 // Form fields shared by "Create list" and "Edit list": the end date with "No end date", and the
 // claim cap as "Don't cap" / "Cap at N".
 import { useId } from 'react';
-import { Field } from '../../components/Field';
+import { Field, FieldMessage, describedBy } from '../../components/Field';
 
 export type CapMode = 'none' | 'cap';
 
@@ -41,7 +41,7 @@ export function CapField({
 }) {
   const id = useId();
   return (
-    <fieldset className={error ? 'lists-cap has-error' : 'lists-cap'} aria-describedby={error ? `${id}-error` : hint ? `${id}-hint` : undefined}>
+    <fieldset className={error ? 'lists-cap has-error' : 'lists-cap'} aria-describedby={describedBy(id, error, hint)}>
       <legend>Claim cap</legend>
       <div className="radio-row">
         <label>
@@ -68,16 +68,7 @@ export function CapField({
         />
         <span className="muted">claims</span>
       </div>
-      {hint && !error && (
-        <small id={`${id}-hint`} className="hint">
-          {hint}
-        </small>
-      )}
-      {error && (
-        <small id={`${id}-error`} className="field-error" role="alert">
-          {error}
-        </small>
-      )}
+      <FieldMessage id={id} error={error} hint={hint} />
     </fieldset>
   );
 }

@@ -5,7 +5,8 @@ import { Link } from 'react-router';
 import { Field } from '../../components/Field';
 import { ErrorMessage, Loading } from '../../components/Feedback';
 import type { Catalog } from './useCatalog';
-import { wholeNumber, type Outcome } from './model';
+import type { Outcome } from '../../domain';
+import { wholeNumber } from './model';
 
 export interface OutcomeDraft {
   amount: string;

@@ -2,17 +2,13 @@
 // (src/lists/lists.schema.ts, src/codes/batches.schema.ts, imports.schema.ts, catalog.schema.ts),
 // and the small helpers the list views share.
 import { ApiError } from '../../api';
-import { describeError } from '../../components/Feedback';
+import { asSentence } from '../../components/Feedback';
+import type { Outcome } from '../../domain';
 
 export type ListType = 'single_use' | 'multi_use' | 'third_party';
 export type ListStatus = 'pending' | 'active' | 'completed';
 export type JobStatus = 'pending' | 'active' | 'failed';
 
-export interface Outcome {
-  points?: { amount: number; account: string; source: string };
-  offers?: string[];
-  tags?: string[];
-}
 
 export interface PromoList {
   id: string;
@@ -65,17 +61,6 @@ export interface Import {
   completed_at: string | null;
 }
 
-export interface PointKind {
-  key: string;
-  name: string;
-}
-
-export interface Offer {
-  id: string;
-  name: string;
-  description: string | null;
-}
-
 export const TYPE_LABELS: Record<ListType, string> = {
   single_use: 'Single-use',
   multi_use: 'Multi-use',
@@ -96,18 +81,6 @@ export function completedReason(list: Pick<PromoList, 'status' | 'completed_reas
   return list.completed_reason === 'cap_reached' ? 'Completed: the claim cap was reached' : 'Completed: the end date has passed';
 }
 
-/** Outcome in a sentence: "100 spendable points from promo_code, offers: Free coffee, tags: vip". */
-export function describeOutcome(outcome: Outcome, offers?: Offer[]): string {
-  const parts: string[] = [];
-  if (outcome.points) parts.push(`${outcome.points.amount.toLocaleString('en-US')} ${outcome.points.account} points from ${outcome.points.source}`);
-  if (outcome.offers?.length) {
-    const names = outcome.offers.map((id) => offers?.find((offer) => offer.id === id)?.name ?? id);
-    parts.push(`offers: ${names.join(', ')}`);
-  }
-  if (outcome.tags?.length) parts.push(`tags: ${outcome.tags.join(', ')}`);
-  return parts.join(', ') || '—';
-}
-
 /** A `datetime-local` value (local time, minutes) for an ISO timestamp or a Date. */
 export function toLocalInput(value: string | Date): string {
   const date = typeof value === 'string' ? new Date(value) : value;
@@ -126,34 +99,15 @@ export function fromLocalInput(value: string): string | null {
 export function fieldError(errors: Record<string, string>, ...keys: string[]): string | undefined {
   for (const key of keys) {
     for (const [path, message] of Object.entries(errors)) {
-      if (path === key || path.startsWith(`${key}.`)) return sentence(message);
+      if (path === key || path.startsWith(`${key}.`)) return asSentence(message);
     }
   }
   return undefined;
 }
 
-/** "is already in use" → "Already in use"; "must be >= 1" → "Must be >= 1". */
-const sentence = (message: string) => {
-  const text = message.replace(/^is /, '');
-  return text.charAt(0).toUpperCase() + text.slice(1);
-};
-
 /** Server field errors of a failure (400 validation_failed, or a 409 that names its field). */
 export function serverFieldErrors(failure: unknown): Record<string, string> {
   return failure instanceof ApiError ? failure.fieldErrors() : {};
-}
-
-/**
- * The message for the top of a form: none when a 400's every field error sits under a field
- * in `shown`; otherwise the failure in words (a 409 such as code_taken always says what happened).
- */
-export function topError(failure: unknown, shown: string[]): string | null {
-  if (!failure) return null;
-  if (failure instanceof ApiError && failure.status === 400) {
-    const paths = Object.keys(failure.fieldErrors());
-    if (paths.length > 0 && paths.every((path) => shown.some((key) => path === key || path.startsWith(`${key}.`)))) return null;
-  }
-  return sentence(describeError(failure));
 }
 
 /** Whole number from an input's text, or NaN when it is not one. */

@@ -2,7 +2,7 @@
 // outcome in words. The catalog is small; one page of up to 1000 of each is read.
 import { api, type Page } from '../../api';
 import { useLoad } from '../../hooks';
-import type { Offer, PointKind } from './model';
+import type { Offer, PointKind } from '../../domain';
 
 export interface Catalog {
   accounts: PointKind[];

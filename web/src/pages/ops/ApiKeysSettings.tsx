@@ -1,11 +1,11 @@
 // API keys: create (the secret is shown once), list, revoke.
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, type Role } from '../../api';
-import { ErrorMessage, Loading } from '../../components/Feedback';
 import { Field } from '../../components/Field';
 import { Confirm } from '../../components/Modal';
 import { StatusTag } from '../../components/StatusTag';
-import { LoadMore, NoticeBar, SecretModal, Time, roleLabel, useAction, usePaged } from './common';
+import { PagedTable } from '../../components/PagedTable';
+import { NoticeBar, RoleSelect, SecretModal, Time, roleLabel, useAction, usePaged } from './common';
 import type { ApiKey } from './types';
 
 const ROLE_HINTS: Record<Role, string> = {
@@ -52,58 +52,39 @@ export function ApiKeysSettings() {
       <NoticeBar notice={action.notice} onDismiss={() => action.setNotice(null)} />
       <section className="card" aria-labelledby="keys-title">
         <h2 id="keys-title">API keys</h2>
-        {keys.error ? (
-          <ErrorMessage error={keys.error} onRetry={keys.reload} />
-        ) : keys.loading && keys.items.length === 0 ? (
-          <Loading />
-        ) : keys.items.length === 0 ? (
-          <p className="muted">No API keys yet. Create one for each app that calls the service.</p>
-        ) : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Role</th>
-                <th scope="col">Prefix</th>
-                <th scope="col">Created</th>
-                <th scope="col">Status</th>
-                <th scope="col">
-                  <span className="ops-sr">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {keys.items.map((key) => (
-                <tr key={key.id}>
-                  <td>{key.name}</td>
-                  <td>{roleLabel(key.role)}</td>
-                  <td className="mono">{key.prefix}…</td>
-                  <td>
-                    <Time at={key.created_at} />
-                    {key.created_by && <div className="muted ops-small">by {key.created_by}</div>}
-                  </td>
-                  <td>
-                    {key.revoked_at ? (
-                      <>
-                        <StatusTag status="revoked" /> <Time at={key.revoked_at} />
-                      </>
-                    ) : (
-                      <StatusTag status="active" />
-                    )}
-                  </td>
-                  <td className="ops-right">
-                    {!key.revoked_at && (
-                      <button type="button" className="secondary small" onClick={() => setRevoking(key)} title={`Revoke ${key.name}`}>
-                        Revoke
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-        <LoadMore paged={keys} />
+        <PagedTable
+          paged={keys}
+          columns={['Name', 'Role', 'Prefix', 'Created', 'Status']}
+          actions
+          empty="No API keys yet. Create one for each app that calls the service."
+          row={(key) => (
+            <tr key={key.id}>
+              <td>{key.name}</td>
+              <td>{roleLabel(key.role)}</td>
+              <td className="mono">{key.prefix}…</td>
+              <td>
+                <Time at={key.created_at} />
+                {key.created_by && <div className="muted ops-small">by {key.created_by}</div>}
+              </td>
+              <td>
+                {key.revoked_at ? (
+                  <>
+                    <StatusTag status="revoked" /> <Time at={key.revoked_at} />
+                  </>
+                ) : (
+                  <StatusTag status="active" />
+                )}
+              </td>
+              <td className="ops-right">
+                {!key.revoked_at && (
+                  <button type="button" className="secondary small" onClick={() => setRevoking(key)} title={`Revoke ${key.name}`}>
+                    Revoke
+                  </button>
+                )}
+              </td>
+            </tr>
+          )}
+        />
       </section>
 
       <form className="card" onSubmit={create} aria-labelledby="new-key-title">
@@ -112,15 +93,7 @@ export function ApiKeysSettings() {
           <Field label="Name" error={nameError} hint="Who uses it, e.g. “Mobile app (production)”.">
             {(props) => <input {...props} value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />}
           </Field>
-          <Field label="Role" hint={ROLE_HINTS[role]}>
-            {(props) => (
-              <select {...props} value={role} onChange={(e) => setRole(e.target.value as Role)}>
-                <option value="client">Client</option>
-                <option value="agent">Agent</option>
-                <option value="admin">Admin</option>
-              </select>
-            )}
-          </Field>
+          <RoleSelect value={role} onChange={setRole} roles={['client', 'agent', 'admin']} hint={ROLE_HINTS[role]} />
         </div>
         <button type="submit" className="primary" disabled={action.busy}>
           Create API key

@@ -1,11 +1,11 @@
 // Catalog: point accounts, point sources and offers that list outcomes refer to.
 import { useState, type FormEvent } from 'react';
 import { api, ApiError } from '../../api';
-import { ErrorMessage, Loading } from '../../components/Feedback';
 import { Field } from '../../components/Field';
 import { Modal } from '../../components/Modal';
-import { LoadMore, NoticeBar, Time, usePaged, useAction, type Action } from './common';
-import type { Offer, PointKind } from './types';
+import { PagedTable } from '../../components/PagedTable';
+import { NoticeBar, Time, usePaged, useAction, type Action } from './common';
+import type { Offer, PointKind } from '../../domain';
 
 const KEY_HINT = 'Letters, digits and _ . : - (up to 64); cannot be changed later.';
 
@@ -66,35 +66,20 @@ function PointKinds({ path, noun, title, example }: { path: string; noun: string
   return (
     <section className="card" aria-labelledby={`${noun}-title`}>
       <h2 id={`${noun}-title`}>{title}</h2>
-      {rows.error ? (
-        <ErrorMessage error={rows.error} onRetry={rows.reload} />
-      ) : rows.loading && rows.items.length === 0 ? (
-        <Loading />
-      ) : rows.items.length === 0 ? (
-        <p className="muted">No point {noun}s yet.</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Key</th>
-              <th scope="col">Name</th>
-              <th scope="col">Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.items.map((row) => (
-              <tr key={row.key}>
-                <td className="mono">{row.key}</td>
-                <td>{row.name}</td>
-                <td>
-                  <Time at={row.created_at} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <LoadMore paged={rows} />
+      <PagedTable
+        paged={rows}
+        columns={['Key', 'Name', 'Created']}
+        empty={`No point ${noun}s yet.`}
+        row={(row) => (
+          <tr key={row.key}>
+            <td className="mono">{row.key}</td>
+            <td>{row.name}</td>
+            <td>
+              <Time at={row.created_at} />
+            </td>
+          </tr>
+        )}
+      />
       <form className="ops-create" onSubmit={create} aria-label={`New point ${noun}`}>
         <h3>New point {noun}</h3>
         <NoticeBar notice={action.notice} onDismiss={() => action.setNotice(null)} />
@@ -140,45 +125,27 @@ function Offers() {
     <section className="card" aria-labelledby="offers-title">
       <h2 id="offers-title">Offers</h2>
       <NoticeBar notice={action.notice} onDismiss={() => action.setNotice(null)} />
-      {rows.error ? (
-        <ErrorMessage error={rows.error} onRetry={rows.reload} />
-      ) : rows.loading && rows.items.length === 0 ? (
-        <Loading />
-      ) : rows.items.length === 0 ? (
-        <p className="muted">No offers yet. Create one below to use it in a list outcome.</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">ID</th>
-              <th scope="col">Name</th>
-              <th scope="col">Description</th>
-              <th scope="col">Updated</th>
-              <th scope="col">
-                <span className="ops-sr">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.items.map((offer) => (
-              <tr key={offer.id}>
-                <td className="mono">{offer.id}</td>
-                <td>{offer.name}</td>
-                <td>{offer.description || <span className="muted">—</span>}</td>
-                <td>
-                  <Time at={offer.updated_at} />
-                </td>
-                <td className="ops-right">
-                  <button type="button" className="secondary small" onClick={() => setEditing(offer)} title={`Edit offer ${offer.id}`}>
-                    Edit
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <LoadMore paged={rows} />
+      <PagedTable
+        paged={rows}
+        columns={['ID', 'Name', 'Description', 'Updated']}
+        actions
+        empty="No offers yet. Create one below to use it in a list outcome."
+        row={(offer) => (
+          <tr key={offer.id}>
+            <td className="mono">{offer.id}</td>
+            <td>{offer.name}</td>
+            <td>{offer.description || <span className="muted">—</span>}</td>
+            <td>
+              <Time at={offer.updated_at} />
+            </td>
+            <td className="ops-right">
+              <button type="button" className="secondary small" onClick={() => setEditing(offer)} title={`Edit offer ${offer.id}`}>
+                Edit
+              </button>
+            </td>
+          </tr>
+        )}
+      />
       <form className="ops-create" onSubmit={create} aria-label="New offer">
         <h3>New offer</h3>
         <div className="ops-row">

@@ -6,7 +6,7 @@ import { useSession } from '../../session';
 import { Empty } from '../../components/Feedback';
 import { StatusTag } from '../../components/StatusTag';
 import { ReasonConfirm, Time, type Action } from './common';
-import { outcomeText } from './words';
+import { describeOutcome } from '../../domain';
 import type { ClaimRecord } from './types';
 
 export function ClaimsTable({
@@ -80,7 +80,7 @@ export function ClaimsTable({
               <td>
                 <Time at={claim.claimed_at} />
               </td>
-              <td>{outcomeText(claim.outcome)}</td>
+              <td>{describeOutcome(claim.outcome)}</td>
               <td>
                 {claim.reversed ? (
                   <>

@@ -3,32 +3,23 @@
 import { useState, type FormEvent } from 'react';
 import { api, ApiError, type Role } from '../../api';
 import { useSession } from '../../session';
-import { ErrorMessage, Loading } from '../../components/Feedback';
 import { Field } from '../../components/Field';
 import { Confirm, Modal } from '../../components/Modal';
-import { LoadMore, NoticeBar, SecretModal, Time, roleLabel, useAction, usePaged, type Action } from './common';
+import { StatusTag } from '../../components/StatusTag';
+import { PagedTable } from '../../components/PagedTable';
+import { NoticeBar, RoleSelect, SecretModal, Time, roleLabel, useAction, usePaged, type Action } from './common';
 import type { OperatorRow } from './types';
 
 type Pending = { kind: 'disable' | 'enable' | 'reset' | 'edit'; operator: OperatorRow } | null;
 
-function RoleSelect({ value, onChange }: { value: Role; onChange: (role: Role) => void }) {
-  return (
-    <Field label="Role" hint="Agents help customers; admins also manage lists, settings and operators.">
-      {(props) => (
-        <select {...props} value={value} onChange={(e) => onChange(e.target.value as Role)}>
-          <option value="agent">Agent</option>
-          <option value="admin">Admin</option>
-          <option value="client">Client</option>
-        </select>
-      )}
-    </Field>
-  );
+function OperatorRoleSelect({ value, onChange }: { value: Role; onChange: (role: Role) => void }) {
+  return <RoleSelect value={value} onChange={onChange} roles={['agent', 'admin', 'client']} hint="Agents help customers; admins also manage lists, settings and operators." />;
 }
 
 function statusOf(operator: OperatorRow) {
-  if (operator.disabled_at) return <span className="tag red">Disabled</span>;
-  if (operator.must_change_password) return <span className="tag amber">Awaiting first sign-in</span>;
-  return <span className="tag green">Active</span>;
+  if (operator.disabled_at) return <StatusTag status="disabled" />;
+  if (operator.must_change_password) return <StatusTag status="awaiting_first_sign_in" label="Awaiting first sign-in" />;
+  return <StatusTag status="active" />;
 }
 
 export function OperatorsSettings() {
@@ -51,75 +42,56 @@ export function OperatorsSettings() {
       <NoticeBar notice={action.notice} onDismiss={() => action.setNotice(null)} />
       <section className="card" aria-labelledby="operators-title">
         <h2 id="operators-title">Operators</h2>
-        {operators.error ? (
-          <ErrorMessage error={operators.error} onRetry={operators.reload} />
-        ) : operators.loading && operators.items.length === 0 ? (
-          <Loading />
-        ) : operators.items.length === 0 ? (
-          <p className="muted">No operators yet.</p>
-        ) : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Email</th>
-                <th scope="col">Name</th>
-                <th scope="col">Role</th>
-                <th scope="col">Status</th>
-                <th scope="col">Last sign-in</th>
-                <th scope="col">
-                  <span className="ops-sr">Actions</span>
-                </th>
+        <PagedTable
+          paged={operators}
+          columns={['Email', 'Name', 'Role', 'Status', 'Last sign-in']}
+          actions
+          empty="No operators yet."
+          row={(operator) => {
+            const self = operator.id === me?.id;
+            return (
+              <tr key={operator.id}>
+                <td>
+                  {operator.email}
+                  {self && <span className="muted"> (you)</span>}
+                </td>
+                <td>{operator.name || <span className="muted">—</span>}</td>
+                <td>{roleLabel(operator.role)}</td>
+                <td>{statusOf(operator)}</td>
+                <td>{operator.last_login_at ? <Time at={operator.last_login_at} /> : <span className="muted">Never</span>}</td>
+                <td className="ops-right ops-nowrap">
+                  <button type="button" className="secondary small" onClick={() => setPending({ kind: 'edit', operator })} title={`Edit ${operator.email}`}>
+                    Edit
+                  </button>{' '}
+                  {operator.disabled_at ? (
+                    <button type="button" className="secondary small" onClick={() => setPending({ kind: 'enable', operator })} title={`Enable ${operator.email}`}>
+                      Enable
+                    </button>
+                  ) : (
+                    <button
+                      type="button"
+                      className="secondary small"
+                      onClick={() => setPending({ kind: 'disable', operator })}
+                      disabled={self}
+                      title={self ? 'You cannot disable yourself' : `Disable ${operator.email}`}
+                    >
+                      Disable
+                    </button>
+                  )}{' '}
+                  <button
+                    type="button"
+                    className="secondary small"
+                    onClick={() => setPending({ kind: 'reset', operator })}
+                    disabled={self} // a reset ends one's own session before the new password could be read
+                    title={self ? 'You cannot reset your own password; ask another admin' : `Reset the password of ${operator.email}`}
+                  >
+                    Reset password
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {operators.items.map((operator) => {
-                const self = operator.id === me?.id;
-                return (
-                  <tr key={operator.id}>
-                    <td>
-                      {operator.email}
-                      {self && <span className="muted"> (you)</span>}
-                    </td>
-                    <td>{operator.name || <span className="muted">—</span>}</td>
-                    <td>{roleLabel(operator.role)}</td>
-                    <td>{statusOf(operator)}</td>
-                    <td>{operator.last_login_at ? <Time at={operator.last_login_at} /> : <span className="muted">Never</span>}</td>
-                    <td className="ops-right ops-nowrap">
-                      <button type="button" className="secondary small" onClick={() => setPending({ kind: 'edit', operator })} title={`Edit ${operator.email}`}>
-                        Edit
-                      </button>{' '}
-                      {operator.disabled_at ? (
-                        <button type="button" className="secondary small" onClick={() => setPending({ kind: 'enable', operator })} title={`Enable ${operator.email}`}>
-                          Enable
-                        </button>
-                      ) : (
-                        <button
-                          type="button"
-                          className="secondary small"
-                          onClick={() => setPending({ kind: 'disable', operator })}
-                          disabled={self}
-                          title={self ? 'You cannot disable yourself' : `Disable ${operator.email}`}
-                        >
-                          Disable
-                        </button>
-                      )}{' '}
-                      <button
-                        type="button"
-                        className="secondary small"
-                        onClick={() => setPending({ kind: 'reset', operator })}
-                        disabled={self} // a reset ends one's own session before the new password could be read
-                        title={self ? 'You cannot reset your own password; ask another admin' : `Reset the password of ${operator.email}`}
-                      >
-                        Reset password
-                      </button>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        )}
-        <LoadMore paged={operators} />
+            );
+          }}
+        />
       </section>
 
       <CreateOperator
@@ -201,7 +173,7 @@ function CreateOperator({ action, onCreated }: { action: Action; onCreated: (ope
         <Field label="Name" error={errors.name} hint="Optional.">
           {(props) => <input {...props} value={name} onChange={(e) => setName(e.target.value)} maxLength={200} autoComplete="off" />}
         </Field>
-        <RoleSelect value={role} onChange={setRole} />
+        <OperatorRoleSelect value={role} onChange={setRole} />
       </div>
       <button type="submit" className="primary" disabled={action.busy}>
         Create operator
@@ -227,7 +199,7 @@ function EditOperator({ operator, self, busy, onClose, onSave }: { operator: Ope
         <Field label="Name" hint="Leave empty for none.">
           {(props) => <input {...props} value={name} onChange={(e) => setName(e.target.value)} maxLength={200} />}
         </Field>
-        {self ? <p className="muted">You cannot change your own role; ask another admin.</p> : <RoleSelect value={role} onChange={setRole} />}
+        {self ? <p className="muted">You cannot change your own role; ask another admin.</p> : <OperatorRoleSelect value={role} onChange={setRole} />}
         <div className="actions">
           <button type="button" className="secondary" onClick={onClose}>
             Cancel

@@ -1,8 +1,8 @@
 // Pieces the agent and admin views share: running a change with a confirmation and a result
 // message, paged collections, times, and the one-time secret dialog.
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
-import { api, ApiError, type Page } from '../../api';
-import { describeError } from '../../components/Feedback';
+import { api, ApiError, type Page, type Role } from '../../api';
+import { inWords } from '../../components/Feedback';
 import { Field } from '../../components/Field';
 import { Confirm, Modal } from '../../components/Modal';
 import { formatDate } from '../../format';
@@ -45,15 +45,6 @@ export function NoticeBar({ notice, onDismiss }: { notice: Notice | null; onDism
       </button>
     </div>
   );
-}
-
-/** An error in words, with the error code the service gave so an agent can quote it. */
-export function inWords(error: unknown): string {
-  if (error instanceof ApiError && error.status > 0 && error.status < 500 && error.status !== 403) {
-    const message = error.message ? error.message.charAt(0).toUpperCase() + error.message.slice(1) : '';
-    return error.code.startsWith('http_') ? message : `${message} (${error.code})`;
-  }
-  return describeError(error);
 }
 
 export const isNotFound = (error: unknown) => error instanceof ApiError && error.status === 404;
@@ -145,17 +136,6 @@ export function usePaged<T>(path: string | null) {
   };
 }
 
-export function LoadMore({ paged }: { paged: { next: string | null; loading: boolean; loadMore: () => void } }) {
-  if (!paged.next) return null;
-  return (
-    <div className="ops-more">
-      <button type="button" className="secondary" onClick={paged.loadMore} disabled={paged.loading}>
-        {paged.loading ? 'Loading…' : 'Load more'}
-      </button>
-    </div>
-  );
-}
-
 /** Shows a secret (API key, one-time password) once, with a copy button. */
 export function SecretModal({ title, secret, children, onClose }: { title: string; secret: string; children: ReactNode; onClose: () => void }) {
   const [copied, setCopied] = useState<'yes' | 'no' | null>(null);
@@ -190,3 +170,20 @@ export function SecretModal({ title, secret, children, onClose }: { title: strin
 
 /** A tag-like badge for a role. */
 export const roleLabel = (role: string) => role.charAt(0).toUpperCase() + role.slice(1);
+
+/** A "Role" select offering `roles` in that order. */
+export function RoleSelect({ value, onChange, roles, hint }: { value: Role; onChange: (role: Role) => void; roles: Role[]; hint: ReactNode }) {
+  return (
+    <Field label="Role" hint={hint}>
+      {(props) => (
+        <select {...props} value={value} onChange={(e) => onChange(e.target.value as Role)}>
+          {roles.map((role) => (
+            <option key={role} value={role}>
+              {roleLabel(role)}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}

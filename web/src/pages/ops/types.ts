@@ -1,8 +1,7 @@
 // Shapes the /v1 API answers for the agent and admin views (see src/**/*.schema.ts).
 import type { Role } from '../../api';
-import type { Outcome } from '../lists/model';
+import type { Outcome } from '../../domain';
 
-export type { Outcome };
 
 export interface ClaimRecord {
   id: string;
@@ -130,20 +129,6 @@ export interface TroubleshootReport {
   claims: ClaimRecord[];
   audit: AuditEvent[];
   timeline: TimelineEvent[];
-}
-
-export interface PointKind {
-  key: string;
-  name: string;
-  created_at: string;
-}
-
-export interface Offer {
-  id: string;
-  name: string;
-  description: string | null;
-  created_at: string;
-  updated_at: string;
 }
 
 export interface ApiKey {

@@ -1,6 +1,6 @@
 // Refusal codes, outcomes and audit actions in words an agent can read out to a customer.
 import { formatCount, formatDate } from '../../format';
-import type { AuditEvent, Outcome, TimelineEvent, TroubleshootReport } from './types';
+import type { AuditEvent, TimelineEvent, TroubleshootReport } from './types';
 
 /** What each refusal of a claim (SPEC §5) means. */
 export const REASONS: Record<string, string> = {
@@ -56,15 +56,6 @@ export function refusalSentence(report: TroubleshootReport): string {
     default:
       return verdict.message.charAt(0).toUpperCase() + verdict.message.slice(1);
   }
-}
-
-/** "+100 points to spendable (from promo_code) · offers: x · tags: a, b" */
-export function outcomeText(outcome: Outcome): string {
-  const parts: string[] = [];
-  if (outcome.points) parts.push(`${formatCount(outcome.points.amount)} points to ${outcome.points.account}`);
-  if (outcome.offers?.length) parts.push(`${outcome.offers.length} offer${outcome.offers.length === 1 ? '' : 's'}`);
-  if (outcome.tags?.length) parts.push(`tags: ${outcome.tags.join(', ')}`);
-  return parts.join(' · ') || '—';
 }
 
 const ACTIONS: Record<string, string> = {
