@@ -3,7 +3,7 @@
 // third-party code or gives a multi-use use back, and lowers the list's claim count.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/context';
-import { createList, generateBatch, registerCustomer } from '../support/fixtures';
+import { createCatalog, createList, generateBatch, registerCustomer } from '../support/fixtures';
 import { eventually, startTestWorker } from '../support/worker';
 
 const t = useTestApp();
@@ -12,14 +12,11 @@ let agentActor = '';
 let adminActor = '';
 
 beforeAll(async () => {
-  const setup = [
-    ['/v1/point-accounts', { key: 'spendable', name: 'Spendable' }],
-    ['/v1/point-accounts', { key: 'status', name: 'Status points' }],
-    ['/v1/point-sources', { key: 'promo_code', name: 'Promo code' }],
-    ['/v1/offers', { id: 'free-coffee', name: 'Free coffee' }],
-    ['/v1/offers', { id: 'dessert', name: 'Free dessert' }],
-  ] as const;
-  for (const [url, payload] of setup) expect((await t.call('admin', { method: 'POST', url, payload })).statusCode).toBe(201);
+  await createCatalog(t, {
+    accounts: { spendable: 'Spendable', status: 'Status points' },
+    sources: { promo_code: 'Promo code' },
+    offers: { 'free-coffee': 'Free coffee', dessert: 'Free dessert' },
+  });
   agentActor = t.actors.agent;
   adminActor = t.actors.admin;
   worker = await startTestWorker(t);

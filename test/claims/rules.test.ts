@@ -3,7 +3,7 @@
 // the attempts and claims of a customer, request validation and roles.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/context';
-import { createList, generateBatch, importCodes, registerCustomer } from '../support/fixtures';
+import { createCatalog, createList, generateBatch, importCodes, registerCustomer } from '../support/fixtures';
 import { startTestWorker } from '../support/worker';
 
 const t = useTestApp();
@@ -15,13 +15,11 @@ const PAST_START = '2020-01-01T00:00:00.000Z';
 const future = (ms = 86_400_000) => new Date(Date.now() + ms).toISOString();
 
 beforeAll(async () => {
-  const setup = [
-    ['/v1/point-accounts', { key: 'spendable', name: 'Spendable' }],
-    ['/v1/point-sources', { key: 'promo_code', name: 'Promo code' }],
-    ['/v1/offers', { id: 'free-coffee', name: 'Free coffee' }],
-    ['/v1/offers', { id: 'dessert', name: 'Free dessert' }],
-  ] as const;
-  for (const [url, payload] of setup) expect((await t.call('admin', { method: 'POST', url, payload })).statusCode).toBe(201);
+  await createCatalog(t, {
+    accounts: { spendable: 'Spendable' },
+    sources: { promo_code: 'Promo code' },
+    offers: { 'free-coffee': 'Free coffee', dessert: 'Free dessert' },
+  });
   worker = await startTestWorker(t);
 });
 afterAll(async () => worker?.stop());

@@ -10,6 +10,22 @@ export async function registerCustomer(t: TestApp, id: string): Promise<string> 
   return id;
 }
 
+/** Catalog entries for outcomes to refer to: point accounts and sources by key, offers by id, each with its name. */
+export async function createCatalog(
+  t: TestApp,
+  catalog: { accounts?: Record<string, string>; sources?: Record<string, string>; offers?: Record<string, string> },
+): Promise<void> {
+  const entries = [
+    ...Object.entries(catalog.accounts ?? {}).map(([key, name]) => ['/v1/point-accounts', { key, name }] as const),
+    ...Object.entries(catalog.sources ?? {}).map(([key, name]) => ['/v1/point-sources', { key, name }] as const),
+    ...Object.entries(catalog.offers ?? {}).map(([id, name]) => ['/v1/offers', { id, name }] as const),
+  ];
+  for (const [url, payload] of entries) {
+    const res = await t.call('admin', { method: 'POST', url, payload });
+    expect(res.statusCode, res.body).toBe(201);
+  }
+}
+
 export async function createList(t: TestApp, payload: Record<string, unknown>): Promise<any> {
   const res = await t.call('admin', { method: 'POST', url: '/v1/lists', payload });
   expect(res.statusCode, res.body).toBe(201);

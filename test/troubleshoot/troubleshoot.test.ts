@@ -6,7 +6,7 @@
 // LOCKOUT_DURATION=10m.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/context';
-import { createList, generateBatch, importCodes, registerCustomer } from '../support/fixtures';
+import { createCatalog, createList, generateBatch, importCodes, registerCustomer } from '../support/fixtures';
 import { startTestWorker } from '../support/worker';
 
 const THRESHOLD = 3;
@@ -21,12 +21,7 @@ const future = (ms = 86_400_000) => new Date(Date.now() + ms).toISOString();
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
 beforeAll(async () => {
-  const setup = [
-    ['/v1/point-accounts', { key: 'spendable', name: 'Spendable' }],
-    ['/v1/point-sources', { key: 'promo_code', name: 'Promo code' }],
-    ['/v1/offers', { id: 'free-coffee', name: 'Free coffee' }],
-  ] as const;
-  for (const [url, payload] of setup) expect((await t.call('admin', { method: 'POST', url, payload })).statusCode).toBe(201);
+  await createCatalog(t, { accounts: { spendable: 'Spendable' }, sources: { promo_code: 'Promo code' }, offers: { 'free-coffee': 'Free coffee' } });
   agentActor = t.actors.agent;
   adminActor = t.actors.admin;
   worker = await startTestWorker(t);
