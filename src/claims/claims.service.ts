@@ -12,7 +12,7 @@ import type { ClaimBody } from './claims.schema';
 import { responseOf, type StoredResponse } from './idempotency';
 
 /** Each refusal of SPEC §5: its HTTP status and what it tells the caller. */
-export const REFUSALS: Record<string, { status: number; message: string }> = {
+const REFUSALS: Record<string, { status: number; message: string }> = {
   customer_not_found: { status: 404, message: 'no registered customer has this id' },
   customer_blocked: { status: 403, message: 'the customer is blocked from claiming' },
   customer_locked_out: { status: 429, message: 'the customer tried too many unknown codes and is locked out for a while' },
@@ -33,7 +33,7 @@ export const lockoutRules = (config: Readonly<Config>): sql.LockoutRules => ({
 });
 
 /** Seconds until a lockout ends, at least 1, for Retry-After. */
-export const secondsUntil = (time: string | Date) => Math.max(1, Math.ceil((new Date(time).getTime() - Date.now()) / 1000));
+const secondsUntil = (time: string | Date) => Math.max(1, Math.ceil((new Date(time).getTime() - Date.now()) / 1000));
 
 /** A refusal of the claim function as the domain error a client gets, with Retry-After for a lockout. */
 export function refusalError(result: sql.ClaimResult): DomainError {

@@ -1,7 +1,7 @@
 import { isPool, type Queryable, type Tx } from '../db/pool';
 import type { ClaimRecord } from './claims.schema';
 
-export type ClaimKind = 'claim' | 'validate' | 'verdict';
+type ClaimKind = 'claim' | 'validate' | 'verdict';
 
 export interface LockoutRules {
   threshold: number;
@@ -55,17 +55,16 @@ export async function findClaim(db: Queryable, id: string, lock = false): Promis
   return rows[0];
 }
 
-// A code's claims: live and reversed ones each through their own partial index (migration 003).
-const CLAIMS_OF_ONE_CODE = `SELECT * FROM claims WHERE code = $2 AND reversed_at IS NULL
-                            UNION ALL
-                            SELECT * FROM claims WHERE code = $2 AND reversed_at IS NOT NULL`;
+// A code's claims (its value in `param`): live and reversed ones each through their own
+// partial index (migration 003).
+const claimsOfOneCode = (param: string) => `SELECT * FROM claims WHERE code = ${param} AND reversed_at IS NULL
+                 UNION ALL
+                 SELECT * FROM claims WHERE code = ${param} AND reversed_at IS NOT NULL`;
 
 const CLAIMS_OF_CODE = {
   name: 'claims_of_code',
   text: `SELECT ${CLAIM_COLUMNS}
-           FROM (SELECT * FROM claims WHERE code = $1 AND reversed_at IS NULL
-                 UNION ALL
-                 SELECT * FROM claims WHERE code = $1 AND reversed_at IS NOT NULL) c
+           FROM (${claimsOfOneCode('$1')}) c
            JOIN lists l ON l.id = c.list_id
           ORDER BY c.id DESC LIMIT $2`,
 };
@@ -155,7 +154,7 @@ export async function listAttempts(
      UNION ALL
      SELECT * FROM (
        SELECT id, 'claim', code, customer_id, list_id, 'succeeded', NULL, id, claimed_at
-         FROM (${by.code === undefined ? 'SELECT * FROM claims' : CLAIMS_OF_ONE_CODE}) c
+         FROM (${by.code === undefined ? 'SELECT * FROM claims' : claimsOfOneCode('$2')}) c
         WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::text IS NULL OR code = $2)
           AND ($3::text IS NULL OR $3 = 'succeeded')
           AND ($4::bigint IS NULL OR id < $4)

@@ -7,7 +7,7 @@ import type { FastifyRequest } from 'fastify';
 import { DomainError, errorBody, invalid } from '../http/errors';
 import { transaction, type Pool, type Tx } from '../db/pool';
 
-export const IDEMPOTENCY_WINDOW = '24 hours';
+const IDEMPOTENCY_WINDOW = '24 hours';
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 /** A response as sent, so that a replay sends the same thing. */

@@ -1,7 +1,7 @@
 // Finding one code by its value (SPEC §6) and cancelling it.
 import { isPool, type Queryable, type Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
-import { DomainError, conflict } from '../http/errors';
+import { conflict, notFound } from '../http/errors';
 import { getList } from '../lists/lists.service';
 import { claimsOfCode } from '../claims/claims.sql';
 import { normalizeCode } from './normalize';
@@ -10,13 +10,13 @@ import { cancelCode as cancelCodeRow, findCode } from './codes.sql';
 /** How many of a code's claims the lookup shows, newest first; a multi-use code may have millions. */
 const CLAIMS_SHOWN = 20;
 
-export const codeNotFound = (code: string) => new DomainError(404, 'code_not_found', `no code ${JSON.stringify(code)}`);
+const alreadyClaimed = () => conflict('code_already_claimed', 'the code has been claimed; reverse the claim instead');
 
 /** A code by its value, in any form the customer typed it: its list, source, status and claims. */
 export async function lookupCode(db: Queryable, raw: string) {
   const normalized = normalizeCode(raw);
   const row = await findCode(db, normalized);
-  if (!row) throw codeNotFound(raw);
+  if (!row) throw notFound('code', raw);
   // In parallel on the pool; one after the other on a transaction's single connection.
   const [list, claims] =
     isPool(db)
@@ -62,15 +62,15 @@ export async function lookupCode(db: Queryable, raw: string) {
 export async function cancelCode(tx: Tx, ctx: AuditContext, raw: string, reason: string) {
   const normalized = normalizeCode(raw);
   const before = await findCode(tx, normalized);
-  if (!before) throw codeNotFound(raw);
+  if (!before) throw notFound('code', raw);
   if (before.list_type === 'multi_use') {
     throw conflict('code_not_cancellable', 'a multi-use code cannot be cancelled; end the list or lower its cap instead');
   }
-  if (before.status === 'claimed') throw conflict('code_already_claimed', 'the code has been claimed; reverse the claim instead');
+  if (before.status === 'claimed') throw alreadyClaimed();
   if (before.status === 'cancelled') return lookupCode(tx, normalized);
   if (!(await cancelCodeRow(tx, before.list_id, normalized, reason))) {
     const now = (await findCode(tx, normalized))!;
-    if (now.status === 'claimed') throw conflict('code_already_claimed', 'the code has been claimed; reverse the claim instead');
+    if (now.status === 'claimed') throw alreadyClaimed();
     return lookupCode(tx, normalized);
   }
   const after = await lookupCode(tx, normalized);

@@ -135,12 +135,12 @@ export async function insertList(db: Queryable, list: NewList): Promise<string> 
     [list.name, list.description, list.type, list.startsAt, list.endsAt, list.redemptionCap, JSON.stringify(list.outcome), list.codeDisplay],
   );
   const id = rows[0]!.id;
-  // CLAIM_SLOTS (32) counter rows, as claim_code expects (migration 003); slot 0 also counts codes.
+  // 32 counter rows, as claim_code (pid % 32) and spread_list_cap expect (migration 003); slot 0 also counts codes.
   await db.query(
     `INSERT INTO list_counters (list_id, slot, codes) SELECT $1, s, CASE WHEN s = 0 THEN $2 ELSE 0 END FROM generate_series(0, 31) s`,
     [id, list.codeDisplay ? 1 : 0],
   );
-  if (list.redemptionCap !== null) await db.query('SELECT spread_list_cap($1)', [id]);
+  if (list.redemptionCap !== null) await spreadCap(db, id);
   return id;
 }
 

@@ -17,7 +17,7 @@ const SHOWN = 50;
 
 type CodeReport = Awaited<ReturnType<typeof lookupCode>>;
 
-export interface TimelineEvent {
+interface TimelineEvent {
   at: Date | string;
   type: 'code_created' | 'attempt' | 'claim' | 'reversal' | 'cancellation' | 'block' | 'lockout' | 'audit';
   summary: string;
@@ -53,15 +53,15 @@ export async function troubleshoot(db: Queryable, config: Readonly<Config>, quer
   const customerId = query.customer_id ?? null;
   const rules = lockoutRules(config);
 
-  const [code, customer, limits] = await Promise.all([
+  const [code, customer, limits, result] = await Promise.all([
     normalized === null ? null : findCodeOrNull(db, normalized),
     customerId === null ? undefined : customerState(db, customerId, rules.windowSeconds),
     getClaimLimits(db),
+    normalized === null || customerId === null ? null : claimVerdict(db, rules, normalized, customerId),
   ]);
 
   let verdict = null;
-  if (normalized !== null && customerId !== null) {
-    const result = await claimVerdict(db, rules, normalized, customerId);
+  if (result) {
     if (result.error) {
       const error = refusalError(result);
       verdict = { would_succeed: false, status: error.status, error: error.code, message: error.message, details: error.details ?? null };

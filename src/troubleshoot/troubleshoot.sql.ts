@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/pool';
 
-export interface CustomerStateRow {
+interface CustomerStateRow {
   id: string;
   blocked_at: Date | null;
   blocked_reason: string | null;
