@@ -1,6 +1,7 @@
 // Every setting of the service, read once from the environment, validated and frozen.
 // A bad value stops the process at start with a message naming the variable.
 import path from 'node:path';
+import { EMAIL_PATTERN } from './operators/operators.schema';
 
 export type Role = 'api' | 'worker' | 'all';
 
@@ -80,7 +81,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (adminApiKey && adminApiKey.length < 16) throw new ConfigError('ADMIN_API_KEY must be at least 16 characters');
 
   const adminEmail = text(env, 'ADMIN_EMAIL') ?? 'admin@localhost';
-  if (!/^[^\s@]+@[^\s@]+$/.test(adminEmail) || adminEmail.length > 254) {
+  if (!new RegExp(EMAIL_PATTERN).test(adminEmail) || adminEmail.length > 254) {
     throw new ConfigError(`ADMIN_EMAIL must be an email address like admin@example.com, got "${adminEmail}"`);
   }
   const sessionTtlSeconds = seconds(env, 'SESSION_TTL', 12 * 3600);

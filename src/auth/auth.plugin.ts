@@ -6,8 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DomainError } from '../http/errors';
 import type { AuditContext } from '../audit/audit.service';
 import { authenticateKey } from './api-keys.service';
-import { findSession } from '../operators/sessions.service';
-import { checkCsrf, sessionToken } from '../operators/session-cookie';
+import { sessionOf } from '../operators/session-cookie';
 import { actorOf, allows, type Access, type Principal } from './roles';
 
 /** One /v1 route and the least role it needs; the role-matrix test walks this table. */
@@ -66,18 +65,15 @@ export function registerAuth(app: FastifyInstance): void {
 // that pass the CSRF check.
 async function resolvePrincipal(app: FastifyInstance, request: FastifyRequest): Promise<Principal | null> {
   const header = request.headers.authorization;
-  if (!header) return resolveSession(app, request);
+  if (!header) return resolveSession(request);
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match || match[1]!.length > 256) return null;
   return authenticateKey(app.pool, match[1]!);
 }
 
-async function resolveSession(app: FastifyInstance, request: FastifyRequest): Promise<Principal | null> {
-  const token = sessionToken(request);
-  if (!token) return null;
-  const session = await findSession(app.pool, token, app.config.sessionTtlSeconds);
+async function resolveSession(request: FastifyRequest): Promise<Principal | null> {
+  const session = await sessionOf(request);
   if (!session) return null;
-  checkCsrf(request);
   if (session.operator.must_change_password) throw passwordChangeRequired();
   return session.principal;
 }

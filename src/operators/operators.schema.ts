@@ -65,7 +65,7 @@ export const SignInBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const MIN_PASSWORD_LENGTH = 12;
+const MIN_PASSWORD_LENGTH = 12;
 
 export const ChangePasswordBody = Type.Object(
   {

@@ -104,7 +104,6 @@ export async function updateOperator(tx: Tx, ctx: AuditContext, id: string, inpu
   return password ? { ...presentOperator(after), password } : presentOperator(after);
 }
 
-export const DEFAULT_ADMIN_EMAIL = 'admin@localhost';
 const FIRST_ADMIN_LOCK = 'operators:first_admin';
 
 /**
@@ -113,7 +112,7 @@ const FIRST_ADMIN_LOCK = 'operators:first_admin';
  * an advisory lock in turn, and the first one leaves a `first_admin` marker in `settings`,
  * so exactly one admin is made, and never again, even if operators are later deleted by hand.
  */
-export async function ensureFirstAdmin(pool: Pool, email: string = DEFAULT_ADMIN_EMAIL): Promise<{ email: string; password: string } | null> {
+export async function ensureFirstAdmin(pool: Pool, email: string): Promise<{ email: string; password: string } | null> {
   const done = await pool.query("SELECT 1 FROM settings WHERE key = 'first_admin'");
   if (done.rows.length) return null; // the common case, without a lock or a hash
   const password = generatePassword();

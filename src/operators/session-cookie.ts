@@ -8,19 +8,28 @@
 // Origin, come from this service's own host.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../http/errors';
+import { findSession, type OperatorSession } from './sessions.service';
 
-export const SESSION_COOKIE = 'promo_session';
-export const CSRF_HEADER = 'x-requested-with';
-export const CSRF_HEADER_VALUE = 'promo-dashboard';
+const SESSION_COOKIE = 'promo_session';
+const CSRF_HEADER = 'x-requested-with';
+const CSRF_HEADER_VALUE = 'promo-dashboard';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The session token the request carries, if any. */
 export function sessionToken(request: FastifyRequest): string | null {
-  // @fastify/cookie parses the header in its own onRequest hook; parse it here when a hook
-  // registered before that one asks first.
-  const cookies = request.cookies ?? (request.headers.cookie ? request.server.parseCookie(request.headers.cookie) : {});
-  const token = cookies[SESSION_COOKIE];
-  return token ? token : null;
+  // @fastify/cookie has parsed the header: app.ts registers it before the auth hook.
+  return request.cookies[SESSION_COOKIE] || null;
+}
+
+/**
+ * The live session the request's cookie names, once the request has passed the CSRF check;
+ * null when it names none. The auth hook and the session routes both start here.
+ */
+export async function sessionOf(request: FastifyRequest): Promise<OperatorSession | null> {
+  const token = sessionToken(request);
+  const session = token ? await findSession(request.server.pool, token, request.server.config.sessionTtlSeconds) : null;
+  if (session) checkCsrf(request);
+  return session;
 }
 
 function secure(request: FastifyRequest): boolean {

@@ -9,7 +9,7 @@ import rateLimit from '@fastify/rate-limit';
 import { DomainError } from '../http/errors';
 import { ErrorResponse } from '../http/schemas';
 import { ChangePasswordBody, SessionResponse, SignInBody } from './operators.schema';
-import { checkCsrf, clearSessionCookie, sessionToken, setSessionCookie } from './session-cookie';
+import { checkCsrf, clearSessionCookie, sessionOf, sessionToken, setSessionCookie } from './session-cookie';
 import * as sessions from './sessions.service';
 
 const tags = ['Sessions'];
@@ -71,10 +71,8 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.decorateRequest('operatorSession', null);
   const requireSession: onRequestHookHandler = async (request) => {
-    const token = sessionToken(request);
-    const session = token ? await sessions.findSession(app.pool, token, ttl) : null;
+    const session = await sessionOf(request);
     if (!session) throw notSignedIn();
-    checkCsrf(request);
     request.operatorSession = session;
   };
 

@@ -12,13 +12,13 @@ import { presentOperator } from './operators.service';
 import { hashPassword, verifyAgainstDecoy, verifyPassword } from './passwords';
 import * as sql from './operators.sql';
 
-export const sessionId = (token: string) => createHash('sha256').update(token).digest('hex');
+const sessionId = (token: string) => createHash('sha256').update(token).digest('hex');
 
 // One answer for an unknown email, a wrong password and a disabled operator, so that the
 // sign-in form does not tell which emails exist.
-export const invalidCredentials = () => new DomainError(401, 'invalid_credentials', 'wrong email or password');
+const invalidCredentials = () => new DomainError(401, 'invalid_credentials', 'wrong email or password');
 
-export function presentSessionOperator(row: sql.OperatorRow) {
+function presentSessionOperator(row: sql.OperatorRow) {
   return { id: row.id, email: row.email, name: row.name, role: row.role, must_change_password: row.must_change_password };
 }
 

@@ -11,14 +11,14 @@ const t = useTestApp();
 
 describe('ensureFirstAdmin', () => {
   it('creates exactly one admin when called five times at once, and none afterwards', async () => {
-    const results = await Promise.all(Array.from({ length: 5 }, () => ensureFirstAdmin(t.pool)));
+    const results = await Promise.all(Array.from({ length: 5 }, () => ensureFirstAdmin(t.pool, 'admin@localhost')));
     const created = results.filter((r) => r !== null);
     expect(created).toHaveLength(1);
     expect(created[0]).toEqual({ email: 'admin@localhost', password: expect.any(String) });
 
     const { rows } = await t.pool.query('SELECT id, email, role, must_change_password, created_by FROM operators');
     expect(rows).toEqual([{ id: expect.any(String), email: 'admin@localhost', role: 'admin', must_change_password: true, created_by: 'system' }]);
-    expect(await ensureFirstAdmin(t.pool)).toBeNull();
+    expect(await ensureFirstAdmin(t.pool, 'admin@localhost')).toBeNull();
 
     const res = await signIn(t, 'admin@localhost', created[0]!.password);
     expect(res.statusCode, res.body).toBe(200);
@@ -32,7 +32,7 @@ describe('ensureFirstAdmin', () => {
   it('does not come back when every operator is gone', async () => {
     await t.pool.query('DELETE FROM operator_sessions');
     await t.pool.query('DELETE FROM operators');
-    expect(await ensureFirstAdmin(t.pool)).toBeNull();
+    expect(await ensureFirstAdmin(t.pool, 'admin@localhost')).toBeNull();
     expect((await t.pool.query('SELECT 1 FROM operators')).rows).toEqual([]);
   });
 });

@@ -245,3 +245,15 @@ describe('changing the password', () => {
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
   });
 });
+
+describe('auditing a password change', () => {
+  it('records operator.change_password by the operator, with neither password', async () => {
+    const op = await activeOperator(t, 'agent');
+    const audit = await t.call('admin', { method: 'GET', url: `/v1/audit?entity_type=operator&entity_id=${op.id}` });
+    expect(audit.statusCode, audit.body).toBe(200);
+    const change = audit.data.items.find((e: { action: string }) => e.action === 'operator.change_password');
+    expect(change).toMatchObject({ actor: op.actor, entity_type: 'operator', entity_id: op.id });
+    expect(audit.body).not.toContain(op.password);
+    expect(audit.body).not.toContain('scrypt');
+  });
+});
