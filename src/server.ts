@@ -11,7 +11,7 @@ import { ensureBootstrapAdminKey } from './auth/api-keys.service';
 import { ensureFirstAdmin } from './operators/operators.service';
 import { migrateQueue, startWorker, type Worker } from './jobs/queue';
 import { createMailer } from './notify/mailer';
-import { buildTaskList } from './jobs/tasks';
+import { SCHEDULE, buildTaskList } from './jobs/tasks';
 
 async function main(): Promise<void> {
   let config;
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, log });
   if (config.role !== 'api') {
     const workerLog = log.child({ component: 'worker' });
-    runner = await startWorker(pool, workerLog, buildTaskList({ pool, config, log: workerLog, mailer }), config.workerConcurrency, config.workerDeadAfterSeconds);
+    runner = await startWorker(pool, workerLog, buildTaskList({ pool, config, log: workerLog, mailer }), config.workerConcurrency, config.workerDeadAfterSeconds, SCHEDULE);
   }
   if (app) {
     const address = await app.listen({ port: config.port, host: config.host });

@@ -4,7 +4,6 @@ import { EventEmitter } from 'node:events';
 import { Logger as WorkerLogger, parseCronItems, run, runMigrations, type CronItem, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
 import type { Logger } from 'pino';
 import type { Pool, Queryable } from '../db/pool';
-import { DELETE_EXPIRED_IDEMPOTENCY_KEYS } from '../claims/idempotency';
 
 const QUEUE_MIGRATION_LOCK = 7_314_160; // next to the schema migrations' lock key
 
@@ -58,9 +57,6 @@ export async function enqueue(
   ]);
 }
 
-/** Tasks run on a schedule (graphile-worker's cron: one run per slot across all workers). */
-const RECURRING: CronItem[] = [{ task: DELETE_EXPIRED_IDEMPOTENCY_KEYS, match: '17 * * * *', identifier: 'hourly-idempotency-cleanup' }];
-
 /** How often a worker process says it is alive. */
 const HEARTBEAT_MS = 5_000;
 
@@ -79,6 +75,7 @@ export async function startWorker(
   taskList: TaskList,
   concurrency: number,
   deadAfterSeconds = 30,
+  schedule: CronItem[] = [],
 ): Promise<Worker> {
   const heartbeatMs = Math.min(HEARTBEAT_MS, (deadAfterSeconds * 1000) / 3);
   // Workers are created while run() starts, so the listeners go on an emitter passed in.
@@ -93,9 +90,9 @@ export async function startWorker(
     concurrency,
     noHandleSignals: true, // the service shuts the worker down itself, in order
     pollInterval: 1000,
-    // Recurring tasks are declared here; without this graphile-worker would look for a
-    // ./crontab file in whatever folder the service was started from.
-    parsedCronItems: parseCronItems(RECURRING),
+    // Recurring tasks come from the task list's owner; without this graphile-worker would look
+    // for a ./crontab file in whatever folder the service was started from.
+    parsedCronItems: parseCronItems(schedule),
     logger: pinoLogger(log),
   });
   if (workerIds.size === 0) throw new Error('the job queue started no workers');

@@ -1,5 +1,5 @@
 // Every background task the worker runs, by name.
-import type { TaskList } from 'graphile-worker';
+import type { CronItem, TaskList } from 'graphile-worker';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Pool } from '../db/pool';
@@ -17,6 +17,11 @@ export interface TaskContext {
   log: Logger;
   mailer: Mailer;
 }
+
+/** Tasks run on a schedule (graphile-worker's cron: one run per slot across all workers). */
+export const SCHEDULE: CronItem[] = [
+  { task: DELETE_EXPIRED_IDEMPOTENCY_KEYS, match: '17 * * * *', identifier: 'hourly-idempotency-cleanup' },
+];
 
 export function buildTaskList({ pool, config, log, mailer }: TaskContext): TaskList {
   return {
