@@ -25,6 +25,8 @@ import { codeRoutes } from './codes/codes.routes';
 import { importRoutes } from './codes/imports.routes';
 import { opsRoutes } from './ops/ops.routes';
 import { claimRoutes } from './claims/claims.routes';
+import { ClaimBatcher } from './claims/batcher';
+import { lockoutRules } from './claims/claims.service';
 import { settingsRoutes } from './settings/settings.routes';
 import { troubleshootRoutes } from './troubleshoot/troubleshoot.routes';
 import { dashboard } from './dashboard/dashboard.plugin';
@@ -34,6 +36,8 @@ declare module 'fastify' {
     pool: Pool;
     config: Readonly<Config>;
     shuttingDown: boolean;
+    /** Claims and validations without an Idempotency-Key go through it (claims/batcher.ts). */
+    claimBatcher: ClaimBatcher;
   }
 }
 
@@ -66,6 +70,7 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
   app.decorate('pool', pool);
   app.decorate('config', config);
   app.decorate('shuttingDown', false);
+  app.decorate('claimBatcher', new ClaimBatcher(pool, lockoutRules(config), { lanes: config.claimBatchLanes, maxSize: config.claimBatchSize }));
   app.setValidatorCompiler(validatorCompiler);
   app.addSchema(ErrorResponse);
   app.addHook('onSend', async (request, reply) => {

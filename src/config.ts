@@ -11,6 +11,8 @@ export interface Config {
   role: Role;
   databaseUrl: string | null;
   databasePoolSize: number;
+  claimBatchLanes: number;
+  claimBatchSize: number;
   dataDir: string;
   embeddedPgPort: number;
   adminApiKey: string | null;
@@ -95,6 +97,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     role,
     databaseUrl,
     databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 20, 2, 1000),
+    claimBatchLanes: int(env, 'CLAIM_BATCH_LANES', 4, 1, 1000),
+    claimBatchSize: int(env, 'CLAIM_BATCH_SIZE', 32, 1, 1000),
     dataDir: path.resolve(text(env, 'DATA_DIR') ?? './data'),
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
     adminApiKey,

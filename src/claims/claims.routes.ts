@@ -24,6 +24,7 @@ function send(reply: FastifyReply, response: StoredResponse & { replayed?: boole
 
 export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const rules = service.lockoutRules(app.config);
+  const batched: service.ClaimRunner = (kind, code, customerId) => app.claimBatcher.run(kind, code, customerId);
 
   // Claim routes are limited per API key and per client IP, each to RATE_LIMIT_PER_MINUTE.
   // The check runs right after authentication, before the body is validated, so floods of
@@ -61,9 +62,9 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: limiters,
   }, async (request, reply) => {
     const key = idempotencyKey(request);
-    if (key === null) return send(reply, await service.claim(app.pool, rules, request.body));
+    if (key === null) return send(reply, await service.claim(batched, request.body));
     const scope = { principal: actorOf(request.principal!), key, request: { route: 'claim', body: request.body } };
-    return send(reply, await withIdempotency(app.pool, scope, (tx) => service.claim(tx, rules, request.body)));
+    return send(reply, await withIdempotency(app.pool, scope, (tx) => service.claim(service.inTransaction(tx, rules), request.body)));
   });
 
   app.post('/v1/claims/validate', {
@@ -76,7 +77,7 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: ValidateResponse, ...refusals, ...commonErrors },
     },
     onRequest: limiters,
-  }, async (request, reply) => send(reply, await service.validate(app.pool, rules, request.body)));
+  }, async (request, reply) => send(reply, await service.validate(batched, request.body)));
 
   app.get('/v1/claims/:id', {
     config: { access: 'agent' },

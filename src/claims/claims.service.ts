@@ -54,16 +54,25 @@ export function refusalError(result: sql.ClaimResult): DomainError {
  */
 const refusal = (result: sql.ClaimResult): StoredResponse => responseOf(refusalError(result));
 
-export async function claim(db: Queryable, rules: sql.LockoutRules, body: ClaimBody): Promise<StoredResponse> {
-  const result = await sql.runClaim(db, 'claim', normalizeCode(body.code), body.customer_id, rules);
+/** Runs one claim or validation: through the batcher, or inside a caller's transaction. */
+export type ClaimRunner = (kind: 'claim' | 'validate', code: string, customerId: string) => Promise<sql.ClaimResult>;
+
+/** Claims and validations inside `tx` (an idempotent request's transaction). */
+export const inTransaction =
+  (tx: Tx, rules: sql.LockoutRules): ClaimRunner =>
+  (kind, code, customerId) =>
+    sql.runClaim(tx, kind, code, customerId, rules);
+
+export async function claim(run: ClaimRunner, body: ClaimBody): Promise<StoredResponse> {
+  const result = await run('claim', normalizeCode(body.code), body.customer_id);
   if (result.error) return refusal(result);
   const issued = result.claim!;
   return { status: 201, body: { claim: { ...issued, claimed_at: new Date(issued.claimed_at).toISOString() } } };
 }
 
-export async function validate(db: Queryable, rules: sql.LockoutRules, body: ClaimBody): Promise<StoredResponse> {
+export async function validate(run: ClaimRunner, body: ClaimBody): Promise<StoredResponse> {
   const code = normalizeCode(body.code);
-  const result = await sql.runClaim(db, 'validate', code, body.customer_id, rules);
+  const result = await run('validate', code, body.customer_id);
   if (result.error) return refusal(result);
   return { status: 200, body: { valid: true, code, list_id: result.list_id, customer_id: body.customer_id, outcome: result.outcome } };
 }

@@ -44,6 +44,19 @@ export async function runClaim(db: Queryable, kind: ClaimKind, code: string, cus
   }
 }
 
+/**
+ * Runs several claims or validations in one statement and one transaction (claim_codes in
+ * migration 006), in the order given; answers come back in that order. See batcher.ts.
+ */
+export async function runClaims(db: Queryable, kind: 'claim' | 'validate', items: { code: string; customerId: string }[], lockout: LockoutRules): Promise<ClaimResult[]> {
+  const { rows } = await db.query<{ results: ClaimResult[] }>({
+    name: 'claim_codes',
+    text: 'SELECT claim_codes($1, $2, $3, $4, make_interval(secs => $5), make_interval(secs => $6)) AS results',
+    values: [kind, items.map((item) => item.code), items.map((item) => item.customerId), lockout.threshold, lockout.windowSeconds, lockout.durationSeconds],
+  });
+  return rows[0]!.results;
+}
+
 const CLAIM_COLUMNS = `c.id, c.code, c.list_id, l.name AS list_name, l.type AS list_type, c.customer_id, c.claimed_at,
   c.outcome, c.reversed_at IS NOT NULL AS reversed, c.reversed_at, c.reversal_reason, c.reversed_by`;
 

@@ -25,6 +25,24 @@ export const opsRoutes: FastifyPluginAsync = async (app) => {
     },
   });
 
+  // Claims and validations in batches (claims/batcher.ts): batch sizes are elements/batches.
+  const batchCounters = {
+    claim_batches_total: ['Claim and validate batches sent to the database (a lone request is a batch of one)', 'batches'],
+    claim_batch_elements_total: ['Claims and validations sent in batches', 'elements'],
+    claim_batch_fallbacks_total: ['Batches that failed as a whole and were run one element at a time', 'fallbacks'],
+  } as const;
+  for (const [name, [help, stat]] of Object.entries(batchCounters)) {
+    new client.Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(app.claimBatcher.stats[stat]);
+      },
+    });
+  }
+
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, not the URL, keeps the label set small.
     const route = request.routeOptions.url ?? 'unmatched';

@@ -1,0 +1,147 @@
+// Claims in batches (src/claims/batcher.ts, claim_codes in migration 006): a batch answers
+// each element exactly as if it had run alone, one after the other; batches form under load
+// without changing any count; and a batch held up by a lock gives way, so that the claims
+// queued behind it go on while the held one waits on its own.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClaimBatcher } from '../../src/claims/batcher';
+import { lockoutRules } from '../../src/claims/claims.service';
+import { runClaims, type ClaimResult, type LockoutRules } from '../../src/claims/claims.sql';
+import { useTestApp } from '../support/context';
+import { createCatalog, createList, generateBatch } from '../support/fixtures';
+import { startTestWorker } from '../support/worker';
+
+const t = useTestApp();
+let worker: Awaited<ReturnType<typeof startTestWorker>> | undefined;
+const outcome = { points: { amount: 10, account: 'spendable', source: 'promo_code' }, tags: ['batch'] };
+
+beforeAll(async () => {
+  await createCatalog(t, { accounts: { spendable: 'Spendable' }, sources: { promo_code: 'Promo code' } });
+  worker = await startTestWorker(t);
+});
+afterAll(async () => worker?.stop());
+
+let seq = 0;
+/** `count` new customers, registered in one statement. */
+async function customers(count: number): Promise<string[]> {
+  const ids = Array.from({ length: count }, () => `batch-cust-${++seq}`);
+  await t.pool.query('INSERT INTO customers (id) SELECT unnest($1::text[])', [ids]);
+  return ids;
+}
+
+async function singleUseCodes(count: number): Promise<{ listId: string; codes: string[] }> {
+  const list = await createList(t, { name: `single ${++seq}`, type: 'single_use', outcome });
+  return { listId: list.id, codes: (await generateBatch(t, list.id, count)).codes };
+}
+
+const rules = (): LockoutRules => lockoutRules(t.app.config);
+const reasons = (results: ClaimResult[]) => results.map((r) => r.error ?? (r.claim ? 'claimed' : 'valid'));
+
+describe('one batch', () => {
+  it('answers every element as if the elements had run one after the other', async () => {
+    const { codes: [first, second] } = await singleUseCodes(2);
+    const multi = await createList(t, { name: 'Batch multi', type: 'multi_use', code: 'BATCH-MULTI', outcome });
+    const [a, b, c] = await customers(3);
+    const results = await runClaims(t.pool, 'claim', [
+      { code: first!, customerId: a! },
+      { code: first!, customerId: b! },
+      { code: 'BATCHMULTI', customerId: c! },
+      { code: 'BATCHMULTI', customerId: c! },
+      { code: 'NOSUCHCODE', customerId: a! },
+      { code: second!, customerId: 'not-registered' },
+      { code: second!, customerId: b! },
+    ], rules());
+
+    expect(reasons(results)).toEqual([
+      'claimed', 'code_already_claimed', 'claimed', 'already_claimed_by_customer', 'code_not_found', 'customer_not_found', 'claimed',
+    ]);
+    expect(results[0]!.claim).toMatchObject({ code: first, customer_id: a });
+    const { rows: [counts] } = await t.pool.query(
+      `SELECT (SELECT count(*)::int FROM claims WHERE customer_id = ANY($1)) AS claims,
+              (SELECT count(*)::int FROM points_ledger WHERE customer_id = ANY($1)) AS ledger,
+              (SELECT count(*)::int FROM attempts WHERE customer_id = ANY($1) OR customer_id = 'not-registered') AS failed,
+              (SELECT sum(claims)::int FROM list_counters WHERE list_id = $2) AS multi_count`,
+      [[a, b, c], multi.id],
+    );
+    expect(counts).toEqual({ claims: 3, ledger: 3, failed: 4, multi_count: 1 });
+  });
+
+  it('counts unknown codes towards a lockout element by element', async () => {
+    const [customer] = await customers(1);
+    const results = await runClaims(t.pool, 'validate', ['NOPE1', 'NOPE2', 'NOPE3', 'NOPE4'].map((code) => ({ code, customerId: customer! })), {
+      ...rules(),
+      threshold: 2,
+    });
+    expect(reasons(results)).toEqual(['code_not_found', 'code_not_found', 'customer_locked_out', 'customer_locked_out']);
+  });
+});
+
+describe('batches under load', () => {
+  it('form when requests queue up, and every count stays exact', { timeout: 60_000 }, async () => {
+    const { listId, codes } = await singleUseCodes(200);
+    const capped = await createList(t, { name: 'Batch cap', type: 'multi_use', code: 'BATCH-CAP-30', redemption_cap: 30, outcome });
+    const people = await customers(200);
+    const before = { ...t.app.claimBatcher.stats };
+
+    const claim = (code: string, customer_id: string) => t.call('client', { method: 'POST', url: '/v1/claims', payload: { code, customer_id } });
+    const answers = await Promise.all([
+      ...codes.map((code, i) => claim(code, people[i]!)),
+      // every code twice: the second claim of each must lose
+      ...codes.map((code, i) => claim(code, people[(i + 1) % people.length]!)),
+      ...people.slice(0, 100).map((id) => claim('BATCH-CAP-30', id)),
+    ]);
+
+    const statuses = (from: number, to: number) =>
+      answers.slice(from, to).reduce<Record<string, number>>((n, a) => ({ ...n, [a.statusCode]: (n[a.statusCode] ?? 0) + 1 }), {});
+    const first = answers.slice(0, 400);
+    expect(first.filter((a) => a.statusCode === 201)).toHaveLength(200);
+    expect(first.filter((a) => a.data?.error?.code === 'code_already_claimed')).toHaveLength(200);
+    expect(statuses(400, 500)).toEqual({ 201: 30, 409: 70 });
+
+    const stats = t.app.claimBatcher.stats;
+    expect(stats.elements - before.elements).toBe(500);
+    // Fewer batches than requests: several claims went to the database together.
+    expect(stats.batches - before.batches).toBeLessThan(500);
+    expect(stats.largest).toBeGreaterThan(1);
+
+    const { rows: [db] } = await t.pool.query(
+      `SELECT (SELECT count(*)::int FROM claims WHERE list_id = $1) AS single,
+              (SELECT count(DISTINCT code)::int FROM claims WHERE list_id = $1) AS single_codes,
+              (SELECT count(*)::int FROM codes WHERE list_id = $1 AND claimed_by IS NOT NULL) AS claimed_codes,
+              (SELECT count(*)::int FROM claims WHERE list_id = $2) AS capped,
+              (SELECT sum(claims)::int FROM list_counters WHERE list_id = $1) AS single_count,
+              (SELECT sum(claims)::int FROM list_counters WHERE list_id = $2) AS capped_count`,
+      [listId, capped.id],
+    );
+    expect(db).toEqual({ single: 200, single_codes: 200, claimed_codes: 200, capped: 30, single_count: 200, capped_count: 30 });
+  });
+});
+
+describe('a batch held up by a lock', () => {
+  it('gives way: the claims queued behind it go on, and the held claim waits on its own', { timeout: 30_000 }, async () => {
+    const { codes: [held, second, third] } = await singleUseCodes(3);
+    const [a, b, c] = await customers(3);
+    // One lane, so that the queued claims could only ever go after the held one's batch.
+    const batcher = new ClaimBatcher(t.pool, rules(), { lanes: 1, maxSize: 32 });
+    const holder = await t.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM codes WHERE code = $1 FOR UPDATE', [held]);
+
+      let heldSettled = false;
+      const heldClaim = batcher.run('claim', held!, a!).finally(() => (heldSettled = true));
+      const others = await Promise.all([batcher.run('claim', second!, b!), batcher.run('claim', third!, c!)]);
+
+      expect(reasons(others)).toEqual(['claimed', 'claimed']);
+      expect(heldSettled).toBe(false);
+      expect(batcher.stats.fallbacks).toBeGreaterThanOrEqual(1);
+
+      await holder.query('ROLLBACK');
+      expect(reasons([await heldClaim])).toEqual(['claimed']);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      holder.release();
+    }
+    const { rows } = await t.pool.query('SELECT count(*)::int AS n FROM claims WHERE code = ANY($1)', [[held, second, third]]);
+    expect(rows[0].n).toBe(3);
+  });
+});
