@@ -26,7 +26,7 @@ const run = promisify(execFile);
 
 interface Scenario {
   name: string;
-  /** CPU time per request, ms, of the server process and of its database backends. */
+  /** CPU time per request, ms, of the server process and of the database cluster. */
   serverCpuMs: number;
   databaseCpuMs: number;
   okPerSecond: number;
@@ -59,7 +59,7 @@ async function singleUseList(server: RunningServer, db: pg.Client, name: string,
 async function drive(server: RunningServer, database: string, key: string, name: string, route: string, body: (i: number) => unknown, okStatus: number, method = 'POST'): Promise<Scenario> {
   let i = 0;
   const cpuBefore = processCpuMs(server.process.pid!);
-  const dbCpuBefore = backendsCpuMs(database);
+  const dbCpuBefore = clusterCpuMs(database);
   const result = await autocannon({
     url: server.url,
     connections,
@@ -80,7 +80,7 @@ async function drive(server: RunningServer, database: string, key: string, name:
   return {
     name,
     serverCpuMs: (processCpuMs(server.process.pid!) - cpuBefore) / Math.max(1, result.requests.total),
-    databaseCpuMs: (backendsCpuMs(database) - dbCpuBefore) / Math.max(1, result.requests.total),
+    databaseCpuMs: (clusterCpuMs(database) - dbCpuBefore) / Math.max(1, result.requests.total),
     okPerSecond: (statuses[String(okStatus)] ?? 0) / duration,
     requests: result.requests.total,
     p50: result.latency.p50,
@@ -90,24 +90,41 @@ async function drive(server: RunningServer, database: string, key: string, name:
   };
 }
 
-/** CPU time used by the PostgreSQL backends connected to `database` (all on this machine). */
-function backendsCpuMs(database: string): number {
-  let total = 0;
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+/**
+ * CPU time used by the whole PostgreSQL cluster that serves `database` (on this machine): its
+ * postmaster with every process it runs, and the processes it ran that have since exited
+ * (a backend's time passes to its parent when it is reaped). Background work such as WAL
+ * writing counts too; backends that come and go with the pool are not lost.
+ */
+function clusterCpuMs(database: string): number {
+  const stats = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).flatMap((pid) => {
     try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(` ${database} `)) total += processCpuMs(Number(pid));
+      return [{ pid: Number(pid), cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8'), fields: statFields(Number(pid)) }];
     } catch {
-      // gone
+      return []; // gone
     }
+  });
+  const backend = stats.find((p) => p.cmdline.includes(` ${database} `));
+  if (!backend) return 0;
+  const postmaster = Number(backend.fields[1]);
+  let total = 0;
+  for (const p of stats) {
+    if (p.pid === postmaster) total += ticksMs(p.fields, 11, 12, 13, 14);
+    else if (Number(p.fields[1]) === postmaster) total += ticksMs(p.fields, 11, 12);
   }
   return total;
 }
 
-/** User + system CPU time a process has used, in ms (from /proc; clock ticks are 10 ms). */
-function processCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+/** The fields of /proc/<pid>/stat after the command name (the state is [0], the parent pid [1]). */
+function statFields(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
 }
+
+/** The sum of some clock-tick fields, in ms (ticks are 10 ms). */
+const ticksMs = (fields: string[], ...indexes: number[]) => indexes.reduce((sum, i) => sum + Number(fields[i]) * 10, 0);
+
+/** User + system CPU time a process has used, in ms. */
+const processCpuMs = (pid: number) => ticksMs(statFields(pid), 11, 12);
 
 function shuffled(n: number): number[] {
   const order = Array.from({ length: n }, (_, i) => i);

@@ -80,6 +80,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL');
   }
   const adminApiKey = text(env, 'ADMIN_API_KEY');
+  const databasePoolSize = int(env, 'DATABASE_POOL_SIZE', 20, 2, 1000);
   if (adminApiKey && adminApiKey.length < 16) throw new ConfigError('ADMIN_API_KEY must be at least 16 characters');
 
   const adminEmail = text(env, 'ADMIN_EMAIL') ?? 'admin@localhost';
@@ -96,8 +97,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     host,
     role,
     databaseUrl,
-    databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 20, 2, 1000),
-    claimBatchLanes: int(env, 'CLAIM_BATCH_LANES', 4, 1, 1000),
+    databasePoolSize,
+    // Lanes leave at least one connection of the pool to everything else.
+    claimBatchLanes: Math.min(int(env, 'CLAIM_BATCH_LANES', 4, 1, 32), databasePoolSize - 1),
     claimBatchSize: int(env, 'CLAIM_BATCH_SIZE', 32, 1, 1000),
     dataDir: path.resolve(text(env, 'DATA_DIR') ?? './data'),
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),

@@ -4,22 +4,26 @@
 // through a few lanes: while every lane is busy, new requests queue, and the next free lane
 // takes all that queued (up to `maxSize`) as one call of claim_codes (migration 006). A
 // request that finds a lane free goes at once, alone: batching costs no latency when there
-// is no load, and batches grow with the load.
+// is no load, and batches grow with the load. Each lane starts its claims at a counter slot
+// of its own, so lanes never wait on each other's slot.
 //
-// A batch (even of one) is one statement in one transaction. If it fails with an error the
-// database reported (a deadlock, a lock wait past the batch's lock_timeout, anything else),
-// nothing of it was committed, and its elements are run again one by one, outside the lanes,
-// with no lock timeout; an element that fails on its own then fails alone. So a lane is never
-// held for long by a claim that waits behind another transaction (a cancel, a cap edit):
-// claims of other codes and lists go on. An error without a SQLSTATE (the
-// connection was lost) is passed to every element: whether the batch committed is unknown.
+// A batch (even of one) is one statement in one transaction. When the database answers it
+// with an error (a deadlock, a lock wait past the batch's lock_timeout, a batch running too
+// long, an element that fails), the transaction was rolled back and nothing of it stays; its
+// elements are then run again one by one, outside the lanes, with no lock timeout, and an
+// element that fails on its own fails alone. So a lane is never held for long by a claim
+// that waits behind another transaction (a cancel, a cap edit): claims of other codes and
+// lists go on. When the batch may have committed — the connection was lost, the server shut
+// down — every element gets the error, as a lone claim would; running them again could
+// claim twice.
+import pg from 'pg';
 import type { Pool } from '../db/pool';
 import * as sql from './claims.sql';
 
 export type BatchKind = 'claim' | 'validate';
 
 export interface BatchOptions {
-  /** Batches in flight at once, each on its own connection. */
+  /** Batches in flight at once, each on its own connection (at most 32, one per counter slot). */
   lanes: number;
   /** The most elements one batch takes; 1 turns batching off. */
   maxSize: number;
@@ -36,24 +40,42 @@ interface Pending {
 export interface BatchStats {
   batches: number;
   elements: number;
-  largest: number;
   /** Batches that failed and were run again one element at a time. */
   fallbacks: number;
 }
 
-const byCode = (a: Pending, b: Pending) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0);
+const SLOTS = 32; // list_counters rows per list (migration 003)
+
+/**
+ * Whether a failed batch can be run again element by element: the database reported an
+ * error for the statement, so its transaction was rolled back. Not so for a lost connection
+ * or a server going away (SQLSTATE classes 08, 57P, 58, XX, or no SQLSTATE at all): the
+ * batch may have committed.
+ */
+export function rolledBack(error: unknown): boolean {
+  return error instanceof pg.DatabaseError && typeof error.code === 'string' && !/^(08|57P|58|XX)/.test(error.code);
+}
+
+/** In code order, then customer: two batches touching the same codes lock them in the same order. */
+const byCodeThenCustomer = (a: Pending, b: Pending) =>
+  a.code < b.code ? -1 : a.code > b.code ? 1 : a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : 0;
 
 export class ClaimBatcher {
-  readonly stats: BatchStats = { batches: 0, elements: 0, largest: 0, fallbacks: 0 };
+  readonly stats: BatchStats = { batches: 0, elements: 0, fallbacks: 0 };
   private readonly queues: Record<BatchKind, Pending[]> = { claim: [], validate: [] };
-  private running = 0;
+  /** Lanes not running a batch, by number; lane n starts its claims at its own counter slot. */
+  private readonly freeLanes: number[];
+  private readonly lanes: number;
   private turn: BatchKind = 'claim';
 
   constructor(
     private readonly pool: Pool,
     private readonly lockout: sql.LockoutRules,
     private readonly options: BatchOptions,
-  ) {}
+  ) {
+    this.lanes = Math.min(Math.max(1, options.lanes), SLOTS);
+    this.freeLanes = Array.from({ length: this.lanes }, (_, lane) => lane);
+  }
 
   /** Runs one claim or validation by the rules of SPEC §5, alone or in a batch. */
   run(kind: BatchKind, code: string, customerId: string): Promise<sql.ClaimResult> {
@@ -64,13 +86,13 @@ export class ClaimBatcher {
   }
 
   private dispatch() {
-    while (this.running < this.options.lanes) {
+    while (this.freeLanes.length > 0) {
       const kind = this.nextKind();
       if (!kind) return;
+      const lane = this.freeLanes.pop()!;
       const batch = this.queues[kind].splice(0, this.options.maxSize);
-      this.running++;
-      void this.execute(kind, batch).finally(() => {
-        this.running--;
+      void this.execute(kind, batch, lane).finally(() => {
+        this.freeLanes.push(lane);
         this.dispatch();
       });
     }
@@ -84,18 +106,18 @@ export class ClaimBatcher {
     return kind;
   }
 
-  private async execute(kind: BatchKind, batch: Pending[]) {
+  /** Never rejects: every element is settled, here or by its own run. */
+  private async execute(kind: BatchKind, batch: Pending[], lane: number) {
     this.stats.batches++;
     this.stats.elements += batch.length;
-    this.stats.largest = Math.max(this.stats.largest, batch.length);
-    // In code order, so that two batches claiming some of the same codes lock them in the
-    // same order and do not deadlock (the sort is stable: one code's claims keep their order).
-    const ordered = [...batch].sort(byCode);
+    const ordered = [...batch].sort(byCodeThenCustomer);
+    const slot = Math.floor((lane * SLOTS) / this.lanes);
     let results: sql.ClaimResult[];
     try {
-      results = await sql.runClaims(this.pool, kind, ordered, this.lockout);
+      results = await sql.runClaims(this.pool, kind, ordered, this.lockout, slot);
+      if (!Array.isArray(results) || results.length !== ordered.length) throw new Error(`claim batch of ${ordered.length} answered ${JSON.stringify(results)?.slice(0, 200)}`);
     } catch (error) {
-      if ((error as { code?: string }).code === undefined) {
+      if (!rolledBack(error)) {
         for (const element of ordered) element.reject(error);
         return;
       }

@@ -24,7 +24,7 @@ export interface ClaimResult {
 const DEADLOCK = '40P01';
 
 /**
- * Runs the rules of SPEC §5 in the database (see claim_code in migration 003). A claim is
+ * Runs the rules of SPEC §5 in the database (see claim_code in migrations 003 and 006). A claim is
  * one statement, so one round trip. Should a claim and an agent's reversal or cancel of the
  * same code ever deadlock, a claim run on its own (not inside a caller's transaction) is
  * retried.
@@ -46,13 +46,20 @@ export async function runClaim(db: Queryable, kind: ClaimKind, code: string, cus
 
 /**
  * Runs several claims or validations in one statement and one transaction (claim_codes in
- * migration 006), in the order given; answers come back in that order. See batcher.ts.
+ * migration 006), in the order given; answers come back in that order. Claims start at
+ * counter slot `slot`. See batcher.ts.
  */
-export async function runClaims(db: Queryable, kind: 'claim' | 'validate', items: { code: string; customerId: string }[], lockout: LockoutRules): Promise<ClaimResult[]> {
+export async function runClaims(
+  db: Queryable,
+  kind: 'claim' | 'validate',
+  items: { code: string; customerId: string }[],
+  lockout: LockoutRules,
+  slot: number,
+): Promise<ClaimResult[]> {
   const { rows } = await db.query<{ results: ClaimResult[] }>({
     name: 'claim_codes',
-    text: 'SELECT claim_codes($1, $2, $3, $4, make_interval(secs => $5), make_interval(secs => $6)) AS results',
-    values: [kind, items.map((item) => item.code), items.map((item) => item.customerId), lockout.threshold, lockout.windowSeconds, lockout.durationSeconds],
+    text: 'SELECT claim_codes($1, $2, $3, $4, make_interval(secs => $5), make_interval(secs => $6), $7) AS results',
+    values: [kind, items.map((item) => item.code), items.map((item) => item.customerId), lockout.threshold, lockout.windowSeconds, lockout.durationSeconds, slot],
   });
   return rows[0]!.results;
 }
