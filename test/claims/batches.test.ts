@@ -74,6 +74,18 @@ describe('one batch', () => {
     }, 0);
     expect(reasons(results)).toEqual(['code_not_found', 'code_not_found', 'customer_locked_out', 'customer_locked_out']);
   });
+  it('counts a claim limit element by element', async () => {
+    const { codes } = await singleUseCodes(3);
+    const [customer] = await customers(1);
+    const limits = (payload: Record<string, unknown>) => t.call('admin', { method: 'PUT', url: '/v1/settings/claim-limits', payload });
+    expect((await limits({ per_week: 2 })).statusCode).toBe(200);
+    try {
+      const results = await runClaims(t.pool, 'claim', codes.map((code) => ({ code, customerId: customer! })), rules(), 0);
+      expect(reasons(results)).toEqual(['claimed', 'claimed', 'customer_limit_reached']);
+    } finally {
+      expect((await limits({})).statusCode).toBe(200);
+    }
+  });
 });
 
 describe('batches under load', () => {
@@ -203,5 +215,22 @@ describe('a batch that fails', () => {
     const refused = await new pg.Client({ host: '127.0.0.1', port: 1, connectionTimeoutMillis: 2000 }).connect().catch((error: unknown) => error);
     expect(refused).toMatchObject({ code: 'ECONNREFUSED' });
     expect(rolledBack(refused)).toBe(false);
+  });
+});
+
+describe('turns', () => {
+  it('lets a validation waiting behind a flood of claims go with the next free lane', async () => {
+    const { codes } = await singleUseCodes(64);
+    const people = await customers(64);
+    const batcher = new ClaimBatcher(t.pool, rules(), { lanes: 1, maxSize: 8 });
+    const done: string[] = [];
+    const claims = codes.map((code, i) => batcher.run('claim', code, people[i]!).then((result) => done.push(reasons([result])[0]!)));
+    const validation = batcher.run('validate', codes[0]!, people[1]!).then((result) => done.push(`validate: ${reasons([result])[0]}`));
+    await Promise.all([...claims, validation]);
+
+    // The first claim went alone; the validation took the next turn, ahead of 63 queued claims.
+    expect(done.slice(0, 2)).toEqual(['claimed', 'validate: code_already_claimed']);
+    expect(done.filter((d) => d === 'claimed')).toHaveLength(64);
+    expect(batcher.stats).toEqual({ batches: 1 + 1 + 8, elements: 65, fallbacks: 0 });
   });
 });

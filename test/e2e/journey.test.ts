@@ -128,7 +128,8 @@ describe('dashboard journey', { timeout: 180_000 }, () => {
 
   it('troubleshoots the code: the verdict says it is cancelled and the timeline shows the cancellation', async () => {
     await nav('Troubleshoot').click();
-    await page.getByLabel('Code').fill(code);
+    await page.getByRole('heading', { name: 'Troubleshoot', level: 1 }).waitFor();
+    await page.getByLabel('Code', { exact: true }).fill(code);
     await page.getByRole('button', { name: 'Troubleshoot' }).click();
     await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/cancel/i);
     const timeline = page.getByRole('list', { name: 'Timeline' });
