@@ -80,8 +80,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL');
   }
   const adminApiKey = text(env, 'ADMIN_API_KEY');
-  const databasePoolSize = int(env, 'DATABASE_POOL_SIZE', 20, 2, 1000);
   if (adminApiKey && adminApiKey.length < 16) throw new ConfigError('ADMIN_API_KEY must be at least 16 characters');
+  const databasePoolSize = int(env, 'DATABASE_POOL_SIZE', 20, 2, 1000);
 
   const adminEmail = text(env, 'ADMIN_EMAIL') ?? 'admin@localhost';
   if (!new RegExp(EMAIL_PATTERN).test(adminEmail) || adminEmail.length > 254) {

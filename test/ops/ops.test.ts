@@ -44,6 +44,17 @@ describe('metrics', () => {
     expect(res.body).toContain('route="/v1/offers/:id"');
     expect(res.body).not.toContain('some-offer');
   });
+
+  it('/metrics counts claim batches and their elements', async () => {
+    // A validation of an unknown code by an unknown customer: one batch of one element.
+    const validated = await t.call('client', { method: 'POST', url: '/v1/claims/validate', payload: { code: 'NO-SUCH-CODE', customer_id: 'nobody' } });
+    expect(validated.statusCode).toBe(404);
+    const res = await get('/metrics');
+    expect(res.body).toContain('# TYPE claim_batches_total counter');
+    expect(res.body).toMatch(/^claim_batches_total [1-9]\d*$/m);
+    expect(res.body).toMatch(/^claim_batch_elements_total [1-9]\d*$/m);
+    expect(res.body).toMatch(/^claim_batch_fallbacks_total 0$/m);
+  });
 });
 
 describe('API documentation', () => {
