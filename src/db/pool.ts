@@ -34,3 +34,20 @@ export async function transaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<T>
     client.release();
   }
 }
+
+const DEADLOCK = '40P01';
+
+/**
+ * Like `transaction`, run again (at most three times in all) when PostgreSQL chose it to break
+ * a deadlock: it was rolled back whole, so running `work` again is safe as long as all it
+ * does is in the database.
+ */
+export async function transactionRetryingDeadlocks<T>(pool: pg.Pool, work: (tx: Tx) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction(pool, work);
+    } catch (error) {
+      if ((error as { code?: string }).code !== DEADLOCK || attempt >= 3) throw error;
+    }
+  }
+}

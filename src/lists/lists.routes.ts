@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { transaction } from '../db/pool';
+import { transaction, transactionRetryingDeadlocks } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
 import { ErrorResponse, IdParams, Page, commonErrors } from '../http/schemas';
 import { CreateListBody, List, ListQuery, UpdateListBody } from './lists.schema';
@@ -49,5 +49,8 @@ export const listRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: UpdateListBody,
       response: { 200: List, ...errors },
     },
-  }, async (request) => transaction(app.pool, (tx) => service.updateList(tx, auditContext(request), request.params.id, request.body)));
+  }, async (request) =>
+    // A cap edit locks all of the list's counter rows; a batch of claims that holds one and
+    // waits for another can deadlock with it (docs/architecture.md, "Claims in batches").
+    transactionRetryingDeadlocks(app.pool, (tx) => service.updateList(tx, auditContext(request), request.params.id, request.body)));
 };

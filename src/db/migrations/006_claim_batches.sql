@@ -1,10 +1,8 @@
 -- Claims in batches, and claim plans that survive a fresh database.
 --
--- claim_code (migration 003) is made again with three changes:
+-- claim_code (migration 003) is made again with two changes:
 --  * `p_slot`: the counter slot a claim starts at. A batch lane passes its own, so that the
 --    lanes never share a slot; a lone claim keeps its connection's (pid % 32).
---  * A claim leaving a full slot first looks for a slot with room that no other transaction
---    holds (FOR UPDATE SKIP LOCKED), and waits for a held one only when there is no other.
 --  * `enable_seqscan = off`. PL/pgSQL caches each statement's plan per connection. A plan
 --    made while `claims`, `attempts` or `list_counters` held a handful of rows is a
 --    sequential scan, and it stays cached as those tables grow: a fresh service measured
@@ -120,22 +118,17 @@ BEGIN
       -- Count the claim first: take one unit of a counter slot before anything else is
       -- written, so that a full list costs no undo. Start at the caller's slot (a batch lane's,
       -- else this connection's); on a capped list, when that slot's quota is used up, move to
-      -- a slot that still has room, until none has. A slot no other transaction holds is
-      -- preferred, as taking it never waits: claims moving between slots neither queue behind
-      -- nor deadlock with each other. The quota is read by the UPDATE itself (NULL = uncapped),
-      -- so a cap set or lifted while this claim was in flight is honoured.
+      -- a slot that still has room, until none has. The search locks nothing, so a lone claim
+      -- never holds one slot while it waits for another. The quota is read by the UPDATE
+      -- itself (NULL = uncapped), so a cap set or lifted while this claim was in flight is
+      -- honoured.
       v_slot := coalesce(p_slot, pg_backend_pid()) % 32;
       LOOP
         UPDATE list_counters SET claims = claims + 1
          WHERE list_id = v_list.id AND slot = v_slot AND (quota IS NULL OR claims < quota);
         EXIT WHEN FOUND;
         SELECT slot INTO v_slot FROM list_counters
-         WHERE list_id = v_list.id AND (quota IS NULL OR claims < quota) ORDER BY random() LIMIT 1
-           FOR UPDATE SKIP LOCKED;
-        IF NOT FOUND THEN
-          SELECT slot INTO v_slot FROM list_counters
-           WHERE list_id = v_list.id AND (quota IS NULL OR claims < quota) ORDER BY random() LIMIT 1;
-        END IF;
+         WHERE list_id = v_list.id AND (quota IS NULL OR claims < quota) ORDER BY random() LIMIT 1;
         v_tries := v_tries + 1;
         IF NOT FOUND OR v_tries > 64 THEN v_reason := 'list_cap_reached'; EXIT take; END IF;
       END LOOP;
