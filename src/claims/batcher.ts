@@ -110,7 +110,7 @@ export class ClaimBatcher {
   private async execute(kind: BatchKind, batch: Pending[], lane: number) {
     this.stats.batches++;
     this.stats.elements += batch.length;
-    const ordered = [...batch].sort(byCodeThenCustomer);
+    const ordered = batch.sort(byCodeThenCustomer);
     const slot = Math.floor((lane * SLOTS) / this.lanes);
     let results: sql.ClaimResult[];
     try {

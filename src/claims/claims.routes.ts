@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import { transaction } from '../db/pool';
+import { transactionRetryingDeadlocks } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
 import { actorOf } from '../auth/roles';
 import { CustomerParams } from '../customers/customers.schema';
@@ -101,7 +101,7 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: await service.reverseClaim(tx, ctx, request.params.id, request.body.reason),
     });
     const key = idempotencyKey(request);
-    if (key === null) return send(reply, await transaction(app.pool, reverse));
+    if (key === null) return send(reply, await transactionRetryingDeadlocks(app.pool, reverse));
     const scope = { principal: ctx.actor, key, request: { route: 'reversal', id: request.params.id, body: request.body } };
     return send(reply, await withIdempotency(app.pool, scope, reverse));
   });

@@ -1,4 +1,4 @@
-import { isPool, type Queryable, type Tx } from '../db/pool';
+import { isPool, retryingDeadlocks, type Queryable, type Tx } from '../db/pool';
 import type { ClaimRecord } from './claims.schema';
 
 type ClaimKind = 'claim' | 'validate' | 'verdict';
@@ -21,27 +21,23 @@ export interface ClaimResult {
   outcome?: Record<string, unknown>;
 }
 
-const DEADLOCK = '40P01';
 
 /**
- * Runs the rules of SPEC §5 in the database (see claim_code in migrations 003 and 006). A claim is
- * one statement, so one round trip. Should a claim and an agent's reversal or cancel of the
- * same code ever deadlock, a claim run on its own (not inside a caller's transaction) is
- * retried.
+ * Runs the rules of SPEC §5 in the database (see claim_code in migrations 003 and 006). A
+ * claim is one statement, so one round trip. Run on its own (not inside a caller's
+ * transaction), the statement is its own transaction, and is run again should it deadlock
+ * with an agent's reversal or cancel of the same code.
  */
 export async function runClaim(db: Queryable, kind: ClaimKind, code: string, customerId: string, lockout: LockoutRules): Promise<ClaimResult> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const { rows } = await db.query<{ result: ClaimResult }>({
-        name: 'claim_code',
-        text: 'SELECT claim_code($1, $2, $3, $4, make_interval(secs => $5), make_interval(secs => $6)) AS result',
-        values: [kind, code, customerId, lockout.threshold, lockout.windowSeconds, lockout.durationSeconds],
-      });
-      return rows[0]!.result;
-    } catch (error) {
-      if ((error as { code?: string }).code !== DEADLOCK || attempt >= 3 || !isPool(db)) throw error;
-    }
-  }
+  const once = async () => {
+    const { rows } = await db.query<{ result: ClaimResult }>({
+      name: 'claim_code',
+      text: 'SELECT claim_code($1, $2, $3, $4, make_interval(secs => $5), make_interval(secs => $6)) AS result',
+      values: [kind, code, customerId, lockout.threshold, lockout.windowSeconds, lockout.durationSeconds],
+    });
+    return rows[0]!.result;
+  };
+  return isPool(db) ? retryingDeadlocks(once) : once();
 }
 
 /**

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { DomainError, errorBody, invalid } from '../http/errors';
-import { transaction, type Pool, type Tx } from '../db/pool';
+import { transactionRetryingDeadlocks, type Pool, type Tx } from '../db/pool';
 
 const IDEMPOTENCY_WINDOW = '24 hours';
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
@@ -61,7 +61,8 @@ export async function withIdempotency(
   work: (tx: Tx) => Promise<StoredResponse>,
 ): Promise<StoredResponse & { replayed: boolean }> {
   const hash = fingerprint(scope.request);
-  return transaction(pool, async (tx) => {
+  // Run again when picked to break a deadlock: the key row goes with the rolled-back rest.
+  return transactionRetryingDeadlocks(pool, async (tx) => {
     const claimed = await tx.query(
       `INSERT INTO idempotency_keys (principal, key, request_hash) VALUES ($1, $2, $3)
        ON CONFLICT (principal, key) DO UPDATE

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ErrorResponse, IdParams, Nullable, NullableTimestamp, Page, PageQuery, Timestamp, commonErrors } from '../http/schemas';
 import { getList } from '../lists/lists.service';
-import { transaction } from '../db/pool';
+import { transactionRetryingDeadlocks } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
 import { ClaimRecord, ReasonBody } from '../claims/claims.schema';
 import { listCodes } from './codes.service';
@@ -90,7 +90,7 @@ export const codeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: CodeDetail, 409: Type.Ref(ErrorResponse), ...errors },
     },
   }, async (request) =>
-    transaction(app.pool, (tx) => cancelCode(tx, auditContext(request), request.params.code, request.body.reason)));
+    transactionRetryingDeadlocks(app.pool, (tx) => cancelCode(tx, auditContext(request), request.params.code, request.body.reason)));
 
   app.get('/v1/lists/:id/codes', {
     config: { access: 'agent' },

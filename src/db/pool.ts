@@ -38,16 +38,23 @@ export async function transaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<T>
 const DEADLOCK = '40P01';
 
 /**
- * Like `transaction`, run again (at most three times in all) when PostgreSQL chose it to break
- * a deadlock: it was rolled back whole, so running `work` again is safe as long as all it
- * does is in the database.
+ * Runs `attempt` again (at most three times in all) while PostgreSQL picks it to break a
+ * deadlock. Each attempt must be a whole transaction, so the deadlock rolled it back whole and
+ * running it again is safe, as long as all it does is in the database.
  */
-export async function transactionRetryingDeadlocks<T>(pool: pg.Pool, work: (tx: Tx) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
+export async function retryingDeadlocks<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
     try {
-      return await transaction(pool, work);
+      return await attempt();
     } catch (error) {
-      if ((error as { code?: string }).code !== DEADLOCK || attempt >= 3) throw error;
+      if ((error as { code?: string }).code !== DEADLOCK || tries >= 3) throw error;
     }
   }
 }
+
+/**
+ * `transaction`, run again when it was picked to break a deadlock: for the agent's and
+ * admin's transactions that lock rows claims also lock (counter slots, code rows, claims).
+ */
+export const transactionRetryingDeadlocks = <T>(pool: pg.Pool, work: (tx: Tx) => Promise<T>): Promise<T> =>
+  retryingDeadlocks(() => transaction(pool, work));

@@ -50,7 +50,7 @@ export const listRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: List, ...errors },
     },
   }, async (request) =>
-    // A cap edit locks all of the list's counter rows; a batch of claims that holds one and
-    // waits for another can deadlock with it (docs/architecture.md, "Claims in batches").
+    // A cap edit locks the list's row and all its counter rows, which batches of claims also
+    // take (docs/architecture.md, "Claims in batches").
     transactionRetryingDeadlocks(app.pool, (tx) => service.updateList(tx, auditContext(request), request.params.id, request.body)));
 };
