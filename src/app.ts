@@ -9,7 +9,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import type { Pool } from './db/pool';
-import { frameworkErrors, registerErrorHandling } from './http/errors';
+import type { Worker } from './jobs/queue';
+import { clientErrorHandler, frameworkErrors, refuseWhileShuttingDown, registerErrorHandling, requireHostHeader } from './http/errors';
 import { ErrorResponse } from './http/schemas';
 import { validatorCompiler } from './http/validation';
 import { registerAuth } from './auth/auth.plugin';
@@ -38,6 +39,8 @@ declare module 'fastify' {
     shuttingDown: boolean;
     /** Claims and validations without an Idempotency-Key go through it (claims/batcher.ts). */
     claimBatcher: ClaimBatcher;
+    /** The job worker of this process, when it runs one (ROLE=worker or all); read by /readyz and /metrics. */
+    worker: Worker | null;
   }
 }
 
@@ -60,7 +63,11 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
     },
     requestIdHeader: false,
     routerOptions: { maxParamLength: 512 },
-    return503OnClosing: true,
+    // The 503 while closing, what the HTTP parser refuses and a missing Host are answered in
+    // the service's error shape, not Fastify's or Node's (http/errors.ts).
+    return503OnClosing: false,
+    clientErrorHandler,
+    http: { requireHostHeader: false },
     // Behind N reverse proxies, the client's address is read from X-Forwarded-For, so that the
     // per-IP limits count clients and not the proxy.
     trustProxy: config.trustProxyHops ? (_address: string, hop: number) => hop < config.trustProxyHops : false,
@@ -70,6 +77,7 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
   app.decorate('pool', pool);
   app.decorate('config', config);
   app.decorate('shuttingDown', false);
+  app.decorate('worker', null);
   app.decorate('claimBatcher', new ClaimBatcher(pool, lockoutRules(config), { lanes: config.claimBatchLanes, maxSize: config.claimBatchSize }));
   app.setValidatorCompiler(validatorCompiler);
   app.addSchema(ErrorResponse);
@@ -78,6 +86,8 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
   });
 
   registerErrorHandling(app);
+  refuseWhileShuttingDown(app);
+  requireHostHeader(app);
   // Before the auth hook, so that the session cookie is parsed by the time it is read.
   await app.register(cookie);
   registerAuth(app);
@@ -98,6 +108,8 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } });
 
   await app.register(opsRoutes);
+  // A worker-only process serves the ops routes alone.
+  if (config.role === 'worker') return app;
   await app.register(apiKeyRoutes);
   await app.register(operatorRoutes);
   await app.register(sessionRoutes);

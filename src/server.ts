@@ -1,9 +1,10 @@
 // Process entry: configuration, database (embedded or DATABASE_URL), migrations, then the
 // HTTP API and/or the job worker, and an orderly shutdown on SIGTERM/SIGINT.
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { buildApp } from './app';
 import { ConfigError, loadConfig } from './config';
-import { createPool } from './db/pool';
+import { isDatabaseUnavailable } from './db/errors';
+import { createPool, type Pool } from './db/pool';
 import { migrate } from './db/migrate';
 import { seedDemoCatalog } from './db/seed';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
   }
 
   const pool = createPool(databaseUrl, config.databasePoolSize);
+  await waitForDatabase(pool, log);
   const applied = await migrate(pool);
   if (applied.length) log.info({ applied }, 'database migrated');
   await migrateQueue(pool);
@@ -44,19 +46,27 @@ async function main(): Promise<void> {
   // On a database that never had an operator, one API process makes the first admin.
   const firstAdmin = config.role === 'worker' ? null : await ensureFirstAdmin(pool, config.adminEmail);
 
-  const app = config.role === 'worker' ? null : await buildApp({ config, pool, logger: log });
+  // Every role serves HTTP: the API and dashboard (api, all) or only /healthz, /readyz and
+  // /metrics (worker), so that a load balancer or orchestrator can watch any process.
+  const app = await buildApp({ config, pool, logger: log });
   let runner: Worker | null = null;
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, log });
   if (config.role !== 'api') {
     const workerLog = log.child({ component: 'worker' });
-    runner = await startWorker(pool, workerLog, buildTaskList({ pool, config, log: workerLog, mailer }), config.workerConcurrency, config.workerDeadAfterSeconds, SCHEDULE);
+    runner = await startWorker(pool, workerLog, buildTaskList({ pool, config, log: workerLog, mailer }), {
+      concurrency: config.workerConcurrency,
+      deadAfterSeconds: config.workerDeadAfterSeconds,
+      schedule: SCHEDULE,
+      // A running job is asked to stop at a safe point (and is handed back) with time to spare.
+      shutdownAbortMs: Math.floor(config.shutdownTimeoutMs * 0.6),
+    });
+    app.worker = runner;
   }
-  if (app) {
-    const address = await app.listen({ port: config.port, host: config.host });
-    log.info(`promo codes service listening on ${address} (API docs at ${config.publicUrl}/docs)`);
-    // console.log, not the logger: shown once, whatever LOG_LEVEL says.
-    if (firstAdmin) console.log(firstAdminNotice(config.publicUrl, firstAdmin));
-  }
+  const address = await app.listen({ port: config.port, host: config.host });
+  if (config.role === 'worker') log.info(`promo codes worker listening on ${address} for /healthz, /readyz and /metrics`);
+  else log.info(`promo codes service listening on ${address} (API docs at ${config.publicUrl}/docs)`);
+  // console.log, not the logger: shown once, whatever LOG_LEVEL says.
+  if (firstAdmin) console.log(firstAdminNotice(config.publicUrl, firstAdmin));
   log.info({ role: config.role, database: embedded ? 'embedded' : 'DATABASE_URL' }, 'ready');
 
   let stopping = false;
@@ -64,21 +74,36 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
+    // SHUTDOWN_TIMEOUT_MS bounds the whole sequence. Requests and jobs get it less a second
+    // kept for closing the pool and the embedded database; then whatever still runs is cut.
+    const started = Date.now();
     const force = setTimeout(() => {
       log.error('shutdown took too long; exiting');
       process.exit(1);
-    }, config.shutdownTimeoutMs + 5000);
+    }, config.shutdownTimeoutMs);
     force.unref();
+    const drainMs = Math.max(0, config.shutdownTimeoutMs - 1000);
     try {
-      if (app) {
-        app.shuttingDown = true;
-        await app.close(); // stops accepting, waits for in-flight requests
-      }
-      await runner?.stop(); // running jobs finish or, if long, stop at a safe point and are retried
+      app.shuttingDown = true; // /readyz answers 503 and new requests are refused from here
+      const closing = app.close(); // stops accepting and closes idle connections; waits for in-flight requests
+      // A connection busy when closing began is closed once its request is answered (the answer
+      // says `connection: close`, ops.routes.ts); one whose client keeps it open anyway is
+      // closed as soon as it is idle, not after the keep-alive timeout.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+      sweep.unref();
+      const cut = setTimeout(() => {
+        log.warn('requests still running at the shutdown deadline; closing their connections');
+        app.server.closeAllConnections();
+      }, drainMs);
+      cut.unref();
+      // Running jobs finish or, once asked to stop, are handed back at a safe point.
+      await Promise.all([closing, runner?.stop()]);
+      clearTimeout(cut);
+      clearInterval(sweep);
       mailer.close();
       await pool.end();
       await embedded?.stop();
-      log.info('stopped');
+      log.info({ ms: Date.now() - started }, 'stopped');
       process.exit(0);
     } catch (error) {
       log.error({ err: error }, 'error during shutdown');
@@ -87,6 +112,23 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/**
+ * Waits for the database at start (it may be starting too, or failing over): connection errors
+ * are retried with backoff; any other error (bad password, no such database) stops the start.
+ */
+async function waitForDatabase(pool: Pool, log: Logger): Promise<void> {
+  for (let wait = 500; ; wait = Math.min(wait * 2, 10_000)) {
+    try {
+      await pool.query('SELECT 1');
+      return;
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      log.warn({ err: error, retryInMs: wait }, 'database unavailable; waiting for it');
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
 }
 
 function firstAdminNotice(publicUrl: string, login: { email: string; password: string }): string {

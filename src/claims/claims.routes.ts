@@ -49,7 +49,7 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   app.post('/v1/claims', {
-    config: { access: 'client' },
+    config: { access: 'client', uncertainWrite: { what: 'the claim', check: 'GET /v1/customers/{customer_id}/claims' } },
     schema: {
       tags,
       summary: 'Claim a code for a customer: the code is redeemed and its whole outcome issued, or nothing happens',
@@ -85,7 +85,7 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => service.getClaim(app.pool, request.params.id));
 
   app.post('/v1/claims/:id/reversal', {
-    config: { access: 'agent' },
+    config: { access: 'agent', uncertainWrite: { what: 'the reversal', check: 'GET /v1/claims/{id}' } },
     schema: {
       tags,
       summary: 'Reverse a claim: debit its points, revoke its offers, remove the tags it added, free the code or give the use back',

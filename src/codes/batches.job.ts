@@ -10,7 +10,7 @@
 // durably, which also flushes every chunk before it.
 import type { Logger } from 'pino';
 import { transaction, type Pool } from '../db/pool';
-import { failingOnLastAttempt } from '../jobs/queue';
+import { resilientTask } from '../jobs/queue';
 import { queueAlert } from '../notify/alerts';
 import * as sql from './batches.sql';
 import { generateCodes, type Slice } from './generator';
@@ -94,10 +94,17 @@ export async function failBatch(pool: Pool, batchId: string, error: string): Pro
   });
 }
 
-/** The graphile-worker task: retries on error; the last attempt's failure fails the batch. */
+/** Fails the batches whose jobs gave up without saying so; returns how many. */
+export async function failAbandonedBatches(pool: Pool): Promise<number> {
+  const abandoned = await sql.findAbandonedBatches(pool);
+  for (const { id, last_error } of abandoned) await failBatch(pool, id, `generation failed: ${last_error ?? 'its job stopped'}`);
+  return abandoned.length;
+}
+
+/** The graphile-worker task: interruptions resume it; the last attempt's failure fails the batch. */
 export const generateBatchTask = (pool: Pool, log: Logger) =>
-  failingOnLastAttempt(
-    (payload) => String((payload as { batch_id: string }).batch_id),
-    (batchId, signal) => generateBatch(pool, batchId, log, signal),
-    (batchId, error) => failBatch(pool, batchId, `generation failed: ${error.message}`),
-  );
+  resilientTask(log, {
+    parse: (payload) => String((payload as { batch_id: string }).batch_id),
+    work: (batchId, signal) => generateBatch(pool, batchId, log, signal),
+    fail: (batchId, error) => failBatch(pool, batchId, `generation failed: ${error.message}`),
+  });

@@ -5,8 +5,9 @@
 // off): a database crash may then lose the last chunks committed, but only whole ones, with the
 // staged lines they removed, and the job (whose own completion is a durable commit, which
 // flushes every earlier one) does them again. The finishing transaction commits durably.
+import type { Logger } from 'pino';
 import { transaction, type Pool } from '../db/pool';
-import { failingOnLastAttempt } from '../jobs/queue';
+import { resilientTask } from '../jobs/queue';
 import { queueAlert } from '../notify/alerts';
 import * as sql from './imports.sql';
 
@@ -44,10 +45,17 @@ export async function failImport(pool: Pool, importId: string, error: string): P
   });
 }
 
-/** The graphile-worker task: retries on error; the last attempt's failure fails the import. */
-export const processImportTask = (pool: Pool) =>
-  failingOnLastAttempt(
-    (payload) => String((payload as { import_id: string }).import_id),
-    (importId, signal) => processImport(pool, importId, signal),
-    (importId, error) => failImport(pool, importId, `import failed: ${error.message}`),
-  );
+/** Fails the imports whose jobs gave up without saying so; returns how many. */
+export async function failAbandonedImports(pool: Pool): Promise<number> {
+  const abandoned = await sql.findAbandonedImports(pool);
+  for (const { id, last_error } of abandoned) await failImport(pool, id, `import failed: ${last_error ?? 'its job stopped'}`);
+  return abandoned.length;
+}
+
+/** The graphile-worker task: interruptions resume it; the last attempt's failure fails the import. */
+export const processImportTask = (pool: Pool, log: Logger) =>
+  resilientTask(log, {
+    parse: (payload) => String((payload as { import_id: string }).import_id),
+    work: (importId, signal) => processImport(pool, importId, signal),
+    fail: (importId, error) => failImport(pool, importId, `import failed: ${error.message}`),
+  });

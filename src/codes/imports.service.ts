@@ -20,6 +20,11 @@ import type { ImportQuery } from './imports.schema';
 
 export const PROCESS_IMPORT = 'process_import';
 const MAX_VALUE_LENGTH = 256;
+/**
+ * Longest line of an upload. A code is short, and a spreadsheet row holding one is far below
+ * this; a line without end (a binary or corrupt file) is refused before it is held whole in memory.
+ */
+export const MAX_LINE_LENGTH = 65_536;
 const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 
 export async function createImport(tx: Tx, ctx: AuditContext, listId: string, query: ImportQuery, body: Readable, maxLines: number) {
@@ -82,9 +87,11 @@ async function stageUpload(tx: Tx, importId: string, body: Readable, maxLines: n
     if (carry) combined = combined.slice(0, -1);
     const lines = combined.split(/\r\n|\r|\n/);
     rest = final ? '' : lines.pop()! + carry;
+    if (rest.length > MAX_LINE_LENGTH) throw lineTooLong(lineNo + lines.length + 1);
     let out = '';
     for (const raw of lines) {
       lineNo++;
+      if (raw.length > MAX_LINE_LENGTH) throw lineTooLong(lineNo);
       const line = lineNo === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw; // byte order mark
       const value = firstField(line).slice(0, MAX_VALUE_LENGTH + 1);
       if (value === '' || (count === 0 && /^codes?$/i.test(value))) continue; // blank line, header (the first non-blank line)
@@ -129,6 +136,9 @@ async function stageUpload(tx: Tx, importId: string, body: Readable, maxLines: n
   if (count === 0) throw invalid([{ path: 'body', message: 'the upload holds no codes' }]);
   return count;
 }
+
+const lineTooLong = (line: number) =>
+  invalid([{ path: 'body', message: `line ${line} is longer than ${MAX_LINE_LENGTH.toLocaleString('en-US')} characters; is this a text file of codes?` }]);
 
 const cutShort = () => invalid([{ path: 'body', message: 'the upload ended before it was complete' }]);
 

@@ -11,9 +11,35 @@ export const isPool = (db: Queryable): db is pg.Pool => db instanceof pg.Pool;
 // bigint ids travel as strings (pg's default); counts that we sum are cast in SQL.
 export function createPool(connectionString: string, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString, max, application_name: 'promo-codes' });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
-  pool.on('error', () => {});
+  // A connection can fail at any moment (a database restart, a failover, a backend killed by an
+  // admin). pg-pool listens for that only while a client is idle and removes its listener while
+  // the client is checked out, so an error then would be an unhandled 'error' event and end the
+  // process. Every client made by this pool (graphile-worker's included) gets a listener for its
+  // whole life here; the query in flight fails with the same error, and the broken client is
+  // dropped when it is released.
+  pool.on('connect', (client) => client.on('error', ignoreConnectionError));
+  // An idle client losing its connection: the pool drops it and makes another when needed.
+  pool.on('error', ignoreConnectionError);
   return pool;
+}
+
+function ignoreConnectionError(): void {}
+
+/**
+ * Checks a client out for `work` and gives it back, dropped instead of reused when `work` failed
+ * in a way that may have left the connection broken or mid-transaction.
+ */
+export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    return await work(client);
+  } catch (error) {
+    broken = true;
+    throw error;
+  } finally {
+    client.release(broken);
+  }
 }
 
 /**
@@ -22,16 +48,20 @@ export function createPool(connectionString: string, max = 10): pg.Pool {
  */
 export async function transaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let broken = false;
   try {
     await client.query('BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
+    // A client whose ROLLBACK fails (its connection is gone) is not given back to the pool.
+    await client.query('ROLLBACK').catch(() => {
+      broken = true;
+    });
     throw error;
   } finally {
-    client.release();
+    client.release(broken);
   }
 }
 

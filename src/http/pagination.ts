@@ -1,5 +1,6 @@
 // Opaque cursors for keyset pagination: base64url of the last row's sort key.
 import { invalid } from './errors';
+import { timestampProblem } from './timestamps';
 
 export function encodeCursor(key: unknown[]): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
@@ -12,7 +13,7 @@ const checks: Record<KeyPart, (v: unknown) => boolean> = {
   id: (v) => typeof v === 'string' && /^[1-9][0-9]{0,17}$/.test(v),
   text: (v) => typeof v === 'string',
   number: (v) => typeof v === 'number' && Number.isFinite(v),
-  timestamp: (v) => typeof v === 'string' && !Number.isNaN(Date.parse(v)),
+  timestamp: (v) => typeof v === 'string' && timestampProblem(v) === null,
   'nullable-text': (v) => v === null || typeof v === 'string',
   'nullable-number': (v) => v === null || (typeof v === 'number' && Number.isFinite(v)),
 };

@@ -6,14 +6,15 @@ import { missingReferences } from '../catalog/catalog.sql';
 import { isValidCode, normalizeCode } from '../codes/normalize';
 import { DomainError, conflict, invalid, notFound, type ErrorDetail } from '../http/errors';
 import { decodeCursor, encodeCursor } from '../http/pagination';
+import { parseTimestamp } from '../http/timestamps';
 import * as sql from './lists.sql';
 import { NOT_EDITABLE, type CreateList, type ListQuery, type OutcomeInput, type UpdateList } from './lists.schema';
 
 export async function createList(tx: Tx, ctx: AuditContext, input: CreateList) {
   const problems: ErrorDetail[] = [];
-  const startsAt = input.starts_at ?? null;
-  const endsAt = input.ends_at ?? null;
-  if (endsAt && new Date(endsAt) <= (startsAt ? new Date(startsAt) : new Date())) {
+  const startsAt = input.starts_at === undefined ? null : parseTimestamp(input.starts_at, 'body.starts_at');
+  const endsAt = input.ends_at == null ? null : parseTimestamp(input.ends_at, 'body.ends_at');
+  if (endsAt && endsAt <= (startsAt ?? new Date())) {
     problems.push({ path: 'body.ends_at', message: 'must be after starts_at' });
   }
   let code: string | null = null;
@@ -91,9 +92,11 @@ export async function updateList(tx: Tx, ctx: AuditContext, id: string, changes:
       fixed.map((field) => ({ path: `body.${field}`, message: 'is not editable' })),
     );
   }
+  const { ends_at: endsAtText, ...rest } = changes;
+  const endsAt = endsAtText == null ? endsAtText : parseTimestamp(endsAtText, 'body.ends_at');
   const before = await sql.lockList(tx, id);
   if (!before) throw notFound('list', id);
-  if (changes.ends_at && new Date(changes.ends_at) <= before.starts_at) {
+  if (endsAt && endsAt <= before.starts_at) {
     throw invalid([{ path: 'body.ends_at', message: 'must be after starts_at' }]);
   }
   if (changes.redemption_cap != null && changes.redemption_cap < before.claim_count) {
@@ -103,7 +106,7 @@ export async function updateList(tx: Tx, ctx: AuditContext, id: string, changes:
       [{ path: 'body.redemption_cap', message: `must be at least ${before.claim_count}` }],
     );
   }
-  await sql.updateList(tx, id, changes);
+  await sql.updateList(tx, id, 'ends_at' in changes ? { ...rest, ends_at: endsAt } : rest);
   if ('redemption_cap' in changes) await sql.spreadCap(tx, id);
   const after = (await sql.findList(tx, id))!;
   await recordAudit(tx, ctx, { action: 'list.update', entityType: 'list', entityId: id, before: auditView(before), after: auditView(after) });

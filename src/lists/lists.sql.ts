@@ -121,8 +121,8 @@ export interface NewList {
   name: string;
   description: string | null;
   type: string;
-  startsAt: string | null;
-  endsAt: string | null;
+  startsAt: Date | null;
+  endsAt: Date | null;
   redemptionCap: number | null;
   outcome: OutcomeInput;
   codeDisplay: string | null;
@@ -156,7 +156,7 @@ export async function insertListCode(db: Queryable, code: string, listId: string
 export async function updateList(
   db: Queryable,
   id: string,
-  changes: { name?: string; description?: string | null; ends_at?: string | null; redemption_cap?: number | null },
+  changes: { name?: string; description?: string | null; ends_at?: Date | null; redemption_cap?: number | null },
 ): Promise<void> {
   await db.query(
     `UPDATE lists SET

@@ -43,6 +43,34 @@ export const opsRoutes: FastifyPluginAsync = async (app) => {
     });
   }
 
+  // The job worker of this process (ROLE=worker or all), supervised by jobs/queue.ts.
+  new client.Gauge({
+    name: 'worker_slots',
+    help: 'Job worker slots of this process: wanted, and running (taking jobs)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const state = app.worker?.state();
+      this.set({ state: 'wanted' }, state?.slots ?? 0);
+      this.set({ state: 'running' }, state?.running ?? 0);
+    },
+  });
+  new client.Counter({
+    name: 'worker_slot_restarts_total',
+    help: 'Job worker slots started again after they ended unexpectedly (a lost database connection)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(app.worker?.state().restarts ?? 0);
+    },
+  });
+
+  // While shutting down, a keep-alive connection is closed once its request is answered, so
+  // that clients (and load balancers) move to another node instead of reusing it.
+  app.addHook('onSend', async (_request, reply) => {
+    if (app.shuttingDown) reply.header('connection', 'close');
+  });
+
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, not the URL, keeps the label set small.
     const route = request.routeOptions.url ?? 'unmatched';
@@ -54,14 +82,19 @@ export const opsRoutes: FastifyPluginAsync = async (app) => {
 
   app.get('/healthz', { config: { access: 'public' }, schema: { ...hidden, response: { 200: Health } } }, async () => ({ status: 'ok' }));
 
+  // Ready: not shutting down, the database answers, and (where this process runs jobs) every
+  // worker slot is up. A slot that ended is being started again; until then jobs run slower or
+  // not at all, which an orchestrator should see.
   app.get('/readyz', { config: { access: 'public' }, schema: { ...hidden, response: { 200: Health, 503: Health } } }, async (_request, reply) => {
     if (app.shuttingDown) return reply.status(503).send({ status: 'shutting_down' });
     try {
       await app.pool.query('SELECT 1');
-      return { status: 'ready' };
     } catch {
       return reply.status(503).send({ status: 'database_unavailable' });
     }
+    const worker = app.worker?.state();
+    if (worker && worker.running < worker.slots) return reply.status(503).send({ status: 'worker_down' });
+    return { status: 'ready' };
   });
 
   app.get('/metrics', { config: { access: 'public' }, schema: hidden }, async (_request, reply) => {

@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ensureBootstrapAdminKey, hashKey } from '../../src/auth/api-keys.service';
+import { authenticateKey, ensureBootstrapAdminKey, hashKey } from '../../src/auth/api-keys.service';
 import { useTestApp } from '../support/context';
 
 const t = useTestApp();
@@ -147,5 +148,85 @@ describe('ADMIN_API_KEY bootstrap', () => {
 
     await ensureBootstrapAdminKey(t.pool, secret);
     expect((await t.app.inject({ method: 'GET', url: '/v1/audit', headers: bearer(secret) })).statusCode).toBe(200);
+  });
+});
+
+describe('ADMIN_API_KEY at rest', () => {
+  // Every 4 characters hold a '~', '!' or '.', which base64url (the scrypt string's salt and
+  // hash) never has: a 4-character piece found in the row can only have come from the secret.
+  const chosen = 'ops~key!cho.sen~by!the.adm~in';
+  const pieces = (text: string) => Array.from({ length: text.length - 3 }, (_, i) => text.slice(i, i + 4));
+  const rowText = async (id: string) => (await t.pool.query<{ text: string }>('SELECT to_jsonb(k)::text AS text FROM api_keys k WHERE id = $1', [id])).rows[0]!.text;
+  const bootstrapRows = async () =>
+    (await t.pool.query<{ id: string; key_prefix: string; revoked_at: Date | null }>("SELECT id, key_prefix, revoked_at FROM api_keys WHERE name = 'ADMIN_API_KEY' ORDER BY id")).rows;
+
+  it('stores no piece of the chosen secret, in any column, and still authenticates with it', async () => {
+    expect(pieces(chosen).every((piece) => /[~!.]/.test(piece))).toBe(true);
+    await ensureBootstrapAdminKey(t.pool, chosen);
+    const ok = await t.app.inject({ method: 'GET', url: '/v1/api-keys?limit=1000', headers: bearer(chosen) });
+    expect(ok.statusCode).toBe(200);
+    const [key] = ok.json().items.filter((k: { name: string; revoked_at: string | null }) => k.name === 'ADMIN_API_KEY' && !k.revoked_at);
+    expect(key.prefix).toBe('bootstrap');
+    const stored = await rowText(key.id);
+    expect(stored).toMatch(/"key_hash": "scrypt\$/);
+    expect(pieces(chosen).filter((piece) => stored.includes(piece))).toEqual([]);
+    expect(pieces(chosen).filter((piece) => ok.body.includes(piece))).toEqual([]);
+  });
+
+  it('refuses a wrong secret, and one that differs only at the end', async () => {
+    await ensureBootstrapAdminKey(t.pool, chosen);
+    for (const wrong of [`${chosen}x`, chosen.slice(0, -1), chosen.toUpperCase(), 'ops~key!cho.sen~by!the.adm~im']) {
+      expect((await t.app.inject({ method: 'GET', url: '/v1/api-keys', headers: bearer(wrong) })).statusCode, wrong).toBe(401);
+    }
+    expect((await t.app.inject({ method: 'GET', url: '/v1/api-keys', headers: bearer(chosen) })).statusCode).toBe(200);
+  });
+
+  it('keeps one row across restarts, and follows a revoke made through the API at once', async () => {
+    await ensureBootstrapAdminKey(t.pool, chosen);
+    await ensureBootstrapAdminKey(t.pool, chosen);
+    const before = (await bootstrapRows()).filter((r) => !r.revoked_at);
+    await Promise.all([ensureBootstrapAdminKey(t.pool, chosen), ensureBootstrapAdminKey(t.pool, chosen)]); // two processes starting
+    expect((await bootstrapRows()).filter((r) => !r.revoked_at)).toEqual(before);
+
+    const { id } = (await authenticateKey(t.pool, chosen))!;
+    expect(before.map((r) => r.id)).toContain(id);
+    expect((await t.call('admin', { method: 'DELETE', url: `/v1/api-keys/${id}` })).statusCode).toBe(200);
+    expect(await authenticateKey(t.pool, chosen)).toBeNull();
+    await ensureBootstrapAdminKey(t.pool, chosen);
+    expect(await authenticateKey(t.pool, chosen)).toMatchObject({ id, role: 'admin' });
+    expect((await bootstrapRows()).filter((r) => !r.revoked_at)).toEqual(before);
+  });
+
+  it('upgrades a key stored by an older version (SHA-256, start of the secret in clear) in place', async () => {
+    const old = 'legacy.chosen~secret!2016';
+    const { rows } = await t.pool.query<{ id: string }>(
+      `INSERT INTO api_keys (name, role, key_hash, key_prefix, created_by) VALUES ('ADMIN_API_KEY', 'agent', $1, $2, 'system') RETURNING id`,
+      [hashKey(old), old.slice(0, 9)],
+    );
+    const id = rows[0]!.id;
+    // Unchanged until the next start, as before.
+    expect(await authenticateKey(t.pool, old)).toMatchObject({ id, role: 'agent' });
+
+    await ensureBootstrapAdminKey(t.pool, old);
+    const stored = await rowText(id);
+    expect(stored).not.toContain(old.slice(0, 9));
+    expect(stored).not.toContain(hashKey(old));
+    expect(stored).toContain('"key_prefix": "bootstrap"');
+    expect((await t.app.inject({ method: 'GET', url: '/v1/api-keys', headers: bearer(old) })).statusCode).toBe(200);
+    expect((await t.pool.query("SELECT count(*)::int AS n FROM api_keys WHERE created_by = 'system' AND key_prefix <> 'bootstrap'")).rows[0].n).toBe(0);
+  });
+
+  it('takes a key of the generated shape as ADMIN_API_KEY: found by SHA-256, shown without its start', async () => {
+    const generated = `pk_${randomBytes(32).toString('base64url')}`;
+    await ensureBootstrapAdminKey(t.pool, generated);
+    const me = (await authenticateKey(t.pool, generated))!;
+    expect(me).toMatchObject({ name: 'ADMIN_API_KEY', role: 'admin' });
+    const stored = await rowText(me.id);
+    expect(stored).toContain('"key_prefix": "bootstrap"');
+    expect(stored).not.toContain(generated.slice(0, 9));
+    // An existing key given as ADMIN_API_KEY becomes an admin key.
+    const promoted = (await createKey('promoted', 'client')).key;
+    await ensureBootstrapAdminKey(t.pool, promoted);
+    expect((await t.app.inject({ method: 'GET', url: '/v1/api-keys', headers: bearer(promoted) })).statusCode).toBe(200);
   });
 });

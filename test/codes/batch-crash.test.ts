@@ -33,6 +33,8 @@ async function startWorkerProcess(name: string): Promise<WorkerProcess> {
     name,
     ...spawnService({
       ROLE: 'worker',
+      PORT: '0', // its /readyz and /metrics on a port of its own
+      HOST: '127.0.0.1',
       DATABASE_URL: databaseUrl.toString(),
       LOG_LEVEL: 'warn',
       WORKER_DEAD_AFTER: DEAD_AFTER,

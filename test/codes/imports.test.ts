@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processImport } from '../../src/codes/imports.job';
+import { MAX_LINE_LENGTH } from '../../src/codes/imports.service';
 import { useTestApp, type TestApp } from '../support/context';
 import { startSmtpServer } from '../support/smtp';
 import { eventually, startTestWorker } from '../support/worker';
@@ -44,6 +45,8 @@ const report = async (id: string) => {
 };
 const storedCodes = async (importId: string) =>
   (await t.pool.query<{ code: string; display: string | null }>('SELECT code, display FROM codes WHERE source_id = $1 ORDER BY code', [importId])).rows;
+const importRows = async (listId: string) =>
+  (await t.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM imports WHERE list_id = $1', [listId])).rows[0]!.n;
 const codeCount = async (listId: string) => (await t.call('agent', { method: 'GET', url: `/v1/lists/${listId}` })).data.code_count;
 
 describe('before any worker runs', () => {
@@ -218,8 +221,6 @@ describe('with a worker', () => {
 });
 
 describe('refusals', () => {
-  const importRows = async (listId: string) =>
-    (await t.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM imports WHERE list_id = $1', [listId])).rows[0]!.n;
 
   it('refuses other list types, completed and unknown lists', async () => {
     const single = await newList(t, { type: 'single_use' });
@@ -292,6 +293,26 @@ describe('line endings', () => {
       [res.data.id],
     );
     expect(rows.map((r) => r.code)).toEqual(['CRCODE01', 'CRCODE02', 'CRCODE03', 'CRCODE04']);
+  });
+});
+
+describe('a line without end', () => {
+  it('refuses a line longer than MAX_LINE_LENGTH with a 400 naming it, whether it ends or not, and stores nothing', async () => {
+    const list = await newList(t);
+    const long = 'A'.repeat(MAX_LINE_LENGTH + 1);
+    for (const [what, body] of [
+      ['unended, 2 MB', `GOOD0001\n${'B'.repeat(2_000_000)}`],
+      ['ended', `GOOD0001\n${long}\nGOOD0002\n`],
+    ] as const) {
+      const res = await upload(list.id, body);
+      expect(res.statusCode, what).toBe(400);
+      expect(res.data.error.code, what).toBe('validation_failed');
+      expect(res.data.error.message, what).toContain('line 2 is longer than');
+    }
+    expect(await importRows(list.id)).toBe(0);
+    // A line at the limit is read (and rejected as too long a code, not as a broken file).
+    const atLimit = await upload(list.id, `GOOD0003\n${'C'.repeat(MAX_LINE_LENGTH)}\n`);
+    expect(atLimit.statusCode, atLimit.body).toBe(202);
   });
 });
 

@@ -1,5 +1,7 @@
 // Bad input of every kind gets the spec's error shape and a 4xx, never a 500.
-import { describe, expect, it } from 'vitest';
+import { once } from 'node:events';
+import net from 'node:net';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { InjectOptions } from 'fastify';
 import type { UserRole } from '../../src/auth/roles';
 import { useTestApp } from '../support/context';
@@ -167,5 +169,133 @@ describe('request ids', () => {
     expect(res.statusCode).toBe(201);
     const audit = await t.call('admin', { method: 'GET', url: '/v1/audit?entity_id=traced' });
     expect(audit.data.items[0].request_id).toBe('trace-123');
+  });
+});
+
+describe('constraints only the database enforces', () => {
+  /** Runs `setup` on this file's database, then undoes it, whatever happens in between. */
+  async function withSchemaChange(setup: string, undo: string, check: () => Promise<void>) {
+    await t.pool.query(setup);
+    try {
+      await check();
+    } finally {
+      await t.pool.query(undo);
+    }
+  }
+  const createOffer = (id: string, name: string) => ({ method: 'POST' as const, url: '/v1/offers', payload: { id, name } });
+  const expectNoSql = (res: { body: string }) => expect(res.body).not.toMatch(/offers|constraint|violates|test_|\(name\)/i);
+
+  it('a CHECK violation (23514) → 400 validation_failed, without SQL detail', async () => {
+    await withSchemaChange(
+      "ALTER TABLE offers ADD CONSTRAINT offers_test_check CHECK (name <> 'refused by check')",
+      'ALTER TABLE offers DROP CONSTRAINT offers_test_check',
+      async () => expectNoSql(await expectError('admin', createOffer('checked', 'refused by check'), 400, 'validation_failed')),
+    );
+  });
+
+  it('a unique violation (23505) → 409 conflict', async () => {
+    await withSchemaChange(
+      'CREATE UNIQUE INDEX offers_test_name ON offers (lower(name))',
+      'DROP INDEX offers_test_name',
+      async () => {
+        expect((await t.call('admin', createOffer('first-name', 'Same Name'))).statusCode).toBe(201);
+        expectNoSql(await expectError('admin', createOffer('second-name', 'same name'), 409, 'conflict'));
+      },
+    );
+  });
+
+  it('a NOT NULL (23502) → 400 and a foreign key violation (23503) → 409', async () => {
+    await withSchemaChange(
+      'ALTER TABLE offers ADD COLUMN test_required text NOT NULL DEFAULT $$x$$; ALTER TABLE offers ALTER COLUMN test_required DROP DEFAULT',
+      'ALTER TABLE offers DROP COLUMN test_required',
+      async () => expectNoSql(await expectError('admin', createOffer('not-null', 'Not null'), 400, 'validation_failed')),
+    );
+    await withSchemaChange(
+      'ALTER TABLE offers ADD COLUMN test_owner text DEFAULT $$nobody$$, ADD FOREIGN KEY (test_owner) REFERENCES customers (id) NOT VALID',
+      'ALTER TABLE offers DROP COLUMN test_owner',
+      async () => expectNoSql(await expectError('admin', createOffer('foreign', 'Foreign'), 409, 'conflict')),
+    );
+  });
+});
+
+describe('requests Node refuses before Fastify sees them', () => {
+  let port = 0;
+  beforeAll(async () => {
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    port = (t.app.server.address() as net.AddressInfo).port;
+  });
+
+  /** Sends raw bytes on a fresh connection; resolves with the answer once the server closes it. */
+  async function raw(request: string | Buffer) {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', () => {}); // a reset after the answer still leaves the answer
+    socket.write(request);
+    await once(socket, 'close');
+    const text = Buffer.concat(chunks).toString('utf8');
+    const [head = '', body = ''] = text.split('\r\n\r\n', 2);
+    const [statusLine = '', ...lines] = head.split('\r\n');
+    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    return { status: Number(statusLine.split(' ')[1]), statusLine, headers, body };
+  }
+
+  async function expectRawError(request: string | Buffer, status: number, code: string) {
+    const res = await raw(request);
+    expect(res.status, res.statusLine).toBe(status);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.headers.connection).toBe('close');
+    expect(Number(res.headers['content-length'])).toBe(Buffer.byteLength(res.body));
+    const data = JSON.parse(res.body);
+    expect(Object.keys(data)).toEqual(['error']);
+    expect(Object.keys(data.error).filter((k) => k !== 'details')).toEqual(['code', 'message']);
+    expect(data.error.code).toBe(code);
+    return data;
+  }
+
+  it('answers a well-formed request on this socket (the harness works)', async () => {
+    const res = await raw('GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ status: 'ok' });
+  });
+
+  it('a NUL or a control character in a header → 400 validation_failed', async () => {
+    await expectRawError(Buffer.from('GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Bad: a\u0000b\r\n\r\n', 'latin1'), 400, 'validation_failed');
+    await expectRawError(Buffer.from('GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Bad: a\u0001b\r\n\r\n', 'latin1'), 400, 'validation_failed');
+    await expectRawError('GET /healthz HTTP/1.1\r\nHost: localhost\r\nBad Name: x\r\n\r\n', 400, 'validation_failed');
+  });
+
+  it('headers over the limit (80 KB) → 431 headers_too_large', async () => {
+    await expectRawError(`GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(80_000)}\r\n\r\n`, 431, 'headers_too_large');
+  });
+
+  it('an HTTP/1.1 request without Host → 400 validation_failed; HTTP/1.0 needs none', async () => {
+    const data = await expectRawError('GET /healthz HTTP/1.1\r\n\r\n', 400, 'validation_failed');
+    expect(data.error.message).toMatch(/Host/);
+    expect((await raw('GET /healthz HTTP/1.0\r\n\r\n')).status).toBe(200);
+  });
+
+  it('a garbage request line or a bad version → 400 validation_failed', async () => {
+    await expectRawError('GARBAGE\r\n\r\n', 400, 'validation_failed');
+    await expectRawError('\u0001\u0002\u0003 / HTTP/1.1\r\n\r\n', 400, 'validation_failed');
+    await expectRawError('GET / HTTP/9.9\r\nHost: localhost\r\n\r\n', 400, 'validation_failed');
+  });
+});
+
+describe('while shutting down', () => {
+  it('a new request → 503 shutting_down with Retry-After and the connection closed; probes still answer', async () => {
+    t.app.shuttingDown = true;
+    try {
+      const res = await expectError('admin', { method: 'GET', url: '/v1/offers' }, 503, 'shutting_down');
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+      expect(res.headers.connection).toBe('close');
+      // Refused before authentication: even an anonymous caller gets the 503, not a 401.
+      await expectError(null, { method: 'GET', url: '/v1/audit' }, 503, 'shutting_down');
+      expect((await t.call(null, { method: 'GET', url: '/readyz' })).data).toEqual({ status: 'shutting_down' });
+      expect((await t.call(null, { method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    } finally {
+      t.app.shuttingDown = false;
+    }
+    expect((await t.call('admin', { method: 'GET', url: '/v1/offers' })).statusCode).toBe(200);
   });
 });

@@ -42,7 +42,7 @@ describe('job queue', () => {
     await transaction(t.pool, (tx) => enqueue(tx, 'test_task', { marker: 'committed-1' }));
     expect(await jobCount('test_task')).toBe(1);
 
-    runner = await startWorker(t.pool, silent, { test_task: async (payload) => void ran.push(payload) }, 1);
+    runner = await startWorker(t.pool, silent, { test_task: async (payload) => void ran.push(payload) }, { concurrency: 1 });
     await until('the committed job to run', () => ran.length >= 1);
 
     // A job enqueued while the worker runs is picked up too (LISTEN/NOTIFY or polling).
@@ -55,7 +55,7 @@ describe('job queue', () => {
 
   it('keeps a job that is enqueued but not yet committed invisible to the worker', async () => {
     const ran: string[] = [];
-    runner = await startWorker(t.pool, silent, { held_task: async (payload) => void ran.push((payload as { n: string }).n) }, 1);
+    runner = await startWorker(t.pool, silent, { held_task: async (payload) => void ran.push((payload as { n: string }).n) }, { concurrency: 1 });
     const client = await t.pool.connect();
     try {
       await client.query('BEGIN');
@@ -81,7 +81,7 @@ describe('job queue', () => {
           throw new Error('smtp down');
         },
       },
-      1,
+      { concurrency: 1 },
     );
     await transaction(t.pool, (tx) => enqueue(tx, 'flaky', {}, { maxAttempts: 1 }));
     await until('the job to fail', async () => {
@@ -114,7 +114,7 @@ describe('job queue', () => {
           finished = true;
         },
       },
-      1,
+      { concurrency: 1 },
     );
     await transaction(t.pool, (tx) => enqueue(tx, 'slow', {}));
     await until('the slow job to start', () => started);
@@ -130,7 +130,7 @@ describe('dead and live workers', () => {
     let starts = 0;
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
-    runner = await startWorker(t.pool, silent, { long_task: async () => { starts++; await held; } }, 2, 1);
+    runner = await startWorker(t.pool, silent, { long_task: async () => { starts++; await held; } }, { concurrency: 2, deadAfterSeconds: 1 });
     await transaction(t.pool, (tx) => enqueue(tx, 'long_task', {}));
     await until('the long job to start', () => starts === 1);
     await new Promise((resolve) => setTimeout(resolve, 3500)); // > 3 × WORKER_DEAD_AFTER of 1 s
@@ -147,7 +147,7 @@ describe('dead and live workers', () => {
     // A worker that locked the job and died: locked long ago, no heartbeat.
     await t.pool.query(`UPDATE graphile_worker._private_jobs SET locked_by = 'worker-gone', locked_at = now() - interval '1 minute'
                          WHERE task_id = (SELECT id FROM graphile_worker._private_tasks WHERE identifier = 'orphan_task')`);
-    runner = await startWorker(t.pool, silent, { orphan_task: async (p) => void ran.push((p as { n: string }).n) }, 1, 2);
+    runner = await startWorker(t.pool, silent, { orphan_task: async (p) => void ran.push((p as { n: string }).n) }, { concurrency: 1, deadAfterSeconds: 2 });
     await until('the orphaned job to run', () => ran.length === 1);
     expect(ran).toEqual(['x']);
   });

@@ -110,6 +110,53 @@ describe('creating lists', () => {
   });
 });
 
+describe('timestamps a client sends', () => {
+  const refused = async (res: { statusCode: number; data: any }, path: string, message: RegExp) => {
+    expect(res.statusCode).toBe(400);
+    expect(res.data.error.code).toBe('validation_failed');
+    expect(res.data.error.details).toEqual([{ path, message: expect.stringMatching(message) }]);
+  };
+
+  it.each([
+    // PostgreSQL reads :60 as the next minute, which here is before the start: a 500 before.
+    ['a leap second', { starts_at: '2017-01-01T00:00:30Z', ends_at: '2016-12-31T23:59:60Z' }, 'body.ends_at', /leap second/],
+    ['a leap second and no start', { ends_at: '2016-12-31T23:59:60Z' }, 'body.ends_at', /leap second/],
+    ['30 February', { starts_at: '2030-02-30T00:00:00Z' }, 'body.starts_at', /not a date/],
+    ['29 February of a common year', { starts_at: '2029-02-29T00:00:00Z' }, 'body.starts_at', /not a date/],
+    ['the year 0001', { starts_at: '0001-01-01T00:00:00Z' }, 'body.starts_at', /1970–9999/],
+    ['the year 10000', { starts_at: '10000-01-01T00:00:00Z' }, 'body.starts_at', /ISO 8601/],
+    ['1969', { starts_at: '1969-12-31T23:59:59Z' }, 'body.starts_at', /1970–9999/],
+    ['1970 before UTC midnight', { starts_at: '1970-01-01T00:30:00+01:00' }, 'body.starts_at', /1970–9999/],
+    ['hour 24', { starts_at: '2030-01-01T24:00:00Z' }, 'body.starts_at', /not a time of day/],
+    ['no time zone', { starts_at: '2030-01-01T10:00:00' }, 'body.starts_at', /time zone/],
+  ])('refuses %s with 400 naming the field', async (_label, times, path, message) => {
+    await refused(await createList({ name: 'Timed', type: 'single_use', outcome: points, ...times }), path, message);
+  });
+
+  it('refuses an end before the start, and takes offsets, fractions and 29 February of a leap year', async () => {
+    const backwards = await createList({ name: 'Backwards', type: 'single_use', outcome: points, starts_at: '2030-01-02T00:00:00Z', ends_at: '2030-01-01T23:59:59+00:00' });
+    await refused(backwards, 'body.ends_at', /after starts_at/);
+    // The same instant written in two zones is not "after".
+    const same = await createList({ name: 'Same', type: 'single_use', outcome: points, starts_at: '2030-01-02T00:00:00Z', ends_at: '2030-01-02T01:00:00+01:00' });
+    await refused(same, 'body.ends_at', /after starts_at/);
+
+    const res = await createList({ name: 'Zoned', type: 'single_use', outcome: points, starts_at: '2028-02-29T12:00:00.123456+02:00', ends_at: '9999-12-31T23:59:59Z' });
+    expect(res.statusCode).toBe(201);
+    expect(res.data).toMatchObject({ starts_at: '2028-02-29T10:00:00.123Z', ends_at: '9999-12-31T23:59:59.000Z' });
+  });
+
+  it('refuses a leap second, a non-date or an end before the start when editing', async () => {
+    const list = (await createList({ name: 'Edited', type: 'single_use', outcome: points, starts_at: '2017-01-01T00:00:30Z' })).data;
+    await refused(await patchList(list.id, { ends_at: '2016-12-31T23:59:60Z' }), 'body.ends_at', /leap second/);
+    await refused(await patchList(list.id, { ends_at: '2030-04-31T00:00:00Z' }), 'body.ends_at', /not a date/);
+    await refused(await patchList(list.id, { ends_at: '2017-01-01T00:00:30Z' }), 'body.ends_at', /after starts_at/);
+    expect((await getList(list.id)).data.ends_at).toBeNull();
+    // An edit without ends_at leaves it as it is.
+    expect((await patchList(list.id, { ends_at: '2040-01-01T00:00:00Z' })).statusCode).toBe(200);
+    expect((await patchList(list.id, { name: 'Renamed' })).data).toMatchObject({ name: 'Renamed', ends_at: '2040-01-01T00:00:00.000Z' });
+  });
+});
+
 describe('reading and editing a list', () => {
   it('answers 404 list_not_found and 400 for a malformed id', async () => {
     expect((await getList('999999')).data.error.code).toBe('list_not_found');

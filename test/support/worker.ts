@@ -11,8 +11,12 @@ export async function startTestWorker(t: TestApp, env: Record<string, string> = 
   const config = { ...loadConfig({ LOG_LEVEL: 'silent', ...env }), databaseUrl: t.databaseUrl };
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, log });
-  const worker = await startWorker(t.pool, log, buildTaskList({ pool: t.pool, config, log, mailer }), 2, config.workerDeadAfterSeconds);
+  const worker = await startWorker(t.pool, log, buildTaskList({ pool: t.pool, config, log, mailer }), {
+    concurrency: 2,
+    deadAfterSeconds: config.workerDeadAfterSeconds,
+  });
   return {
+    state: () => worker.state(),
     async stop() {
       await worker.stop();
       mailer.close();
