@@ -57,8 +57,9 @@ async function main(): Promise<void> {
       concurrency: config.workerConcurrency,
       deadAfterSeconds: config.workerDeadAfterSeconds,
       schedule: SCHEDULE,
-      // A running job is asked to stop at a safe point (and is handed back) with time to spare.
-      shutdownAbortMs: Math.floor(config.shutdownTimeoutMs * 0.6),
+      // At shutdown a batch or import stops after the chunk in flight and is handed back, to be
+      // resumed by another worker: waiting for a job of millions of codes would only delay that.
+      shutdownAbortMs: 0,
     });
     app.worker = runner;
   }
@@ -92,8 +93,9 @@ async function main(): Promise<void> {
       const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
       sweep.unref();
       const cut = setTimeout(() => {
-        log.warn('requests still running at the shutdown deadline; closing their connections');
+        log.warn('requests or jobs still running at the shutdown deadline; closing connections and handing jobs back');
         app.server.closeAllConnections();
+        runner?.handBackRunning().catch((error: unknown) => log.warn({ err: error }, 'could not hand the running jobs back'));
       }, drainMs);
       cut.unref();
       // Running jobs finish or, once asked to stop, are handed back at a safe point.

@@ -137,7 +137,15 @@ export interface WorkerState {
 
 export interface Worker {
   state(): WorkerState;
+  /** Stops taking jobs; running jobs stop at their next safe point and are handed back, or finish. */
   stop(): Promise<void>;
+  /**
+   * For a shutdown whose deadline is near: the jobs this process holds are handed back at once,
+   * so that another worker resumes them now rather than after WORKER_DEAD_AFTER. Whatever this
+   * process still writes for them is safe to repeat (a batch's row lock and room, an import's
+   * staged lines).
+   */
+  handBackRunning(): Promise<void>;
 }
 
 export interface WorkerOptions {
@@ -145,7 +153,7 @@ export interface WorkerOptions {
   /** A job locked this long by a worker with no heartbeat for as long is handed to another. */
   deadAfterSeconds?: number;
   schedule?: CronItem[];
-  /** How long a running job may take to stop at a safe point once shutdown begins. */
+  /** How long a running job may go on once shutdown begins before it is asked to stop at a safe point. */
   shutdownAbortMs?: number;
   /** First wait before a slot that ended is started again (doubling up to 30 s). */
   restartWaitMs?: number;
@@ -161,7 +169,7 @@ export interface WorkerOptions {
  * graphile-worker's 4-hour lock expiry.
  */
 export async function startWorker(pool: Pool, log: Logger, taskList: TaskList, options: WorkerOptions): Promise<Worker> {
-  const { concurrency, deadAfterSeconds = 30, schedule = [], shutdownAbortMs = 5_000, restartWaitMs = RESTART_WAIT_MS.first } = options;
+  const { concurrency, deadAfterSeconds = 30, schedule = [], shutdownAbortMs = 0, restartWaitMs = RESTART_WAIT_MS.first } = options;
   const heartbeatMs = Math.min(HEARTBEAT_MS, (deadAfterSeconds * 1000) / 3);
   let stopping = false;
   let restarts = 0;
@@ -285,6 +293,10 @@ export async function startWorker(pool: Pool, log: Logger, taskList: TaskList, o
       const ids = liveIds();
       await Promise.all(slots.map((slot) => slot.stop()));
       await pool.query('DELETE FROM worker_heartbeats WHERE worker_id = ANY($1)', [ids]).catch(() => {});
+    },
+    async handBackRunning() {
+      const ids = [...liveIds(), ...orphaned];
+      if (ids.length) await handBackJobsOf(pool, ids);
     },
   };
 }

@@ -17,6 +17,7 @@ export async function startTestWorker(t: TestApp, env: Record<string, string> = 
   });
   return {
     state: () => worker.state(),
+    handBackRunning: () => worker.handBackRunning(),
     async stop() {
       await worker.stop();
       mailer.close();
