@@ -77,7 +77,7 @@ export class ClaimBatcher {
     this.freeLanes = Array.from({ length: this.lanes }, (_, lane) => lane);
   }
 
-  /** Runs one claim or validation by the rules of SPEC §5, alone or in a batch. */
+  /** Runs one claim or validation by the rules of docs/product.md, alone or in a batch. */
   run(kind: BatchKind, code: string, customerId: string): Promise<sql.ClaimResult> {
     return new Promise((resolve, reject) => {
       this.queues[kind].push({ code, customerId, resolve, reject });

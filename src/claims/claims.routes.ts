@@ -54,7 +54,7 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary: 'Claim a code for a customer: the code is redeemed and its whole outcome issued, or nothing happens',
       description:
-        'Checks run in the order of SPEC §5; the first failure is the answer. Send an `Idempotency-Key` header to make retries safe: ' +
+        'Checks run in the order of docs/product.md; the first failure is the answer. Send an `Idempotency-Key` header to make retries safe: ' +
         'the same key with the same body within 24 hours replays the first response.',
       body: ClaimBody,
       response: { 201: ClaimResponse, ...refusals, ...commonErrors },

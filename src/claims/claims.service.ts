@@ -11,7 +11,7 @@ import * as sql from './claims.sql';
 import type { ClaimBody } from './claims.schema';
 import { responseOf, type StoredResponse } from './idempotency';
 
-/** Each refusal of SPEC §5: its HTTP status and what it tells the caller. */
+/** Each refusal of docs/product.md: its HTTP status and what it tells the caller. */
 const REFUSALS: Record<string, { status: number; message: string }> = {
   customer_not_found: { status: 404, message: 'no registered customer has this id' },
   customer_blocked: { status: 403, message: 'the customer is blocked from claiming' },
@@ -93,7 +93,7 @@ function present<T extends { slot?: number }>(claim: T) {
   return visible;
 }
 
-/** SPEC §5 reversal; a second reversal of the same claim is refused. */
+/** docs/product.md reversal; a second reversal of the same claim is refused. */
 export async function reverseClaim(tx: Tx, ctx: AuditContext, id: string, reason: string) {
   const before = await sql.findClaim(tx, id, true);
   if (!before) throw notFound('claim', id);

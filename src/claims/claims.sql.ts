@@ -23,7 +23,7 @@ export interface ClaimResult {
 
 
 /**
- * Runs the rules of SPEC §5 in the database (see claim_code in migrations 003 and 006). A
+ * Runs the rules of docs/product.md in the database (see claim_code in migrations 003 and 006). A
  * claim is one statement, so one round trip. Run on its own (not inside a caller's
  * transaction), the statement is its own transaction, and is run again should it deadlock
  * with an agent's reversal or cancel of the same code.

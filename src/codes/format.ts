@@ -1,4 +1,4 @@
-// Generated code formats (SPEC §3): random characters from a charset, with an optional fixed
+// Generated code formats (docs/product.md): random characters from a charset, with an optional fixed
 // prefix and suffix, and the sparsity rule that keeps guessing a code hopeless.
 
 export const CHARSETS = {

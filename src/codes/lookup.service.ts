@@ -1,4 +1,4 @@
-// Finding one code by its value (SPEC §6) and cancelling it.
+// Finding one code by its value (docs/product.md) and cancelling it.
 import { isPool, type Queryable, type Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
 import { conflict, notFound } from '../http/errors';

@@ -1,4 +1,4 @@
-// Codes are stored and matched in normalized form (SPEC §3): Unicode NFKC, whitespace and
+// Codes are stored and matched in normalized form (docs/product.md): Unicode NFKC, whitespace and
 // '-' removed, upper-cased, so `spring-sale`, ` SPRINGSALE ` and `SpringSale` are one code.
 
 export function normalizeCode(input: string): string {

@@ -1,4 +1,4 @@
-// The service's error model. Domain code throws DomainError with a code from SPEC.md;
+// The service's error model. Domain code throws DomainError with a code from docs/product.md;
 // the error handler turns it, and every framework error, into
 // {"error": {"code", "message", "details?"}} with the right status. Anything unexpected
 // becomes a 500 whose detail is logged, never sent.

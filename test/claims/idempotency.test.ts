@@ -1,4 +1,4 @@
-// Idempotency-Key on claims and reversals (SPEC §5): the same key with the same body within
+// Idempotency-Key on claims and reversals (docs/product.md): the same key with the same body within
 // 24 hours replays the first response and changes nothing; the same key with another body is
 // refused with 422 idempotency_key_reused. Keys belong to the API key that sent them.
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Lockouts for too many unknown codes, and per-customer claim limits (SPEC §5, §10).
+// Lockouts for too many unknown codes, and per-customer claim limits (docs/product.md, §10).
 // LOCKOUT_THRESHOLD=3 unknown codes within LOCKOUT_WINDOW=5m lock a customer out for
 // LOCKOUT_DURATION=10m.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Claims under concurrency (SPEC §5): hundreds of real HTTP requests in parallel against the app
+// Claims under concurrency (docs/product.md): hundreds of real HTTP requests in parallel against the app
 // on a socket, then exact counts in the responses and in the database. "Under any concurrency a
 // cap is never exceeded, a single-use code is claimed once, a customer claims a multi-use code
 // once, and points are credited once."

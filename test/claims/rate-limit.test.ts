@@ -1,4 +1,4 @@
-// Rate limits on the claim routes (SPEC §5): per API key and per client IP, each
+// Rate limits on the claim routes (docs/product.md): per API key and per client IP, each
 // RATE_LIMIT_PER_MINUTE; over it → 429 rate_limited with Retry-After; 0 turns them off.
 // Each describe block has an app of its own, with its own setting.
 import type { InjectOptions } from 'fastify';

@@ -1,4 +1,4 @@
-// Reversal of a claim (SPEC §5): POST /v1/claims/{id}/reversal {reason} debits the points,
+// Reversal of a claim (docs/product.md): POST /v1/claims/{id}/reversal {reason} debits the points,
 // revokes the issued offers, removes the tags the claim added, frees a single-use or
 // third-party code or gives a multi-use use back, and lowers the list's claim count.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

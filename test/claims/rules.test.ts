@@ -1,4 +1,4 @@
-// The claim rules of SPEC §5: every check with its error code and HTTP status, the order in
+// The claim rules of docs/product.md: every check with its error code and HTTP status, the order in
 // which they apply (first failure wins), the success body and the whole outcome, validate,
 // the attempts and claims of a customer, request validation and roles.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

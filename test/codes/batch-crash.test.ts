@@ -1,4 +1,4 @@
-// Crash safety of batch generation (SPEC §4): "a process killed at any moment loses nothing: on
+// Crash safety of batch generation (docs/product.md): "a process killed at any moment loses nothing: on
 // restart the job resumes and ends with exactly the requested number of distinct codes, never
 // more". Real worker processes (`node --import tsx src/server.ts`, ROLE=worker) run against this
 // file's database and are killed with SIGKILL in the middle of a chunk's transaction, or frozen

@@ -1,4 +1,4 @@
-// Finding a code by its value and cancelling it (SPEC §6): GET /v1/codes/{code} in any form,
+// Finding a code by its value and cancelling it (docs/product.md): GET /v1/codes/{code} in any form,
 // and POST /v1/codes/{code}/cancel {reason} for unclaimed single-use and third-party codes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/context';

@@ -1,4 +1,4 @@
-// The whole admin and agent journey in the browser (SPEC §9), as someone who never read the
+// The whole admin and agent journey in the browser (docs/product.md), as someone who never read the
 // API would do it: log in, create a single-use list, generate 1,000 codes and watch the batch
 // turn active, export them, find a code, cancel it, troubleshoot it, create a multi-use list
 // whose claim count follows a claim made over the API, and see that an agent has no Settings.

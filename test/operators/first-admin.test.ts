@@ -1,4 +1,4 @@
-// The first admin (SPEC §7): on a database that never had an operator, start-up creates one
+// The first admin (docs/product.md): on a database that never had an operator, start-up creates one
 // admin with a one-time password and prints its login, once.
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureFirstAdmin } from '../../src/operators/operators.service';

@@ -1,4 +1,4 @@
-// Troubleshoot (SPEC §6): GET /v1/troubleshoot?code=&customer_id= answers one report on a code
+// Troubleshoot (docs/product.md): GET /v1/troubleshoot?code=&customer_id= answers one report on a code
 // and/or a customer. The verdict is what POST /v1/claims would answer right now, computed by
 // the claim's own rules (claim_code, kind 'verdict'), with nothing written. Every verdict test
 // below therefore asks troubleshoot first, then really claims, and requires the same answer.

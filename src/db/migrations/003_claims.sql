@@ -1,4 +1,4 @@
--- Claims: the rules of SPEC §5 as one database function, so that a claim is one round trip
+-- Claims: the rules of docs/product.md as one database function, so that a claim is one round trip
 -- and every invariant is held by rows, locks and constraints rather than by read-then-write
 -- in application code.
 
@@ -106,7 +106,7 @@ CREATE TABLE idempotency_keys (
 CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
 
 
--- The claim rules of SPEC §5, in order, first failure wins. One function serves three
+-- The claim rules of docs/product.md, in order, first failure wins. One function serves three
 -- callers so that they can never disagree:
 --   'verdict'  — what a claim would return now; reads only (troubleshoot).
 --   'validate' — the verdict, recorded as an attempt (POST /claims/validate).

@@ -1,4 +1,4 @@
--- Dashboard operators and their sessions (SPEC §7): people who sign in to the dashboard with
+-- Dashboard operators and their sessions (docs/product.md): people who sign in to the dashboard with
 -- an email and a password, holding the same roles as API keys.
 
 CREATE TABLE operators (

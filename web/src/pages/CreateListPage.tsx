@@ -1,4 +1,4 @@
-// Create a promo code list (POST /v1/lists): every field of SPEC §2. Obvious mistakes are caught
+// Create a promo code list (POST /v1/lists): every field of docs/product.md. Obvious mistakes are caught
 // here; the service's field errors appear under the matching field, anything else at the top.
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';

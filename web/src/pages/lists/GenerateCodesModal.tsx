@@ -1,5 +1,5 @@
 // "Generate codes" for a single-use list (POST /v1/lists/:id/batches): count, batch name, email
-// alert and format, with a live sample and the possible-codes check of SPEC §3.
+// alert and format, with a live sample and the possible-codes check of docs/product.md.
 import { useMemo, useState, type FormEvent } from 'react';
 import { ApiError, api } from '../../api';
 import { Modal } from '../../components/Modal';

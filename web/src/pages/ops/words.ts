@@ -2,7 +2,7 @@
 import { formatCount, formatDate } from '../../format';
 import type { AuditEvent, TimelineEvent, TroubleshootReport } from './types';
 
-/** What each refusal of a claim (SPEC §5) means. */
+/** What each refusal of a claim (docs/product.md) means. */
 export const REASONS: Record<string, string> = {
   customer_not_found: 'No registered customer has this ID.',
   customer_blocked: 'The customer is blocked from claiming by an agent.',
