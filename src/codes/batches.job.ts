@@ -10,7 +10,7 @@
 // durably, which also flushes every chunk before it.
 import type { Logger } from 'pino';
 import { transaction, type Pool } from '../db/pool';
-import { resilientTask } from '../jobs/queue';
+import { findAbandoned, resilientTask } from '../jobs/queue';
 import { queueAlert } from '../notify/alerts';
 import * as sql from './batches.sql';
 import { generateCodes, type Slice } from './generator';
@@ -96,7 +96,7 @@ export async function failBatch(pool: Pool, batchId: string, error: string): Pro
 
 /** Fails the batches whose jobs gave up without saying so; returns how many. */
 export async function failAbandonedBatches(pool: Pool): Promise<number> {
-  const abandoned = await sql.findAbandonedBatches(pool);
+  const abandoned = await findAbandoned(pool, 'batch');
   for (const { id, last_error } of abandoned) await failBatch(pool, id, `generation failed: ${last_error ?? 'its job stopped'}`);
   return abandoned.length;
 }

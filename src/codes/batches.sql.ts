@@ -182,18 +182,3 @@ export async function finishBatch(db: Queryable, id: string, status: 'active' | 
   );
   return rows[0];
 }
-
-/**
- * Pending batches whose job will never run again (its attempts are used up: the last one was
- * cut short, or marking the batch failed failed too), with the job's last error.
- */
-export async function findAbandonedBatches(db: Queryable): Promise<{ id: string; last_error: string | null }[]> {
-  const { rows } = await db.query<{ id: string; last_error: string | null }>(
-    `SELECT b.id, j.last_error
-       FROM batches b
-       LEFT JOIN graphile_worker.jobs j ON j.key = 'batch:' || b.id
-      WHERE b.status = 'pending' AND b.created_at < now() - interval '1 minute'
-        AND (j.id IS NULL OR j.attempts >= j.max_attempts) AND j.locked_at IS NULL`,
-  );
-  return rows;
-}

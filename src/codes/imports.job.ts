@@ -7,7 +7,7 @@
 // flushes every earlier one) does them again. The finishing transaction commits durably.
 import type { Logger } from 'pino';
 import { transaction, type Pool } from '../db/pool';
-import { resilientTask } from '../jobs/queue';
+import { findAbandoned, resilientTask } from '../jobs/queue';
 import { queueAlert } from '../notify/alerts';
 import * as sql from './imports.sql';
 
@@ -47,7 +47,7 @@ export async function failImport(pool: Pool, importId: string, error: string): P
 
 /** Fails the imports whose jobs gave up without saying so; returns how many. */
 export async function failAbandonedImports(pool: Pool): Promise<number> {
-  const abandoned = await sql.findAbandonedImports(pool);
+  const abandoned = await findAbandoned(pool, 'import');
   for (const { id, last_error } of abandoned) await failImport(pool, id, `import failed: ${last_error ?? 'its job stopped'}`);
   return abandoned.length;
 }

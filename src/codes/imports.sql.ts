@@ -165,15 +165,3 @@ export async function finishImport(db: Queryable, id: string, status: 'active' |
   if (rows[0] && status === 'failed') await db.query('DELETE FROM import_lines WHERE import_id = $1', [id]);
   return rows[0];
 }
-
-/** Pending imports whose job will never run again (see findAbandonedBatches), with its last error. */
-export async function findAbandonedImports(db: Queryable): Promise<{ id: string; last_error: string | null }[]> {
-  const { rows } = await db.query<{ id: string; last_error: string | null }>(
-    `SELECT i.id, j.last_error
-       FROM imports i
-       LEFT JOIN graphile_worker.jobs j ON j.key = 'import:' || i.id
-      WHERE i.status = 'pending' AND i.created_at < now() - interval '1 minute'
-        AND (j.id IS NULL OR j.attempts >= j.max_attempts) AND j.locked_at IS NULL`,
-  );
-  return rows;
-}

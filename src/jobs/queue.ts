@@ -119,6 +119,25 @@ export async function enqueue(
   ]);
 }
 
+/** The work whose row (`status = 'pending'`) a keyed job (`<kind>:<id>`) carries out. */
+const JOB_OWNERS = { batch: 'batches', import: 'imports' } as const;
+
+/**
+ * Pending batches or imports whose job will never run again (its attempts are used up: the
+ * last one was cut short, or recording the failure failed too), with the job's last error.
+ */
+export async function findAbandoned(db: Queryable, kind: keyof typeof JOB_OWNERS): Promise<{ id: string; last_error: string | null }[]> {
+  const { rows } = await db.query<{ id: string; last_error: string | null }>(
+    `SELECT w.id, j.last_error
+       FROM ${JOB_OWNERS[kind]} w
+       LEFT JOIN graphile_worker.jobs j ON j.key = $1 || w.id
+      WHERE w.status = 'pending' AND w.created_at < now() - interval '1 minute'
+        AND (j.id IS NULL OR j.attempts >= j.max_attempts) AND j.locked_at IS NULL`,
+    [`${kind}:`],
+  );
+  return rows;
+}
+
 /** How often a worker process says it is alive. */
 const HEARTBEAT_MS = 5_000;
 /** A worker slot that ended is started again after this long, doubling up to the most. */
