@@ -26,6 +26,13 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = pino({ level: config.logLevel });
+  // graphile-worker 0.16 leaves a promise of its cron unhandled when a query fails while the
+  // database is away; Node would end the process for it. Such a rejection is logged (the
+  // supervised slot starts again); any other still ends the process, as by default.
+  process.on('unhandledRejection', (reason) => {
+    if (!isDatabaseUnavailable(reason)) throw reason;
+    log.warn({ err: reason }, 'database unavailable (a rejection nothing handled)');
+  });
 
   let embedded: EmbeddedDatabase | null = null;
   let databaseUrl = config.databaseUrl;

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { transaction, type Pool, type Queryable, type Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
-import { notFound } from '../http/errors';
+import { DomainError, notFound } from '../http/errors';
 import { decodeCursor, page } from '../http/pagination';
 import { hashPassword, verifyPassword } from '../operators/passwords';
 import * as sql from './api-keys.sql';
@@ -107,15 +107,25 @@ export async function authenticateKey(db: Queryable, secret: string): Promise<Pr
 
 // One scrypt at a time per process, with a short line behind it: any unknown bearer token not
 // shaped like a generated key asks for one (≈ 32 MiB and tens of ms), and a flood of them
-// must not take the memory or the thread pool. Past the line, the answer is 401 at once.
+// must not take the memory or the thread pool. Past the line the answer is 429 with
+// Retry-After, not 401: the secret may be right, so a client must not give up on it.
 const LINE_MAX = 8;
 let line: Promise<unknown> = Promise.resolve();
 let waiting = 0;
 
 async function verifyChosenKey(db: Queryable, secret: string, hash: string): Promise<sql.ApiKeyRow | undefined> {
-  const rows = await sql.findChosenKeys(db, true);
-  if (!rows.length || waiting >= LINE_MAX) return undefined;
+  if (waiting >= LINE_MAX) {
+    throw new DomainError(429, 'rate_limited', 'too many keys being checked at once; retry in a moment', undefined, { 'retry-after': '1' });
+  }
   waiting++;
+  const rows = await sql.findChosenKeys(db, true).catch((error: unknown) => {
+    waiting--;
+    throw error;
+  });
+  if (!rows.length) {
+    waiting--;
+    return undefined;
+  }
   const turn = line.then(async () => {
     for (const row of rows) if (await verifyPassword(secret, row.key_hash)) return row;
     return undefined;

@@ -8,9 +8,10 @@ export function sqlState(error: unknown): string | undefined {
   return typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && typeof e.severity === 'string' ? e.code : undefined;
 }
 
-// 08: connection exception; 53: insufficient resources (too many connections, out of memory
-// or disk); 57P01–57P03: the server is shutting down, crashed, or not yet accepting.
-const UNAVAILABLE_STATES = /^(08|53)|^57P0[123]$/;
+// 08: connection exception (but 08P01, a protocol violation: a bug of the client's, not an
+// outage); 53: insufficient resources (too many connections, out of memory or disk);
+// 57P01–57P03: the server is shutting down, crashed, or not yet accepting.
+const UNAVAILABLE_STATES = /^08(?!P01)|^53|^57P0[123]$/;
 
 // Errors from the socket under pg: the server is unreachable, or went away mid-query.
 const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);

@@ -10,7 +10,15 @@ export const isPool = (db: Queryable): db is pg.Pool => db instanceof pg.Pool;
 
 // bigint ids travel as strings (pg's default); counts that we sum are cast in SQL.
 export function createPool(connectionString: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, application_name: 'promo-codes' });
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    application_name: 'promo-codes',
+    // A database that drops packets silently would otherwise leave a connection attempt, or a
+    // request waiting for a free connection, hanging for minutes instead of failing (a 503).
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
+  });
   // A connection can fail at any moment (a database restart, a failover, a backend killed by an
   // admin). pg-pool listens for that only while a client is idle and removes its listener while
   // the client is checked out, so an error then would be an unhandled 'error' event and end the

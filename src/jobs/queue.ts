@@ -61,7 +61,9 @@ export function resilientTask<P>(log: Logger, { parse, work, fail }: TaskHandler
         return;
       } catch (error) {
         if (signal?.aborted) return handBack(helpers, log, error as Error);
-        if (!isDatabaseUnavailable(error)) {
+        // An error that looks like an outage while the database answers (a protocol error of
+        // our own, an SMTP timeout) is a failure like any other, not something to wait out.
+        if (!isDatabaseUnavailable(error) || (await databaseAnswers(helpers))) {
           if (!fail || helpers.job.attempts < helpers.job.max_attempts) throw error;
           return fail(payload, error as Error);
         }
@@ -72,25 +74,50 @@ export function resilientTask<P>(log: Logger, { parse, work, fail }: TaskHandler
   };
 }
 
+const databaseAnswers = (helpers: JobHelpers) =>
+  helpers.query('SELECT 1').then(
+    () => true,
+    () => false,
+  );
+
 /**
- * Re-adds the job as new, with the same key and payload; graphile-worker then takes the key off
- * the running row, which completes when this task returns. If the database cannot take it, the
- * error goes back to graphile-worker, which retries the job as usual.
+ * Re-adds the job as new, with the same key and payload, while its row is still this worker's
+ * (locked, so that graphile-worker takes the key off it; the row completes when this task
+ * returns). A row no longer this worker's was handed to another already; then this task fails
+ * instead, which graphile-worker records only on a row it still holds, so the row is neither
+ * completed (deleted) nor retried from here. If the database cannot take it, the error goes
+ * back to graphile-worker, which retries the job as usual.
  */
 async function handBack(helpers: JobHelpers, log: Logger, cause: Error): Promise<void> {
   const { job } = helpers;
+  let handed = false;
   try {
-    await helpers.withPgClient((client) =>
-      client.query('SELECT graphile_worker.add_job($1, $2::json, job_key => $3, max_attempts => $4)', [
-        job.task_identifier,
-        JSON.stringify(job.payload),
-        job.key,
-        job.max_attempts,
-      ]),
-    );
+    handed = await helpers.withPgClient(async (client) => {
+      await client.query('BEGIN');
+      try {
+        const { rowCount } = await client.query('SELECT FROM graphile_worker._private_jobs WHERE id = $1 AND locked_by = $2 FOR UPDATE', [
+          job.id,
+          job.locked_by,
+        ]);
+        if (rowCount === 1) {
+          await client.query('SELECT graphile_worker.add_job($1, $2::json, job_key => $3, max_attempts => $4)', [
+            job.task_identifier,
+            JSON.stringify(job.payload),
+            job.key,
+            job.max_attempts,
+          ]);
+        }
+        await client.query('COMMIT');
+        return rowCount === 1;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    });
   } catch {
     throw cause;
   }
+  if (!handed) throw new Error(`job ${job.id} was handed to another worker already`, { cause });
   log.info({ job: job.id, task: job.task_identifier }, 'job handed back at shutdown; it resumes where it stopped');
 }
 
@@ -204,7 +231,17 @@ export async function startWorker(pool: Pool, log: Logger, taskList: TaskList, o
 
     constructor(private readonly index: number) {}
 
-    async start(): Promise<void> {
+    private starting: Promise<void> | null = null;
+
+    start(): Promise<void> {
+      const starting = this.startRunner().finally(() => {
+        if (this.starting === starting) this.starting = null;
+      });
+      this.starting = starting;
+      return starting;
+    }
+
+    private async startRunner(): Promise<void> {
       const generation = ++this.generation;
       const events: WorkerEvents = new EventEmitter();
       // Workers are created while run() starts, so the listeners go on an emitter passed in.
@@ -230,13 +267,17 @@ export async function startWorker(pool: Pool, log: Logger, taskList: TaskList, o
         parsedCronItems: parseCronItems(this.index === 0 ? schedule : []),
         logger: pinoLogger(log),
       });
-      this.runner = runner;
-      if (endedEarly) return this.ended(endedEarly.workerId, endedEarly.error);
-      const startedAt = Date.now();
       runner.promise.then(
         () => generation === this.generation && !stopping && this.ended(this.workerId, new Error('the runner stopped')),
         (error: unknown) => generation === this.generation && !stopping && this.ended(this.workerId, error),
       );
+      if (stopping || generation !== this.generation) {
+        await runner.stop().catch(() => {}); // stopped while it was starting
+        return;
+      }
+      this.runner = runner;
+      if (endedEarly) return this.ended(endedEarly.workerId, endedEarly.error);
+      const startedAt = Date.now();
       setTimeout(() => {
         if (generation === this.generation && this.runner && Date.now() - startedAt >= HEALTHY_AFTER_MS) this.wait = restartWaitMs;
       }, HEALTHY_AFTER_MS).unref();
@@ -249,10 +290,14 @@ export async function startWorker(pool: Pool, log: Logger, taskList: TaskList, o
       this.runner = null;
       this.workerId = null;
       this.generation++;
-      if (workerId) orphaned.add(workerId);
       restarts++;
       log.error({ err: error, slot: this.index, retryInMs: this.wait }, 'a worker slot ended unexpectedly; starting it again');
-      void runner.stop().catch(() => {}); // releases its connections; the runner may have stopped already
+      // Stopping releases its connections (the runner may have stopped already) and lets a job
+      // it still runs end; only then is what it held handed back, at the next beat.
+      void runner
+        .stop()
+        .catch(() => {})
+        .finally(() => workerId && orphaned.add(workerId));
       this.scheduleStart();
     }
 
@@ -273,6 +318,7 @@ export async function startWorker(pool: Pool, log: Logger, taskList: TaskList, o
     async stop(): Promise<void> {
       if (this.timer) clearTimeout(this.timer);
       this.generation++;
+      await this.starting?.catch(() => {}); // a runner still starting stops itself once started
       const runner = this.runner;
       this.runner = null;
       await runner?.stop().catch(() => {});
@@ -283,8 +329,13 @@ export async function startWorker(pool: Pool, log: Logger, taskList: TaskList, o
   await Promise.all(slots.map((slot) => slot.start()));
   const liveIds = () => slots.map((slot) => slot.workerId).filter((id): id is string => id !== null);
 
+  // After an outage no worker could beat, so every heartbeat looks stale for a while: jobs are
+  // taken from silent workers only by a process whose own beats have gone through without a
+  // break for longer than deadAfterSeconds, by when any live worker has beaten again too.
+  let beatingSince: number | null = null;
   const beat = async () => {
     try {
+      beatingSince ??= Date.now();
       await pool.query(
         `INSERT INTO worker_heartbeats (worker_id) SELECT unnest($1::text[])
          ON CONFLICT (worker_id) DO UPDATE SET seen_at = now()`,
@@ -296,8 +347,9 @@ export async function startWorker(pool: Pool, log: Logger, taskList: TaskList, o
         for (const id of ids) orphaned.delete(id);
         log.warn({ workers: ids }, 'handed back the jobs of worker slots that ended');
       }
-      await reclaimJobsOfDeadWorkers(pool, log, deadAfterSeconds);
+      if (Date.now() - beatingSince > deadAfterSeconds * 1000) await reclaimJobsOfDeadWorkers(pool, log, deadAfterSeconds);
     } catch (error) {
+      beatingSince = null;
       log.warn({ err: error }, 'worker heartbeat failed');
     }
   };

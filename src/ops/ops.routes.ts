@@ -78,6 +78,7 @@ export const opsRoutes: FastifyPluginAsync = async (app) => {
   });
 
   const Health = Type.Object({ status: Type.String() });
+  const READY_TIMEOUT_MS = 2000;
   const hidden = { hide: true };
 
   app.get('/healthz', { config: { access: 'public' }, schema: { ...hidden, response: { 200: Health } } }, async () => ({ status: 'ok' }));
@@ -87,11 +88,17 @@ export const opsRoutes: FastifyPluginAsync = async (app) => {
   // not at all, which an orchestrator should see.
   app.get('/readyz', { config: { access: 'public' }, schema: { ...hidden, response: { 200: Health, 503: Health } } }, async (_request, reply) => {
     if (app.shuttingDown) return reply.status(503).send({ status: 'shutting_down' });
-    try {
-      await app.pool.query('SELECT 1');
-    } catch {
-      return reply.status(503).send({ status: 'database_unavailable' });
-    }
+    // A database that does not answer in time is as unavailable as one that refuses.
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([
+      app.pool.query('SELECT 1').then(
+        () => true,
+        () => false,
+      ),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!answered) return reply.status(503).send({ status: 'database_unavailable' });
     const worker = app.worker?.state();
     if (worker && worker.running < worker.slots) return reply.status(503).send({ status: 'worker_down' });
     return { status: 'ready' };

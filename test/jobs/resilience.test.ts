@@ -70,23 +70,6 @@ describe('a worker slot that graphile-worker ends', () => {
 });
 
 describe('interruptions do not use up attempts', () => {
-  it('waits out a lost database connection inside the attempt', async () => {
-    let runs = 0;
-    const task = resilientTask(silent, {
-      parse: () => null,
-      work: async () => {
-        if (++runs < 3) throw new Error('Connection terminated unexpectedly');
-      },
-      fail: async () => {
-        throw new Error('never called');
-      },
-    });
-    runner = await startWorker(t.pool, silent, { flaky_db: task }, { concurrency: 1 });
-    await transaction(t.pool, (tx) => enqueue(tx, 'flaky_db', {}, { maxAttempts: 1 }));
-    await eventually(async () => (await jobRows('flaky_db')).length === 0, 15_000, 'the job to complete');
-    expect(runs).toBe(3);
-  });
-
   it('runs a job again, attempts from zero, when the worker that held it died on its last attempt', async () => {
     const ran: string[] = [];
     await transaction(t.pool, (tx) => enqueue(tx, 'killed_task', { n: 'x' }, { jobKey: 'killed', maxAttempts: 3 }));
@@ -129,6 +112,51 @@ describe('interruptions do not use up attempts', () => {
     await eventually(async () => (await jobRows('long_job')).length === 0, 10_000, 'the handed-back job to complete');
     expect(finished).toBe(1);
     expect(failed).toEqual([]);
+  });
+
+  it('at shutdown, leaves a job alone that was handed to another worker meanwhile (neither completed nor failed)', async () => {
+    let started = 0;
+    let finished = 0;
+    const task = resilientTask(silent, {
+      parse: () => null,
+      work: async (_p, signal) => {
+        if (++started === 1) {
+          // While this runs, the job is handed back from elsewhere (a deadline, a reclaim).
+          await t.pool.query(`SELECT graphile_worker.force_unlock_workers(array_agg(locked_by)) FROM graphile_worker.jobs WHERE key = 'taken'`);
+          await new Promise<void>((resolve) => signal!.addEventListener('abort', () => resolve(), { once: true }));
+          throw new Error('interrupted by shutdown');
+        }
+        finished++;
+      },
+      fail: async () => {
+        throw new Error('never called');
+      },
+    });
+    runner = await startWorker(t.pool, silent, { taken_job: task }, { concurrency: 1 });
+    await transaction(t.pool, (tx) => enqueue(tx, 'taken_job', {}, { jobKey: 'taken', maxAttempts: 5 }));
+    await eventually(async () => started === 1 && (await jobRows('taken_job'))[0]?.locked_by === null, 10_000, 'the job to be taken away');
+    await runner.stop();
+    runner = null;
+    // One row, still there to run: not deleted as completed, not doubled by a hand-back.
+    expect((await jobRows('taken_job')).map((r) => [r.key, r.locked_by])).toEqual([['taken', null]]);
+    runner = await startWorker(t.pool, silent, { taken_job: task }, { concurrency: 1 });
+    await eventually(async () => (await jobRows('taken_job')).length === 0, 10_000, 'the job to complete');
+    expect(finished).toBe(1);
+  });
+
+  it('treats an error that looks like an outage as a failure while the database answers', async () => {
+    const failed: string[] = [];
+    const task = resilientTask(silent, {
+      parse: () => null,
+      work: async () => {
+        throw Object.assign(new Error('Greeting never received'), { code: 'ETIMEDOUT' }); // as nodemailer says it
+      },
+      fail: async (_p, error) => void failed.push(error.message),
+    });
+    runner = await startWorker(t.pool, silent, { smtp_timeout: task }, { concurrency: 1 });
+    await transaction(t.pool, (tx) => enqueue(tx, 'smtp_timeout', {}, { maxAttempts: 1 }));
+    await eventually(async () => (await jobRows('smtp_timeout')).length === 0, 10_000, 'the job to end');
+    expect(failed).toEqual(['Greeting never received']);
   });
 
   it('still fails a job whose own work fails on every attempt, calling fail once', async () => {
