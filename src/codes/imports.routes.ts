@@ -12,7 +12,16 @@ import * as service from './imports.service';
 
 const tags = ['Imports'];
 const errors = { 404: Type.Ref(ErrorResponse), 409: Type.Ref(ErrorResponse), ...commonErrors };
-const RAW_TYPES = ['text/csv', 'text/plain', 'application/octet-stream'];
+// Read by content (codes/upload.ts), so any of the types a browser or client gives a
+// spreadsheet or text file: Windows labels .csv files application/vnd.ms-excel.
+const RAW_TYPES = [
+  'text/csv',
+  'text/plain',
+  'text/tab-separated-values',
+  'application/octet-stream',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  'application/vnd.ms-excel',
+];
 
 export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Uploads stay streams: the raw body is handed to the route unread, and multipart files too.
@@ -23,11 +32,14 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: { access: 'admin' },
     schema: {
       tags,
-      summary: 'Upload third-party codes: CSV (first column) or one code per line',
+      summary: 'Upload third-party codes: a CSV or text file, or an .xlsx workbook',
       description:
-        'Send the file as the raw body (text/csv, text/plain or application/octet-stream) or as the one file of a ' +
-        'multipart/form-data upload. A first line reading "code" is taken as a header. Answers 202; the import ' +
-        'turns active when every line is processed. Rejected lines are in GET /v1/imports/{id}/report.',
+        'Send the file as the raw body or as the one file of a multipart/form-data upload. Text is UTF-8 or UTF-16 ' +
+        '(by BOM), separated by `,` `;` tab or `|` (sniffed, or named by a `sep=` first line). A first row naming a ' +
+        'code column (code, promo code, coupon, voucher, …) is a header and that column is read; `column` picks one ' +
+        'by name or number; otherwise the first column. An .xlsx is read from its first sheet by the same rules. ' +
+        'Other files answer 400 unsupported_file. Answers 202; the import turns active when every row is processed. ' +
+        'Rejected rows are in GET /v1/imports/{id}/report.',
       params: IdParams,
       querystring: ImportQuery,
       response: { 202: Import, ...errors },

@@ -6,6 +6,9 @@ export const ImportQuery = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     notify: Type.Optional(Type.String({ maxLength: 4000, description: 'comma-separated email addresses to alert when done' })),
+    column: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: 'the code column: a header name, or a number from 1; by default the column headed code, coupon, voucher, … or else the first' }),
+    ),
   },
   { additionalProperties: false },
 );

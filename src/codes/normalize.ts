@@ -5,8 +5,25 @@ export function normalizeCode(input: string): string {
   return input.normalize('NFKC').replace(/[\s-]+/gu, '').toUpperCase();
 }
 
-/** A normalized code holds 3–64 letters, digits, '_' or '.' (any script). */
-export const CODE_PATTERN = /^[\p{L}\p{N}_.]{3,64}$/u;
+/** A normalized code holds 3–64 characters of A–Z and 0–9 (NFKC folds fullwidth forms into these first). */
+export const CODE_PATTERN = /^[A-Z0-9]{3,64}$/;
+
+export type CodeProblem = 'too_short' | 'too_long' | 'bad_characters';
+
+/** What keeps a normalized code out of the alphabet, or null when it is a valid code. */
+export function codeProblem(normalized: string): CodeProblem | null {
+  if (!/^[A-Z0-9]*$/.test(normalized)) return 'bad_characters';
+  if (normalized.length < 3) return 'too_short';
+  if (normalized.length > 64) return 'too_long';
+  return null;
+}
+
+/** Each problem in words, for a field message. */
+export const CODE_PROBLEMS: Record<CodeProblem, string> = {
+  too_short: 'must have at least 3 letters or digits once spaces and dashes are removed',
+  too_long: 'must have at most 64 letters or digits once spaces and dashes are removed',
+  bad_characters: 'may hold only the letters A–Z and digits 0–9, besides spaces and dashes',
+};
 
 export function isValidCode(normalized: string): boolean {
   return CODE_PATTERN.test(normalized);

@@ -3,7 +3,7 @@
 import type { Queryable, Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
 import { missingReferences } from '../catalog/catalog.sql';
-import { isValidCode, normalizeCode } from '../codes/normalize';
+import { CODE_PROBLEMS, codeProblem, normalizeCode } from '../codes/normalize';
 import { DomainError, conflict, invalid, notFound, type ErrorDetail } from '../http/errors';
 import { decodeCursor, encodeCursor } from '../http/pagination';
 import { parseTimestamp } from '../http/timestamps';
@@ -20,8 +20,9 @@ export async function createList(tx: Tx, ctx: AuditContext, input: CreateList) {
   let code: string | null = null;
   if (input.type === 'multi_use') {
     if (input.code === undefined) problems.push({ path: 'body.code', message: 'is required for a multi_use list' });
-    else if (!isValidCode((code = normalizeCode(input.code)))) {
-      problems.push({ path: 'body.code', message: 'must be 3–64 letters or digits once spaces and dashes are removed' });
+    else {
+      const problem = codeProblem((code = normalizeCode(input.code)));
+      if (problem) problems.push({ path: 'body.code', message: `${CODE_PROBLEMS[problem]} (${problem})` });
     }
   } else if (input.code !== undefined) {
     problems.push({ path: 'body.code', message: `only a multi_use list has a code; ${input.type} codes come from batches or imports` });

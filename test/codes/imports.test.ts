@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processImport } from '../../src/codes/imports.job';
-import { MAX_LINE_LENGTH } from '../../src/codes/imports.service';
+import { MAX_LINE_LENGTH } from '../../src/codes/upload';
 import { useTestApp, type TestApp } from '../support/context';
 import { startSmtpServer } from '../support/smtp';
 import { eventually, startTestWorker } from '../support/worker';
@@ -130,12 +130,12 @@ describe('with a worker', () => {
     expect(await codeCount(list.id)).toBe(59_999);
   }, 120_000);
 
-  it('rejects a line with an unterminated quote as invalid, not the whole upload', async () => {
+  it('refuses a quoted field that is never closed, naming the line it opens on, and stores nothing', async () => {
     const list = await newList(t);
     const res = await upload(list.id, 'GOOD0001\n"BAD0002\nGOOD0003\n', 'text/csv');
-    expect(res.statusCode).toBe(202);
-    expect(await waitActive(res.data.id)).toMatchObject({ total_lines: 3, accepted: 2, rejected: 1 });
-    expect(await report(res.data.id)).toEqual([[2, '"BAD0002', 'invalid']]);
+    expect(res.statusCode).toBe(400);
+    expect(res.data.error.message).toContain('never closed');
+    expect(await importRows(list.id)).toBe(0);
   });
 
   it('takes the one file of a multipart upload', async () => {
@@ -299,7 +299,7 @@ describe('line endings', () => {
 describe('a line without end', () => {
   it('refuses a line longer than MAX_LINE_LENGTH with a 400 naming it, whether it ends or not, and stores nothing', async () => {
     const list = await newList(t);
-    const long = 'A'.repeat(MAX_LINE_LENGTH + 1);
+    const long = 'A'.repeat(2 * MAX_LINE_LENGTH);
     for (const [what, body] of [
       ['unended, 2 MB', `GOOD0001\n${'B'.repeat(2_000_000)}`],
       ['ended', `GOOD0001\n${long}\nGOOD0002\n`],

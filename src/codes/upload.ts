@@ -1,0 +1,311 @@
+// Reading an upload of third-party codes as spreadsheets and partners' systems save it:
+// - text: UTF-8 (with or without BOM) or UTF-16 LE/BE (by BOM); `,` `;` tab or `|` separated,
+//   sniffed from the first lines or named by a `sep=` first line; quoted fields; any line end;
+// - an .xlsx workbook (by its content, whatever the content type says): its first sheet;
+// - anything else (other binary formats, NUL or control bytes) is refused as unsupported_file.
+// A first row naming a code column (code, promo code, coupon, voucher, …) is a header, and the
+// column of that name is the one read wherever it stands; `?column=` picks one by name or
+// 1-based number; otherwise the first column is the code. A header is never a code.
+import { Readable, Transform } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { parse } from 'csv-parse';
+import ExcelJS from 'exceljs';
+import { DomainError, invalid } from '../http/errors';
+
+/** One code-bearing row: its line (text) or row (xlsx) number and the raw value read. */
+export interface UploadRow {
+  line: number;
+  value: string;
+}
+
+/**
+ * Longest line (or record) of an upload. A code is short, and a spreadsheet row holding one is
+ * far below this; a line without end (a corrupt file) is refused before it is held whole.
+ */
+export const MAX_LINE_LENGTH = 65_536;
+
+/** Header names of a code column, compared without case, spaces, `_` and `-`. */
+const CODE_HEADERS = new Set(
+  ['code', 'promo code', 'promotion code', 'coupon', 'coupon code', 'voucher', 'voucher code', 'discount code', 'gift code', 'redemption code', 'promo']
+    .flatMap((name) => [name, `${name}s`])
+    .map((name) => headerKey(name)),
+);
+
+function headerKey(cell: string): string {
+  return cell.normalize('NFKC').toLowerCase().replace(/[\s_-]+/g, '');
+}
+
+export const unsupportedFile = (what: string) =>
+  new DomainError(400, 'unsupported_file', `${what}: upload a text file of codes (CSV or one per line) or an .xlsx workbook`);
+
+const lineTooLong = (line: number) =>
+  invalid([{ path: 'body', message: `line ${line} is longer than ${MAX_LINE_LENGTH.toLocaleString('en-US')} characters; is this a text file of codes?` }]);
+
+/** Binary formats recognised by their first bytes, to say what was sent. */
+const MAGIC: [string, number[]][] = [
+  ['a PDF document', [0x25, 0x50, 0x44, 0x46]],
+  ['a PNG image', [0x89, 0x50, 0x4e, 0x47]],
+  ['a GIF image', [0x47, 0x49, 0x46, 0x38]],
+  ['a JPEG image', [0xff, 0xd8, 0xff]],
+  ['an old Excel (.xls) or Office document', [0xd0, 0xcf, 0x11, 0xe0]],
+  ['a gzip file', [0x1f, 0x8b]],
+];
+const ZIP = [0x50, 0x4b, 0x03, 0x04];
+const startsWith = (head: Buffer, bytes: number[]) => bytes.every((b, i) => head[i] === b);
+
+// Bytes no text file holds: NUL and the C0 controls but tab, line feed, form feed and CR.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000B\u000E-\u001F\u007F]/;
+
+/** Reads the first bytes of a stream without losing them: they are put back in front. */
+async function peek(body: Readable, size: number): Promise<{ head: Buffer; stream: Readable }> {
+  const iterator = body[Symbol.asyncIterator]();
+  const pieces: Buffer[] = [];
+  let length = 0;
+  while (length < size) {
+    const next = await iterator.next();
+    if (next.done) break;
+    const piece = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as string);
+    pieces.push(piece);
+    length += piece.length;
+  }
+  const head = Buffer.concat(pieces);
+  async function* all() {
+    if (head.length) yield head;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value as Buffer;
+    }
+  }
+  return { head, stream: Readable.from(all(), { objectMode: false }) };
+}
+
+export interface UploadOptions {
+  /** The code column: a header name, or a 1-based number. */
+  column?: string;
+}
+
+/** The rows of an upload, in order, with blank values left out. */
+export async function* readUpload(body: Readable, options: UploadOptions = {}): AsyncGenerator<UploadRow[]> {
+  const { head, stream } = await peek(body, 4096);
+  if (head.length === 0) return;
+  const known = MAGIC.find(([, bytes]) => startsWith(head, bytes));
+  if (known) throw unsupportedFile(`the file is ${known[0]}`);
+  if (startsWith(head, ZIP)) {
+    yield* readWorkbook(stream, options);
+    return;
+  }
+  const encoding = head[0] === 0xff && head[1] === 0xfe ? 'utf-16le' : head[0] === 0xfe && head[1] === 0xff ? 'utf-16be' : 'utf-8';
+  const decoded = decoder(encoding);
+  stream.on('error', (error) => decoded.destroy(error)); // a cut-short upload
+  yield* readText(stream.pipe(decoded), options);
+}
+
+/** Bytes to text, the BOM dropped; a control byte anywhere refuses the whole file. */
+function decoder(encoding: 'utf-8' | 'utf-16le' | 'utf-16be'): Transform {
+  const decode = encoding === 'utf-16be' ? new TextDecoder('utf-16be') : null;
+  const strings = decode ? null : new StringDecoder(encoding === 'utf-8' ? 'utf8' : 'utf16le');
+  let first = true;
+  const check = (text: string) => {
+    if (first && text.length) {
+      first = false;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
+    if (CONTROL.test(text)) throw unsupportedFile('the file holds bytes no text file has (NUL or control characters)');
+    return text;
+  };
+  return new Transform({
+    decodeStrings: true,
+    transform(chunk: Buffer, _encoding, done) {
+      try {
+        done(null, check(decode ? decode.decode(chunk, { stream: true }) : strings!.write(chunk)));
+      } catch (error) {
+        done(error as Error);
+      }
+    },
+    flush(done) {
+      try {
+        done(null, check(decode ? decode.decode() : strings!.end()));
+      } catch (error) {
+        done(error as Error);
+      }
+    },
+  });
+}
+
+const DELIMITERS = [',', ';', '\t', '|'];
+
+/** The separator of the first lines: the candidate found the same number of times on most of them. */
+export function sniffDelimiter(sample: string): string {
+  const lines = sample.split(/\r\n|\r|\n/).slice(0, 20);
+  if (lines.length > 1) lines.pop(); // the last may be cut
+  let best = { delimiter: ',', score: 0 };
+  for (const delimiter of DELIMITERS) {
+    const counts = lines.filter((l) => l.trim() !== '').map((line) => countOutsideQuotes(line, delimiter));
+    const tally = new Map<number, number>();
+    for (const n of counts) if (n > 0) tally.set(n, (tally.get(n) ?? 0) + 1);
+    const score = Math.max(0, ...tally.values());
+    if (score > best.score) best = { delimiter, score };
+  }
+  return best.delimiter;
+}
+
+function countOutsideQuotes(line: string, delimiter: string): number {
+  let quoted = false;
+  let count = 0;
+  for (const c of line) {
+    if (c === '"') quoted = !quoted;
+    else if (c === delimiter && !quoted) count++;
+  }
+  return count;
+}
+
+/** Chooses the code column from the first row: returns it and whether that row is a header. */
+function codeColumn(first: string[], column: string | undefined): { index: number; header: boolean } {
+  const keys = first.map(headerKey);
+  const named = keys.findIndex((key) => CODE_HEADERS.has(key));
+  if (column === undefined) return named >= 0 ? { index: named, header: true } : { index: 0, header: false };
+  if (/^\d+$/.test(column)) {
+    const index = Number(column) - 1;
+    if (index < 0) throw invalid([{ path: 'querystring.column', message: 'columns are numbered from 1' }]);
+    return { index, header: named >= 0 };
+  }
+  const index = keys.indexOf(headerKey(column));
+  if (index < 0) {
+    throw invalid([{ path: 'querystring.column', message: `the first row has no column named ${JSON.stringify(column)} (it has ${first.map((c) => JSON.stringify(c)).join(', ')})` }]);
+  }
+  return { index, header: true };
+}
+
+/** Rows are handed on in groups: one await per group, not per row. */
+const GROUP = 1000;
+
+async function* readText(text: Readable, options: UploadOptions): AsyncGenerator<UploadRow[]> {
+  const { head: sampleBytes, stream } = await peekText(text);
+  const sep = /^sep=(.)\s*(?:\r\n|\r|\n|$)/i.exec(sampleBytes);
+  const delimiter = sep ? sep[1]! : sniffDelimiter(sampleBytes);
+  const parser = stream.pipe(
+    parse({
+      delimiter,
+      from_line: sep ? 2 : 1,
+      relax_quotes: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      trim: true,
+      max_record_size: MAX_LINE_LENGTH,
+      info: true,
+    }),
+  );
+  stream.on('error', (error) => parser.destroy(error));
+  let column: { index: number; header: boolean } | null = null;
+  let group: UploadRow[] = [];
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      if (!column) {
+        column = codeColumn(record, options.column);
+        if (column.header) continue;
+      }
+      const value = record[column.index] ?? '';
+      if (value === '') continue;
+      group.push({ line: info.lines, value });
+      if (group.length >= GROUP) {
+        yield group;
+        group = [];
+      }
+    }
+  } catch (error) {
+    throw csvError(error);
+  }
+  if (group.length) yield group;
+}
+
+/** The first decoded characters of a text stream, and the stream with them still in it. */
+async function peekText(text: Readable): Promise<{ head: string; stream: Readable }> {
+  const iterator = text[Symbol.asyncIterator]();
+  let head = '';
+  const pieces: string[] = [];
+  while (head.length < 8192) {
+    const next = await iterator.next();
+    if (next.done) break;
+    pieces.push(next.value as string);
+    head += next.value as string;
+  }
+  async function* all() {
+    yield* pieces;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value as string;
+    }
+  }
+  return { head, stream: Readable.from(all()) };
+}
+
+function csvError(error: unknown): unknown {
+  const e = error as { code?: string; lines?: number };
+  if (e.code === 'CSV_MAX_RECORD_SIZE') return lineTooLong(e.lines ?? 0);
+  if (e.code === 'CSV_QUOTE_NOT_CLOSED') {
+    return invalid([{ path: 'body', message: `a quoted field opened by line ${e.lines ?? '?'} is never closed` }]);
+  }
+  if (typeof e.code === 'string' && e.code.startsWith('CSV_')) {
+    return invalid([{ path: 'body', message: `not a readable CSV file: ${(error as Error).message}` }]);
+  }
+  return error;
+}
+
+async function* readWorkbook(stream: Readable, options: UploadOptions): AsyncGenerator<UploadRow[]> {
+  const workbook = new ExcelJS.stream.xlsx.WorkbookReader(stream, {
+    worksheets: 'emit',
+    sharedStrings: 'cache',
+    hyperlinks: 'ignore',
+    styles: 'ignore',
+    entries: 'ignore',
+  });
+  let column: { index: number; header: boolean } | null = null;
+  let group: UploadRow[] = [];
+  let sheets = 0;
+  try {
+    for await (const sheet of workbook) {
+      sheets++;
+      for await (const row of sheet) {
+        const cells = (row.values as unknown[]).slice(1).map(cellText);
+        if (cells.every((c) => c === '')) continue;
+        if (!column) {
+          column = codeColumn(cells, options.column);
+          if (column.header) continue;
+        }
+        const value = cells[column.index] ?? '';
+        if (value === '') continue;
+        if (value.length > MAX_LINE_LENGTH) throw lineTooLong(row.number);
+        group.push({ line: row.number, value });
+        if (group.length >= GROUP) {
+          yield group;
+          group = [];
+        }
+      }
+      break; // the first sheet only
+    }
+  } catch (error) {
+    if (error instanceof DomainError) throw error;
+    throw unsupportedFile(`the file is a zip archive but not a readable .xlsx workbook (${(error as Error).message})`);
+  } finally {
+    stream.destroy();
+  }
+  if (sheets === 0) throw unsupportedFile('the file is a zip archive but not an .xlsx workbook');
+  if (group.length) yield group;
+}
+
+/** A cell as the text a person sees in it: numbers in full, formulas by their result, rich text joined. */
+function cellText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value.trim();
+  if (typeof value === 'number') return Number.isInteger(value) ? BigInt(value).toString() : String(value);
+  if (typeof value === 'boolean') return String(value);
+  if (value instanceof Date) return value.toISOString();
+  const cell = value as { richText?: { text: string }[]; text?: unknown; result?: unknown; error?: string };
+  if (cell.richText) return cell.richText.map((part) => part.text).join('').trim();
+  if (cell.result !== undefined) return cellText(cell.result);
+  if (cell.text !== undefined) return cellText(cell.text);
+  return '';
+}
