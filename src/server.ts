@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   // /metrics (worker), so that a load balancer or orchestrator can watch any process.
   const app = await buildApp({ config, pool, logger: log });
   let runner: Worker | null = null;
-  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, log });
+  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, publicUrl: config.publicUrl, log });
   if (config.role !== 'api') {
     const workerLog = log.child({ component: 'worker' });
     runner = await startWorker(pool, workerLog, buildTaskList({ pool, config, log: workerLog, mailer }), {

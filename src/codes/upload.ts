@@ -191,24 +191,27 @@ async function* readText(text: Readable, options: UploadOptions): AsyncGenerator
       from_line: sep ? 2 : 1,
       relax_quotes: true,
       relax_column_count: true,
-      skip_empty_lines: true,
-      trim: true,
       max_record_size: MAX_LINE_LENGTH,
-      info: true,
+      // Line numbers come from each record's raw text: csv-parse's `info` costs ~6 µs a record
+      // (6 s a million), `raw` a tenth of that. Blank lines are kept as records for the count.
+      raw: true,
     }),
   );
   stream.on('error', (error) => parser.destroy(error));
   let column: { index: number; header: boolean } | null = null;
   let group: UploadRow[] = [];
+  let line = sep ? 1 : 0; // the line the previous record ended on
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    for await (const { record, raw } of parser as AsyncIterable<{ record: string[]; raw: string }>) {
+      line += 1 + lineBreaksWithin(raw);
+      if (record.length === 1 && record[0]!.trim() === '') continue; // a blank line
       if (!column) {
         column = codeColumn(record, options.column);
         if (column.header) continue;
       }
-      const value = record[column.index] ?? '';
+      const value = (record[column.index] ?? '').trim();
       if (value === '') continue;
-      group.push({ line: info.lines, value });
+      group.push({ line, value });
       if (group.length >= GROUP) {
         yield group;
         group = [];
@@ -218,6 +221,14 @@ async function* readText(text: Readable, options: UploadOptions): AsyncGenerator
     throw csvError(error);
   }
   if (group.length) yield group;
+}
+
+/** Line breaks inside a record (a quoted field spanning lines), not the one ending it. */
+function lineBreaksWithin(raw: string): number {
+  // csv-parse's raw text ends with the first character of the line end that ends the record.
+  const body = raw.endsWith('\r') || raw.endsWith('\n') ? raw.slice(0, -1) : raw;
+  if (!body.includes('\n') && !body.includes('\r')) return 0;
+  return body.match(/\r\n|\r|\n/g)!.length;
 }
 
 /** The first decoded characters of a text stream, and the stream with them still in it. */

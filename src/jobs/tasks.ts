@@ -8,7 +8,7 @@ import { failAbandonedBatches, generateBatchTask } from '../codes/batches.job';
 import { failAbandonedImports, processImportTask } from '../codes/imports.job';
 import { PROCESS_IMPORT } from '../codes/imports.service';
 import { DELETE_EXPIRED_IDEMPOTENCY_KEYS, deleteExpiredKeys } from '../claims/idempotency';
-import { SEND_ALERT, composeAlert, type AlertSubject } from '../notify/alerts';
+import { SEND_ALERT, composeAlerts, type AlertSubject } from '../notify/alerts';
 import type { Mailer } from '../notify/mailer';
 import { resilientTask } from './queue';
 
@@ -51,8 +51,7 @@ export function buildTaskList({ pool, config, log, mailer }: TaskContext): TaskL
     [SEND_ALERT]: resilientTask(log, {
       parse: (payload) => payload as AlertSubject,
       work: async (subject) => {
-        const mail = await composeAlert(pool, subject, config.publicUrl);
-        if (mail) await mailer.send(mail);
+        for (const mail of await composeAlerts(pool, subject, config.publicUrl)) await mailer.send(mail);
       },
     }),
   };

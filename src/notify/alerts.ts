@@ -9,6 +9,8 @@ export const SEND_ALERT = 'send_alert';
 export interface AlertSubject {
   kind: 'batch' | 'import';
   id: string;
+  /** The one address this alert goes to (jobs queued by older versions have none: all of notify). */
+  to?: string;
 }
 
 interface SourceRow {
@@ -30,16 +32,21 @@ const QUERIES = {
              FROM imports i JOIN lists l ON l.id = i.list_id WHERE i.id = $1`,
 };
 
-/** Queues the alert for a batch or import that just finished or failed, if it asked for one. */
+/**
+ * Queues the alerts for a batch or import that just finished or failed: one job, and one
+ * message, per address, so that no recipient sees the others and a failing address delays
+ * or repeats no one else's mail.
+ */
 export async function queueAlert(db: Queryable, subject: AlertSubject, notify: string[]): Promise<void> {
-  if (notify.length) await enqueue(db, SEND_ALERT, { ...subject });
+  for (const to of notify) await enqueue(db, SEND_ALERT, { kind: subject.kind, id: subject.id, to });
 }
 
-/** The alert for a finished batch or import, or null when there is nothing to send. */
-export async function composeAlert(db: Queryable, subject: AlertSubject, publicUrl: string): Promise<Mail | null> {
+/** The alerts for a finished batch or import, one per recipient, or none when there is nothing to send. */
+export async function composeAlerts(db: Queryable, subject: AlertSubject, publicUrl: string): Promise<Mail[]> {
   const { rows } = await db.query<SourceRow>(QUERIES[subject.kind], [subject.id]);
   const source = rows[0];
-  if (!source || source.status === 'pending' || source.notify.length === 0) return null;
+  if (!source || source.status === 'pending' || source.notify.length === 0) return [];
+  const recipients = subject.to ? [subject.to] : source.notify;
   const what = `${subject.kind === 'batch' ? 'Batch' : 'Import'} ${source.name ? `"${source.name}"` : `#${source.id}`}`;
   const link = `${publicUrl}/lists/${source.list_id}`;
   const ok = source.status === 'active';
@@ -48,8 +55,8 @@ export async function composeAlert(db: Queryable, subject: AlertSubject, publicU
       ? `is ready: ${source.count.toLocaleString('en-US')} codes were generated.`
       : `is done: ${source.count.toLocaleString('en-US')} codes accepted, ${(source.rejected ?? 0).toLocaleString('en-US')} rejected.`
     : `failed: ${source.error ?? 'unknown error'}.`;
-  return {
-    to: source.notify,
+  return recipients.map((to) => ({
+    to,
     subject: `${what} for "${source.list_name}" ${ok ? (subject.kind === 'batch' ? 'is ready' : 'is done') : 'failed'}`,
     text: [
       `${what} of the promo code list "${source.list_name}" ${outcome}`,
@@ -58,5 +65,5 @@ export async function composeAlert(db: Queryable, subject: AlertSubject, publicU
       '',
       'For security, codes are never sent by email; export them from the dashboard.',
     ].join('\n'),
-  };
+  }));
 }

@@ -1,12 +1,13 @@
 // Outgoing mail: SMTP through nodemailer when SMTP_URL is set; otherwise each message is
 // written as an .eml file under DATA_DIR/mail and logged, so alerts are never lost silently.
+import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
 
 export interface Mail {
-  to: string[];
+  to: string;
   subject: string;
   text: string;
 }
@@ -16,21 +17,26 @@ export interface Mailer {
   close(): void;
 }
 
-export function createMailer(options: { smtpUrl: string | null; from: string; dataDir: string; log: Logger }): Mailer {
+export function createMailer(options: { smtpUrl: string | null; from: string; dataDir: string; publicUrl: string; log: Logger }): Mailer {
+  // Message-IDs on the service's own host, as mail systems expect of a sender.
+  const host = new URL(options.publicUrl).hostname || 'localhost';
+  // nodemailer's `newline` option converts the headers but not a text body: CRLF it here.
+  const message = (mail: Mail) => ({ from: options.from, messageId: `<${randomUUID()}@${host}>`, ...mail, text: mail.text.replace(/\r?\n/g, '\r\n') });
   if (options.smtpUrl) {
     const transport = nodemailer.createTransport(options.smtpUrl);
     return {
       async send(mail) {
-        await transport.sendMail({ from: options.from, ...mail });
+        await transport.sendMail(message(mail));
       },
       close: () => transport.close(),
     };
   }
   const folder = path.join(options.dataDir, 'mail');
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  // CRLF throughout, as RFC 5322 has it and mail programs opening an .eml file expect.
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
   return {
     async send(mail) {
-      const info = await transport.sendMail({ from: options.from, ...mail });
+      const info = await transport.sendMail(message(mail));
       await mkdir(folder, { recursive: true });
       const file = path.join(folder, `${new Date().toISOString().replace(/[:.]/g, '-')}-${info.messageId.replace(/[^\w.-]/g, '')}.eml`);
       await writeFile(file, info.message as Buffer);

@@ -99,8 +99,17 @@ describe('with a worker', () => {
     const list = await newList({ name: 'Autumn push' });
     const batch = (await requestBatch(list.id, { count: 200, name: 'Mailers', notify: ['ops@example.com', 'lead@example.com'] })).data;
     await waitActive(batch.id);
-    const mail = await eventually(async () => smtp.mails.find((m) => m.subject.includes('Mailers')), 15_000, 'the alert mail');
-    expect(mail.to.sort()).toEqual(['lead@example.com', 'ops@example.com']);
+    // One message per address: no recipient sees the others.
+    const mails = await eventually(async () => {
+      const found = smtp.mails.filter((m) => m.subject.includes('Mailers'));
+      return found.length >= 2 && found;
+    }, 15_000, 'the alert mails');
+    expect(mails.map((m) => [m.to, m.toHeader]).sort()).toEqual([
+      [['lead@example.com'], 'lead@example.com'],
+      [['ops@example.com'], 'ops@example.com'],
+    ]);
+    for (const m of mails) expect(m.messageId).toMatch(/^<[\w-]+@promo\.example>$/);
+    const mail = mails[0]!;
     expect(mail.subject).toBe('Batch "Mailers" for "Autumn push" is ready');
     expect(mail.text).toContain('200 codes were generated');
     expect(mail.text).toContain(`https://promo.example/lists/${list.id}`);

@@ -177,8 +177,17 @@ describe('with a worker', () => {
     const list = await newList(t, { name: 'Partner drop list' });
     const done = await importAndWait(list.id, 'MAILCODE1\nmail-code-2\nMAILCODE1\n', '?name=Partner%20drop&notify=ops@example.com,%20lead@example.com');
     expect(done.notify).toEqual(['ops@example.com', 'lead@example.com']);
-    const mail = await eventually(async () => smtp.mails.find((m) => m.subject.includes('Partner drop"')), 15_000, 'the alert mail');
-    expect(mail.to.sort()).toEqual(['lead@example.com', 'ops@example.com']);
+    // One message per address: no recipient sees the others.
+    const mails = await eventually(async () => {
+      const found = smtp.mails.filter((m) => m.subject.includes('Partner drop"'));
+      return found.length >= 2 && found;
+    }, 15_000, 'the alert mails');
+    expect(mails.map((m) => [m.to, m.toHeader]).sort()).toEqual([
+      [['lead@example.com'], 'lead@example.com'],
+      [['ops@example.com'], 'ops@example.com'],
+    ]);
+    for (const m of mails) expect(m.messageId).toMatch(/^<[\w-]+@promo\.example>$/);
+    const mail = mails[0]!;
     expect(mail.subject).toBe('Import "Partner drop" for "Partner drop list" is done');
     expect(mail.text).toContain('2 codes accepted, 1 rejected');
     expect(mail.text).toContain(`https://promo.example/lists/${list.id}`);

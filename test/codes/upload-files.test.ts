@@ -87,6 +87,11 @@ describe('text files as spreadsheets save them', () => {
     expect(report.map((line) => line.split(',').slice(0, 3).join(','))).toEqual(['3,ÄPFEL001,invalid', '4,AB,invalid', '5,code_with_underscore,invalid']);
   });
 
+  it('numbers rows by their line in the file, across blank lines and a quoted field spanning lines', async () => {
+    const { report } = await importedCodes('code,note\r\n\r\nLN0001,"two\r\nlines"\r\nLN0002,x\r\nLN0001,again\r\n');
+    expect(report.map((line) => line.split(',').slice(0, 3).join(','))).toEqual(['6,LN0001,duplicate']);
+  });
+
   it('names the header it looked for when ?column= names none of the first row', async () => {
     const { res } = await importFile('serial,value\nA0001,1\n', '?column=voucher');
     expect(res.statusCode).toBe(400);

@@ -3,7 +3,11 @@ import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
 export interface ReceivedMail {
+  /** the envelope's recipients */
   to: string[];
+  /** the To: header, as every recipient sees it */
+  toHeader: string;
+  messageId: string;
   subject: string;
   /** the decoded text body */
   text: string;
@@ -18,7 +22,13 @@ export async function startSmtpServer(): Promise<{ url: string; mails: ReceivedM
     onData(stream, session, callback) {
       simpleParser(stream).then(
         (parsed) => {
-          mails.push({ to: session.envelope.rcptTo.map((r) => r.address), subject: parsed.subject ?? '', text: parsed.text ?? '' });
+          mails.push({
+            to: session.envelope.rcptTo.map((r) => r.address),
+            toHeader: (Array.isArray(parsed.to) ? parsed.to.map((a) => a.text).join(', ') : parsed.to?.text) ?? '',
+            messageId: parsed.messageId ?? '',
+            subject: parsed.subject ?? '',
+            text: parsed.text ?? '',
+          });
           callback();
         },
         (error: Error) => callback(error),
