@@ -6,7 +6,7 @@ import { transaction } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
 import { conflict, invalid } from '../http/errors';
 import { ErrorResponse, IdParams, Page, PageQuery, commonErrors } from '../http/schemas';
-import { ExportQuery, attachment, copyOut, exportCodes } from './exports';
+import { ExportQuery, attachment, copyOut, csvSafe, exportCodes, withBom } from './exports';
 import { Import, ImportQuery } from './imports.schema';
 import * as service from './imports.service';
 
@@ -90,9 +90,13 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const found = await service.getImport(app.pool, request.params.id);
     const id = BigInt(found.id).toString();
-    const stream = await copyOut(app.pool, `SELECT line, value, reason FROM import_rejections WHERE import_id = ${id} ORDER BY line`, 'FORMAT csv, HEADER true');
+    const stream = await copyOut(
+      app.pool,
+      `SELECT line, ${csvSafe('value')} AS value, reason FROM import_rejections WHERE import_id = ${id} ORDER BY line`,
+      'FORMAT csv, HEADER true',
+    );
     attachment(reply, `import-${found.id}-rejected`, 'csv');
-    return reply.send(stream);
+    return reply.send(withBom(stream));
   });
 
   app.get('/v1/imports/:id/export', {

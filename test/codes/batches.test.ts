@@ -146,6 +146,7 @@ describe('with a worker', () => {
     expect(csv.headers['content-type']).toContain('text/csv');
     expect(csv.headers['content-disposition']).toBe(`attachment; filename="batch-${batch.id}.csv"`);
     const lines = csv.body.trim().split('\n');
+    expect(csv.body.startsWith('\uFEFFcode,')).toBe(true); // a BOM, so that Excel reads UTF-8 (trim() drops it below)
     expect(lines[0]).toBe('code,status,batch,created_at,claimed_by,claimed_at');
     expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(codes);
     expect(lines[1]).toMatch(new RegExp(`^[A-Z0-9]{10},available,${batch.id},\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z,,$`));

@@ -40,8 +40,8 @@ const importAndWait = async (listId: string, body: string, query = '') => {
 const report = async (id: string) => {
   const res = await t.call('agent', { method: 'GET', url: `/v1/imports/${id}/report` });
   expect(res.statusCode).toBe(200);
-  expect(res.body.split('\n')[0]).toBe('line,value,reason');
-  return (parse(res.body, { columns: true }) as { line: string; value: string; reason: string }[]).map((r) => [Number(r.line), r.value, r.reason]);
+  expect(res.body.split('\n')[0]).toBe('\uFEFFline,value,reason');
+  return (parse(res.body, { columns: true, bom: true }) as { line: string; value: string; reason: string }[]).map((r) => [Number(r.line), r.value, r.reason]);
 };
 const storedCodes = async (importId: string) =>
   (await t.pool.query<{ code: string; display: string | null }>('SELECT code, display FROM codes WHERE source_id = $1 ORDER BY code', [importId])).rows;
@@ -116,6 +116,7 @@ describe('with a worker', () => {
     const csv = await t.call('admin', { method: 'GET', url: `/v1/imports/${done.id}/export?format=csv` });
     expect(csv.statusCode).toBe(200);
     const out = csv.body.trim().split('\n');
+    expect(csv.body.startsWith('\uFEFF')).toBe(true);
     expect(out[0]).toBe('code,status,import,created_at,claimed_by,claimed_at');
     expect(out.slice(1).map((l) => l.split(',').slice(0, 3))).toEqual([['abc123', 'available', done.id], ['good1', 'available', done.id]]);
   });
@@ -136,6 +137,19 @@ describe('with a worker', () => {
     expect(res.statusCode).toBe(400);
     expect(res.data.error.message).toContain('never closed');
     expect(await importRows(list.id)).toBe(0);
+  });
+
+  it('neutralizes cells a spreadsheet would run as formulas, in exports and in the report', async () => {
+    const list = await newList(t);
+    const done = await importAndWait(list.id, 'SAFE0001\n=HYPERLINK("x")\n@SUM(1)\n');
+    // A customer whose id a spreadsheet would take for a formula claims a code.
+    expect((await t.call('client', { method: 'PUT', url: '/v1/customers/=1+2', payload: {} })).statusCode).toBe(201);
+    expect((await t.call('client', { method: 'POST', url: '/v1/claims', payload: { code: 'SAFE0001', customer_id: '=1+2' } })).statusCode).toBe(201);
+    const exported = await t.call('admin', { method: 'GET', url: `/v1/imports/${done.id}/export?format=csv` });
+    const [row] = parse(exported.body, { bom: true, from_line: 2 }) as string[][];
+    expect(row![0]).toBe('SAFE0001');
+    expect(row![4]).toBe("'=1+2");
+    expect((await report(done.id)).map((r) => r[1])).toEqual(['\'=HYPERLINK("x")', "'@SUM(1)"]);
   });
 
   it('takes the one file of a multipart upload', async () => {
