@@ -6,7 +6,8 @@ import { conflict } from '../http/errors';
 import { ErrorResponse, IdParams, Page, PageQuery, commonErrors } from '../http/schemas';
 import { Batch, CreateBatchBody } from './batches.schema';
 import * as service from './batches.service';
-import { ExportQuery, attachment, exportCodes } from './exports';
+import { getList } from '../lists/lists.service';
+import { ExportQuery, attachment, exportCodes, today } from './exports';
 
 const tags = ['Batches'];
 const errors = { 404: Type.Ref(ErrorResponse), 409: Type.Ref(ErrorResponse), ...commonErrors };
@@ -59,7 +60,8 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
     const format = request.query.format ?? 'csv';
     const stream = await exportCodes(app.pool, { listId: batch.list_id, sourceId: batch.id, sourceLabel: 'batch' }, format);
-    attachment(reply, `batch-${batch.id}`, format);
+    const list = await getList(app.pool, batch.list_id);
+    attachment(reply, [list.name, `batch-${batch.name ?? batch.id}`, today()], format);
     return reply.send(stream);
   });
 };

@@ -7,7 +7,7 @@ import { auditContext } from '../auth/auth.plugin';
 import { ClaimRecord, ReasonBody } from '../claims/claims.schema';
 import { listCodes } from './codes.service';
 import { cancelCode, lookupCode } from './lookup.service';
-import { ExportQuery, attachment, exportCodes } from './exports';
+import { ExportQuery, attachment, exportCodes, today } from './exports';
 
 const tags = ['Codes'];
 const errors = { 404: Type.Ref(ErrorResponse), ...commonErrors };
@@ -120,7 +120,7 @@ export const codeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const format = request.query.format ?? 'csv';
     const label = list.type === 'single_use' ? 'batch' : list.type === 'third_party' ? 'import' : 'source';
     const stream = await exportCodes(app.pool, { listId: list.id, sourceId: null, sourceLabel: label }, format);
-    attachment(reply, `list-${list.id}`, format);
+    attachment(reply, [list.name, 'all-codes', today()], format);
     return reply.send(stream);
   });
 };

@@ -6,7 +6,7 @@ import { PassThrough, Transform, type Readable } from 'node:stream';
 import { to as copyTo } from 'pg-copy-streams';
 import { Type } from '@sinclair/typebox';
 import type { Pool } from '../db/pool';
-import { MAX_ROWS_PER_SHEET, XlsxWriter } from './xlsx';
+import { MAX_ROWS_PER_SHEET, XlsxWriter, type XlsxColumn } from './xlsx';
 
 export type ExportFormat = 'csv' | 'xlsx';
 
@@ -15,14 +15,31 @@ export const ExportQuery = Type.Object(
   { additionalProperties: false },
 );
 
-/** Marks a reply as a file download of the given name and format. */
-export function attachment(reply: { header(name: string, value: string): unknown }, name: string, format: ExportFormat) {
+/**
+ * Marks a reply as a file download. The name is made of descriptive parts (list name, batch
+ * name, date), each reduced to letters, digits, `.` and `-`; `filename*` carries it in UTF-8
+ * and `filename` an ASCII form for older clients.
+ */
+export function attachment(reply: { header(name: string, value: string): unknown }, parts: (string | null | undefined)[], format: ExportFormat) {
   reply.header(
     'content-type',
     format === 'csv' ? 'text/csv; charset=utf-8' : 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
   );
-  reply.header('content-disposition', `attachment; filename="${name}.${format}"`);
+  const name = fileName(parts);
+  const ascii = name.normalize('NFKD').replace(/[^\x20-\x7e]/g, '').replace(/-{2,}/g, '-') || 'export';
+  reply.header('content-disposition', `attachment; filename="${ascii}.${format}"; filename*=UTF-8''${encodeURIComponent(`${name}.${format}`)}`);
 }
+
+export function fileName(parts: (string | null | undefined)[]): string {
+  const clean = parts
+    .filter((part): part is string => Boolean(part))
+    .map((part) => part.normalize('NFKC').replace(/[^\p{L}\p{N}.-]+/gu, '-').replace(/^[-.]+|-+$/g, ''))
+    .filter(Boolean);
+  return clean.join('_').slice(0, 120) || 'export';
+}
+
+/** Today's date for a file name (UTC). */
+export const today = () => new Date().toISOString().slice(0, 10);
 
 /** A new sheet begins before Excel's limit of rows a sheet (the header is one of them). */
 export const XLSX_ROWS_PER_SHEET = MAX_ROWS_PER_SHEET - 1;
@@ -55,7 +72,16 @@ export function withBom(stream: Readable): Readable {
   return stream.pipe(out);
 }
 
-const HEADER = (label: string) => ['code', 'status', label, 'created_at', 'claimed_by', 'claimed_at'];
+/** The file's columns; `label` names the batch or import (or source) columns. */
+const COLUMNS = (label: string): XlsxColumn[] => [
+  { header: 'code', type: 'text', width: 18 },
+  { header: 'status', type: 'text', width: 11 },
+  { header: label, type: 'number', width: 10 },
+  { header: `${label}_name`, type: 'text', width: 24 },
+  { header: 'created_at', type: 'date', width: 20 },
+  { header: 'claimed_by', type: 'text', width: 24 },
+  { header: 'claimed_at', type: 'date', width: 20 },
+];
 const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 // Rows come source by source, each in code order. The order is asked for, not assumed from
@@ -73,6 +99,7 @@ function exportQuery(scope: ExportScope, format: ExportFormat): string {
   return `SELECT ${text('COALESCE(c.display, c.code)')},
                  CASE WHEN c.cancelled_at IS NOT NULL THEN 'cancelled' WHEN c.claimed_at IS NOT NULL THEN 'claimed' ELSE 'available' END,
                  NULLIF(c.source_id, 0),
+                 ${text('COALESCE(b.name, i.name)')},
                  ${iso('COALESCE(b.created_at, i.created_at, l.created_at)')},
                  ${text('c.claimed_by')},
                  ${iso('c.claimed_at')}
@@ -135,7 +162,7 @@ export async function exportCodes(pool: Pool, scope: ExportScope, format: Export
   const out = new PassThrough();
   out.on('close', () => rows.destroy());
   if (format === 'csv') {
-    out.write(BOM + HEADER(scope.sourceLabel).join(',') + '\n');
+    out.write(BOM + COLUMNS(scope.sourceLabel).map((c) => c.header).join(',') + '\n');
     rows.on('error', (error) => out.destroy(error));
     rows.pipe(out);
   } else {
@@ -148,7 +175,7 @@ export async function exportCodes(pool: Pool, scope: ExportScope, format: Export
 }
 
 async function writeWorkbook(rows: Readable, out: PassThrough, label: string, rowsPerSheet: number): Promise<void> {
-  const workbook = new XlsxWriter(out, HEADER(label), 'Codes', rowsPerSheet);
+  const workbook = new XlsxWriter(out, COLUMNS(label), 'Codes', rowsPerSheet);
   let rest = '';
   for await (const chunk of rows) {
     const lines = (rest + (chunk as Buffer).toString('utf8')).split('\n');

@@ -6,7 +6,8 @@ import { transaction } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
 import { conflict, invalid } from '../http/errors';
 import { ErrorResponse, IdParams, Page, PageQuery, commonErrors } from '../http/schemas';
-import { ExportQuery, attachment, copyOut, csvSafe, exportCodes, withBom } from './exports';
+import { getList } from '../lists/lists.service';
+import { ExportQuery, attachment, copyOut, csvSafe, exportCodes, today, withBom } from './exports';
 import { Import, ImportQuery } from './imports.schema';
 import * as service from './imports.service';
 
@@ -95,7 +96,8 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
       `SELECT line, ${csvSafe('value')} AS value, reason FROM import_rejections WHERE import_id = ${id} ORDER BY line`,
       'FORMAT csv, HEADER true',
     );
-    attachment(reply, `import-${found.id}-rejected`, 'csv');
+    const list = await getList(app.pool, found.list_id);
+    attachment(reply, [list.name, `import-${found.name ?? found.id}`, 'rejected-rows', today()], 'csv');
     return reply.send(withBom(stream));
   });
 
@@ -113,7 +115,8 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (found.status !== 'active') throw conflict('import_not_ready', `the import is ${found.status}; it can be exported once active`);
     const format = request.query.format ?? 'csv';
     const stream = await exportCodes(app.pool, { listId: found.list_id, sourceId: found.id, sourceLabel: 'import' }, format);
-    attachment(reply, `import-${found.id}`, format);
+    const list = await getList(app.pool, found.list_id);
+    attachment(reply, [list.name, `import-${found.name ?? found.id}`, today()], format);
     return reply.send(stream);
   });
 };

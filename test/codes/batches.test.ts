@@ -134,22 +134,26 @@ describe('with a worker', () => {
   });
 
   it('exports a batch as csv and xlsx, and a whole list', async () => {
-    const list = await newList();
-    const batch = (await requestBatch(list.id, { count: 1000 })).data;
+    const list = await newList({ name: 'Spring / Fête 2027' });
+    const batch = (await requestBatch(list.id, { count: 1000, name: 'Box 1' })).data;
     await waitActive(batch.id);
     const other = (await requestBatch(list.id, { count: 50 })).data;
     await waitActive(other.id);
     const codes = await codesOf(batch.id);
+    const day = new Date().toISOString().slice(0, 10);
 
     const csv = await t.call('admin', { method: 'GET', url: `/v1/batches/${batch.id}/export?format=csv` });
     expect(csv.statusCode).toBe(200);
     expect(csv.headers['content-type']).toContain('text/csv');
-    expect(csv.headers['content-disposition']).toBe(`attachment; filename="batch-${batch.id}.csv"`);
+    // Named for people: list, batch and date, in UTF-8 and in ASCII.
+    expect(csv.headers['content-disposition']).toBe(
+      `attachment; filename="Spring-Fete-2027_batch-Box-1_${day}.csv"; filename*=UTF-8''${encodeURIComponent(`Spring-Fête-2027_batch-Box-1_${day}.csv`)}`,
+    );
     const lines = csv.body.trim().split('\n');
     expect(csv.body.startsWith('\uFEFFcode,')).toBe(true); // a BOM, so that Excel reads UTF-8 (trim() drops it below)
-    expect(lines[0]).toBe('code,status,batch,created_at,claimed_by,claimed_at');
+    expect(lines[0]).toBe('code,status,batch,batch_name,created_at,claimed_by,claimed_at');
     expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(codes);
-    expect(lines[1]).toMatch(new RegExp(`^[A-Z0-9]{10},available,${batch.id},\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z,,$`));
+    expect(lines[1]).toMatch(new RegExp(`^[A-Z0-9]{10},available,${batch.id},Box 1,\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z,,$`));
 
     const xlsx = await t.call('admin', { method: 'GET', url: `/v1/batches/${batch.id}/export?format=xlsx` });
     expect(xlsx.statusCode).toBe(200);
@@ -157,8 +161,19 @@ describe('with a worker', () => {
     await book.xlsx.load(xlsx.rawPayload as unknown as ArrayBuffer);
     const sheet = book.worksheets[0]!;
     expect(sheet.rowCount).toBe(1001);
-    expect(sheet.getRow(1).values).toEqual([undefined, 'code', 'status', 'batch', 'created_at', 'claimed_by', 'claimed_at']);
-    expect(sheet.getRow(2).getCell(1).value).toBe(codes[0]);
+    expect(sheet.getRow(1).values).toEqual([undefined, 'code', 'status', 'batch', 'batch_name', 'created_at', 'claimed_by', 'claimed_at']);
+    expect(sheet.getRow(1).getCell(1).font?.bold).toBe(true);
+    expect(sheet.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
+    expect(sheet.autoFilter).toBe('A1:G1001');
+    expect(sheet.getColumn(4).width).toBe(24);
+    const first = sheet.getRow(2);
+    expect(first.getCell(1).value).toBe(codes[0]);
+    expect(first.getCell(3).value).toBe(Number(batch.id)); // ids as numbers
+    expect(first.getCell(4).value).toBe('Box 1');
+    const created = first.getCell(5).value as Date;
+    expect(created).toBeInstanceOf(Date); // dates as dates
+    expect(Math.abs(created.getTime() - Date.parse(batch.created_at))).toBeLessThan(1000);
+    expect(first.getCell(5).numFmt).toBe('yyyy-mm-dd hh:mm:ss');
 
     const whole = await t.call('admin', { method: 'GET', url: `/v1/lists/${list.id}/export?format=csv` });
     expect(whole.statusCode).toBe(200);

@@ -117,7 +117,7 @@ describe('with a worker', () => {
     expect(csv.statusCode).toBe(200);
     const out = csv.body.trim().split('\n');
     expect(csv.body.startsWith('\uFEFF')).toBe(true);
-    expect(out[0]).toBe('code,status,import,created_at,claimed_by,claimed_at');
+    expect(out[0]).toBe('code,status,import,import_name,created_at,claimed_by,claimed_at');
     expect(out.slice(1).map((l) => l.split(',').slice(0, 3))).toEqual([['abc123', 'available', done.id], ['good1', 'available', done.id]]);
   });
 
@@ -148,7 +148,7 @@ describe('with a worker', () => {
     const exported = await t.call('admin', { method: 'GET', url: `/v1/imports/${done.id}/export?format=csv` });
     const [row] = parse(exported.body, { bom: true, from_line: 2 }) as string[][];
     expect(row![0]).toBe('SAFE0001');
-    expect(row![4]).toBe("'=1+2");
+    expect(row![5]).toBe("'=1+2");
     expect((await report(done.id)).map((r) => r[1])).toEqual(['\'=HYPERLINK("x")', "'@SUM(1)"]);
   });
 
