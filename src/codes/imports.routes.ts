@@ -8,7 +8,7 @@ import { conflict, invalid } from '../http/errors';
 import { ErrorResponse, IdParams, Page, PageQuery, commonErrors } from '../http/schemas';
 import { getList } from '../lists/lists.service';
 import { ExportQuery, attachment, copyOut, csvSafe, exportCodes, today, withBom } from './exports';
-import { Import, ImportQuery } from './imports.schema';
+import { Import, ImportQuery, Rejection } from './imports.schema';
 import * as service from './imports.service';
 
 const tags = ['Imports'];
@@ -80,11 +80,22 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: { tags, summary: 'An import with its counts', params: IdParams, response: { 200: Import, ...errors } },
   }, async (request) => service.getImport(app.pool, request.params.id));
 
+  app.get('/v1/imports/:id/rejections', {
+    config: { access: 'agent' },
+    schema: {
+      tags,
+      summary: "An import's rejected rows, in file order: reason, an invalid row's problem, the line a duplicate repeats",
+      params: IdParams,
+      querystring: Type.Object(PageQuery, { additionalProperties: false }),
+      response: { 200: Page(Rejection), ...errors },
+    },
+  }, async (request) => service.listRejections(app.pool, request.params.id, request.query));
+
   app.get('/v1/imports/:id/report', {
     config: { access: 'agent' },
     schema: {
       tags,
-      summary: 'The rejected lines of an import as CSV: line, value, reason (duplicate, invalid, code_taken)',
+      summary: 'The rejected rows of an import as CSV: line, value, reason (duplicate, invalid, code_taken), detail, repeats_line',
       params: IdParams,
       response: { 200: { description: 'text/csv', type: 'string' }, ...errors },
     },
@@ -93,7 +104,7 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const id = BigInt(found.id).toString();
     const stream = await copyOut(
       app.pool,
-      `SELECT line, ${csvSafe('value')} AS value, reason FROM import_rejections WHERE import_id = ${id} ORDER BY line`,
+      `SELECT line, ${csvSafe('value')} AS value, reason, detail, repeats_line FROM import_rejections WHERE import_id = ${id} ORDER BY line`,
       'FORMAT csv, HEADER true',
     );
     const list = await getList(app.pool, found.list_id);

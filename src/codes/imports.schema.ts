@@ -30,4 +30,18 @@ export const Import = Type.Object(
   { $id: 'Import' },
 );
 
+export const Rejection = Type.Object(
+  {
+    line: Type.Integer({ description: 'line (text) or row (.xlsx) of the file' }),
+    value: Type.String({ description: 'the value as the file holds it' }),
+    reason: Type.Union([Type.Literal('invalid'), Type.Literal('duplicate'), Type.Literal('code_taken')]),
+    detail: Nullable(
+      Type.Union([Type.Literal('too_short'), Type.Literal('too_long'), Type.Literal('bad_characters')], { description: 'invalid: what keeps it out of the code alphabet' }),
+    ),
+    repeats_line: Nullable(Type.Integer({ description: 'duplicate: the line it repeats (null when that line was processed in an earlier chunk)' })),
+  },
+  { $id: 'Rejection' },
+);
+
 export type ImportQuery = Static<typeof ImportQuery>;
+export type Rejection = Static<typeof Rejection>;

@@ -12,7 +12,7 @@ import { decodeCursor, page } from '../http/pagination';
 import { enqueue } from '../jobs/queue';
 import { findList } from '../lists/lists.sql';
 import { openListForCodes } from '../lists/lists.service';
-import { isValidCode, normalizeCode } from './normalize';
+import { codeProblem, normalizeCode } from './normalize';
 import { readUpload } from './upload';
 import * as sql from './imports.sql';
 import type { ImportQuery } from './imports.schema';
@@ -61,8 +61,8 @@ async function stageUpload(tx: Tx, importId: string, body: Readable, maxLines: n
       let out = '';
       for (const { line, value } of rows) {
         const code = normalizeCode(value);
-        const valid = value.length <= MAX_VALUE_LENGTH && isValidCode(code);
-        out += `${importId}\t${line}\t${copyText(value.slice(0, MAX_VALUE_LENGTH + 1))}\t${valid ? code : '\\N'}\n`;
+        const problem = value.length > MAX_VALUE_LENGTH ? 'too_long' : codeProblem(code);
+        out += `${importId}\t${line}\t${copyText(value.slice(0, MAX_VALUE_LENGTH + 1))}\t${problem ? '\\N' : code}\t${problem ?? '\\N'}\n`;
       }
       yield out;
     }
@@ -72,7 +72,7 @@ async function stageUpload(tx: Tx, importId: string, body: Readable, maxLines: n
   // transaction and its connection held open.
   if (body.destroyed) throw cutShort();
   try {
-    await pipeline(Readable.from(copyRows()), tx.query(copyFrom('COPY import_lines (import_id, line, value, code) FROM STDIN')));
+    await pipeline(Readable.from(copyRows()), tx.query(copyFrom('COPY import_lines (import_id, line, value, code, problem) FROM STDIN')));
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || /unexpected end of multipart/i.test((error as Error).message)) {
@@ -97,4 +97,11 @@ export async function listImports(db: Queryable, listId: string, query: { limit?
   if (!(await findList(db, listId))) throw notFound('list', listId);
   const before = (decodeCursor(query.cursor, ['id'])?.[0] as string | undefined) ?? null;
   return page(await sql.listImports(db, listId, before, limit + 1), limit, (row) => [row.id]);
+}
+
+export async function listRejections(db: Queryable, importId: string, query: { limit?: number; cursor?: string }) {
+  const limit = query.limit ?? 100;
+  await getImport(db, importId);
+  const after = (decodeCursor(query.cursor, ['number'])?.[0] as number | undefined) ?? null;
+  return page(await sql.listRejections(db, importId, after, limit + 1), limit, (row) => [row.line]);
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool';
+import type { Rejection } from './imports.schema';
 
 export interface ImportRow {
   id: string;
@@ -69,8 +70,8 @@ export async function processImportChunk(
   // The whole rest needs no order: the sort by code below is the only one. A part of it must
   // be the first lines, which costs a sort by line first.
   const lines = rest <= size
-    ? 'SELECT line, value, code FROM import_lines WHERE import_id = $1'
-    : 'SELECT line, value, code FROM import_lines WHERE import_id = $1 ORDER BY line LIMIT $3';
+    ? 'SELECT line, value, code, problem FROM import_lines WHERE import_id = $1'
+    : 'SELECT line, value, code, problem FROM import_lines WHERE import_id = $1 ORDER BY line LIMIT $3';
   // The chunk, its sort and the list of inserted codes stay in memory (~80 MB each for a
   // million lines) rather than spilling to temporary files.
   await db.query("SET LOCAL work_mem = '256MB'");
@@ -78,23 +79,29 @@ export async function processImportChunk(
     db.query<{ lines: number; through: number | null; accepted: number; rejected: number }>(
       `WITH chunk AS MATERIALIZED (
          -- sorted by code (then line) by the window, and read back in that order by the insert
-         SELECT line, value, code, row_number() OVER (PARTITION BY code ORDER BY line) = 1 AS first
+         SELECT line, value, code, problem,
+                row_number() OVER (PARTITION BY code ORDER BY line) = 1 AS first,
+                first_value(line) OVER (PARTITION BY code ORDER BY line) AS first_line
            FROM (${lines}) l
        ), inserted AS (
          INSERT INTO codes (code, list_id, source_id, display)
          SELECT code, $2, $1, NULLIF(value, code) FROM chunk WHERE first AND code IS NOT NULL
          ${safe ? 'ON CONFLICT (code) DO NOTHING RETURNING code' : ''}
        ), rejected AS (
-         INSERT INTO import_rejections (import_id, line, value, reason)
-         SELECT $1, c.line, c.value,
-                CASE WHEN c.code IS NULL THEN 'invalid'
-                     WHEN NOT c.first THEN 'duplicate'
-                     -- inserted by an earlier chunk of this file (looked up by the primary key)
-                     WHEN (SELECT x.source_id FROM codes x WHERE x.code = c.code) = $1 THEN 'duplicate'
-                     ELSE 'code_taken' END
-           FROM chunk c
-          WHERE c.code IS NULL OR NOT c.first
-             ${safe ? 'OR NOT EXISTS (SELECT 1 FROM inserted i WHERE i.code = c.code)' : ''}
+         INSERT INTO import_rejections (import_id, line, value, reason, detail, repeats_line)
+         SELECT $1, line, value, reason,
+                CASE WHEN reason = 'invalid' THEN problem END,
+                -- the line repeated, when it is in this chunk (an earlier chunk's is not kept)
+                CASE WHEN reason = 'duplicate' AND NOT first THEN first_line END
+           FROM (SELECT c.*,
+                        CASE WHEN c.code IS NULL THEN 'invalid'
+                             WHEN NOT c.first THEN 'duplicate'
+                             -- inserted by an earlier chunk of this file (looked up by the primary key)
+                             WHEN (SELECT x.source_id FROM codes x WHERE x.code = c.code) = $1 THEN 'duplicate'
+                             ELSE 'code_taken' END AS reason
+                   FROM chunk c
+                  WHERE c.code IS NULL OR NOT c.first
+                     ${safe ? 'OR NOT EXISTS (SELECT 1 FROM inserted i WHERE i.code = c.code)' : ''}) rejected_line
          RETURNING 1
        )
        SELECT count(*)::int AS lines, max(line) AS through,
@@ -164,4 +171,13 @@ export async function finishImport(db: Queryable, id: string, status: 'active' |
   // An import that becomes active has had every line moved already; a failed one may not.
   if (rows[0] && status === 'failed') await db.query('DELETE FROM import_lines WHERE import_id = $1', [id]);
   return rows[0];
+}
+
+export async function listRejections(db: Queryable, importId: string, afterLine: number | null, limit: number) {
+  const { rows } = await db.query<Rejection>(
+    `SELECT line, value, reason, detail, repeats_line FROM import_rejections
+      WHERE import_id = $1 AND ($2::int IS NULL OR line > $2) ORDER BY line LIMIT $3`,
+    [importId, afterLine, limit],
+  );
+  return rows;
 }

@@ -203,7 +203,8 @@ async function* readText(text: Readable, options: UploadOptions): AsyncGenerator
   let line = sep ? 1 : 0; // the line the previous record ended on
   try {
     for await (const { record, raw } of parser as AsyncIterable<{ record: string[]; raw: string }>) {
-      line += 1 + lineBreaksWithin(raw);
+      const start = line + 1; // a record is numbered by the line it starts on
+      line = start + lineBreaksWithin(raw);
       if (record.length === 1 && record[0]!.trim() === '') continue; // a blank line
       if (!column) {
         column = codeColumn(record, options.column);
@@ -211,7 +212,7 @@ async function* readText(text: Readable, options: UploadOptions): AsyncGenerator
       }
       const value = (record[column.index] ?? '').trim();
       if (value === '') continue;
-      group.push({ line, value });
+      group.push({ line: start, value });
       if (group.length >= GROUP) {
         yield group;
         group = [];

@@ -40,7 +40,7 @@ const importAndWait = async (listId: string, body: string, query = '') => {
 const report = async (id: string) => {
   const res = await t.call('agent', { method: 'GET', url: `/v1/imports/${id}/report` });
   expect(res.statusCode).toBe(200);
-  expect(res.body.split('\n')[0]).toBe('\uFEFFline,value,reason');
+  expect(res.body.split('\n')[0]).toBe('\uFEFFline,value,reason,detail,repeats_line');
   return (parse(res.body, { columns: true, bom: true }) as { line: string; value: string; reason: string }[]).map((r) => [Number(r.line), r.value, r.reason]);
 };
 const storedCodes = async (importId: string) =>

@@ -51,8 +51,8 @@ async function importedCodes(body: Buffer | string, query = '', type = 'text/csv
 /** The codes an import read: accepted, or refused only because an earlier test's import has them. */
 async function readCodes(body: Buffer | string, type: string) {
   const { codes, report } = await importedCodes(body, '', type);
-  const taken = report.filter((line) => line.endsWith(',code_taken')).map((line) => line.split(',')[1]!.replace(/[\s-]/g, '').toUpperCase());
-  expect(report.filter((line) => !line.endsWith(',code_taken'))).toEqual([]);
+  const taken = report.filter((line) => line.includes(',code_taken,')).map((line) => line.split(',')[1]!.replace(/[\s-]/g, '').toUpperCase());
+  expect(report.filter((line) => !line.includes(',code_taken,'))).toEqual([]);
   return [...codes, ...taken].sort();
 }
 
@@ -84,12 +84,31 @@ describe('text files as spreadsheets save them', () => {
     const { codes, report, done } = await importedCodes('code\nGOOD0001\nÄPFEL001\nAB\ncode_with_underscore\n');
     expect(codes).toEqual(['GOOD0001']);
     expect(done).toMatchObject({ accepted: 1, rejected: 3 });
-    expect(report.map((line) => line.split(',').slice(0, 3).join(','))).toEqual(['3,ÄPFEL001,invalid', '4,AB,invalid', '5,code_with_underscore,invalid']);
+    expect(report).toEqual(['3,ÄPFEL001,invalid,bad_characters,', '4,AB,invalid,too_short,', '5,code_with_underscore,invalid,bad_characters,']);
+  });
+
+  it('lists rejected rows as JSON, keyset-paged, with the detail and the line a duplicate repeats', async () => {
+    const long = 'L'.repeat(65);
+    const { done } = await importedCodes(`code\nREP0001\nrep-0001\nX\n${long}\nREP 0001\n`);
+    const first = await t.call('agent', { method: 'GET', url: `/v1/imports/${done.id}/rejections?limit=2` });
+    expect(first.statusCode).toBe(200);
+    expect(first.data.items).toEqual([
+      { line: 3, value: 'rep-0001', reason: 'duplicate', detail: null, repeats_line: 2 },
+      { line: 4, value: 'X', reason: 'invalid', detail: 'too_short', repeats_line: null },
+    ]);
+    const rest = await t.call('agent', { method: 'GET', url: `/v1/imports/${done.id}/rejections?limit=2&cursor=${first.data.next_cursor}` });
+    expect(rest.data).toEqual({
+      items: [
+        { line: 5, value: long, reason: 'invalid', detail: 'too_long', repeats_line: null },
+        { line: 6, value: 'REP 0001', reason: 'duplicate', detail: null, repeats_line: 2 },
+      ],
+      next_cursor: null,
+    });
   });
 
   it('numbers rows by their line in the file, across blank lines and a quoted field spanning lines', async () => {
     const { report } = await importedCodes('code,note\r\n\r\nLN0001,"two\r\nlines"\r\nLN0002,x\r\nLN0001,again\r\n');
-    expect(report.map((line) => line.split(',').slice(0, 3).join(','))).toEqual(['6,LN0001,duplicate']);
+    expect(report).toEqual(['6,LN0001,duplicate,,3']);
   });
 
   it('names the header it looked for when ?column= names none of the first row', async () => {

@@ -167,6 +167,26 @@ describe('dashboard journey', { timeout: 180_000 }, () => {
     expect(listUrl).not.toBe(page.url());
   });
 
+  it("uploads a partner's semicolon file with a Voucher column and shows its rejected rows in words", async () => {
+    await page.getByRole('link', { name: 'Create promo code list' }).or(page.getByRole('button', { name: 'Create promo code list' })).first().click();
+    await page.getByLabel('Name', { exact: true }).fill('Partner vouchers');
+    await page.getByLabel('Third-party').check();
+    await page.getByLabel('Points').fill('10');
+    await page.getByRole('button', { name: 'Create list' }).click();
+    await page.waitForURL(/\/lists\/\d+$/);
+    const file = 'Partner;Voucher;Value\r\nAcme;E2E-0001;5\r\nAcme;e2e 0001;5\r\nAcme;X;5\r\nAcme;E2E-0002;5\r\n';
+    await page.getByLabel('File of codes').setInputFiles({ name: 'partner.csv', mimeType: 'text/csv', buffer: Buffer.from(file) });
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    const row = page.getByRole('row').filter({ hasText: 'partner.csv' });
+    await row.getByText('Active', { exact: true }).waitFor({ timeout: 60_000 });
+    await row.getByRole('button', { name: 'Show rejected rows' }).click();
+    const rejected = page.getByRole('table', { name: /^Rejected rows of partner\.csv/ }); // named by its caption
+    await rejected.getByRole('row').filter({ hasText: 'Repeats line 2' }).waitFor();
+    await rejected.getByRole('row').filter({ hasText: 'Not a valid code: fewer than 3 letters or digits' }).waitFor();
+    expect(await rejected.getByRole('row').count()).toBe(3); // the header and two rows
+    await nav('Promo code lists').click();
+  });
+
   it('an agent operator created in Settings cannot reach Settings', async () => {
     await nav('Settings').click();
     await page.getByRole('link', { name: 'Operators' }).or(page.getByRole('tab', { name: 'Operators' })).or(page.getByRole('button', { name: 'Operators' })).first().click();

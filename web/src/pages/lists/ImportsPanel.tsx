@@ -1,7 +1,7 @@
-// A third-party list's uploads: send a CSV or one-code-per-line file with upload progress
+// A third-party list's uploads: send a CSV, text or .xlsx file with upload progress
 // (POST /v1/lists/:id/imports, multipart), then the imports with live counts while processing,
-// the rejected-rows report and the exports.
-import { useRef, useState, type FormEvent } from 'react';
+// the rejected rows (a table, and the CSV report) and the exports.
+import { Fragment, useRef, useState, type FormEvent } from 'react';
 import { api, query, upload, type Page } from '../../api';
 import { useInterval, useLoad, useSettled } from '../../hooks';
 import { useSession } from '../../session';
@@ -11,6 +11,7 @@ import { StatusTag } from '../../components/StatusTag';
 import { Field } from '../../components/Field';
 import { Empty, ErrorMessage, Loading } from '../../components/Feedback';
 import { ExportLinks, Progress } from './bits';
+import { RejectedRows } from './RejectedRows';
 import type { Import, PromoList } from './model';
 
 export function ImportsPanel({ list, onProgress }: { list: PromoList; onProgress: () => void }) {
@@ -27,6 +28,7 @@ export function ImportsPanel({ list, onProgress }: { list: PromoList; onProgress
     running,
   );
   useSettled(running, onProgress);
+  const [opened, setOpened] = useState<string | null>(null);
 
   return (
     <section className="card" aria-labelledby="imports-title">
@@ -69,30 +71,44 @@ export function ImportsPanel({ list, onProgress }: { list: PromoList; onProgress
           </thead>
           <tbody>
             {items.map((item) => (
-              <tr key={item.id}>
-                <td>{item.name ?? <span className="muted">Import {item.id}</span>}</td>
-                <td>
-                  <StatusTag status={item.status} title={item.status === 'pending' ? 'Processing' : undefined} />
-                  {item.error && <div className="field-error">{item.error}</div>}
-                </td>
-                <td>
-                  <Progress done={item.accepted + item.rejected} total={item.total_lines} label={`Import ${item.name ?? item.id}`} />
-                </td>
-                <td className="num">{formatCount(item.accepted)}</td>
-                <td className="num">{formatCount(item.rejected)}</td>
-                <td>{formatDate(item.created_at)}</td>
-                <td>
-                  <div className="lists-files">
-                    {item.rejected > 0 && (
-                      <a href={`/v1/imports/${encodeURIComponent(item.id)}/report`} download>
-                        Rejected rows report
-                      </a>
-                    )}
-                    {item.status === 'active' && can('admin') && <ExportLinks kind="imports" id={item.id} />}
-                    {item.rejected === 0 && !(item.status === 'active' && can('admin')) && <span className="muted">—</span>}
-                  </div>
-                </td>
-              </tr>
+              <Fragment key={item.id}>
+                <tr>
+                  <td>{item.name ?? <span className="muted">Import {item.id}</span>}</td>
+                  <td>
+                    <StatusTag status={item.status} title={item.status === 'pending' ? 'Processing' : undefined} />
+                    {item.error && <div className="field-error">{item.error}</div>}
+                  </td>
+                  <td>
+                    <Progress done={item.accepted + item.rejected} total={item.total_lines} label={`Import ${item.name ?? item.id}`} />
+                  </td>
+                  <td className="num">{formatCount(item.accepted)}</td>
+                  <td className="num">{formatCount(item.rejected)}</td>
+                  <td>{formatDate(item.created_at)}</td>
+                  <td>
+                    <div className="lists-files">
+                      {item.rejected > 0 && item.status !== 'pending' && (
+                        <button type="button" className="link" aria-expanded={opened === item.id} onClick={() => setOpened(opened === item.id ? null : item.id)}>
+                          {opened === item.id ? 'Hide rejected rows' : 'Show rejected rows'}
+                        </button>
+                      )}
+                      {item.rejected > 0 && (
+                        <a href={`/v1/imports/${encodeURIComponent(item.id)}/report`} download>
+                          Rejected rows report
+                        </a>
+                      )}
+                      {item.status === 'active' && can('admin') && <ExportLinks kind="imports" id={item.id} />}
+                      {item.rejected === 0 && !(item.status === 'active' && can('admin')) && <span className="muted">—</span>}
+                    </div>
+                  </td>
+                </tr>
+                {opened === item.id && (
+                  <tr>
+                    <td colSpan={7}>
+                      <RejectedRows item={item} />
+                    </td>
+                  </tr>
+                )}
+              </Fragment>
             ))}
           </tbody>
         </table>
@@ -140,13 +156,13 @@ function UploadForm({ listId, onUploaded }: { listId: string; onUploaded: () => 
   return (
     <form className="lists-upload" onSubmit={submit} noValidate>
       <div className="lists-upload-fields">
-        <Field label="File of codes" error={missing && !file ? 'Choose a file to upload.' : undefined} hint="CSV (codes in the first column) or one code per line.">
+        <Field label="File of codes" error={missing && !file ? 'Choose a file to upload.' : undefined} hint="CSV or text (a column headed code, coupon or voucher, else the first), or an Excel .xlsx workbook.">
           {(props) => (
             <input
               {...props}
               ref={input}
               type="file"
-              accept=".csv,.txt,text/csv,text/plain"
+              accept=".csv,.txt,.tsv,.xlsx,text/csv,text/plain,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
               disabled={busy}
               onChange={(e) => {
                 setFile(e.target.files?.[0] ?? null);

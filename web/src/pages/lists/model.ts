@@ -61,6 +61,15 @@ export interface Import {
   completed_at: string | null;
 }
 
+/** A rejected row of an import (GET /v1/imports/:id/rejections). */
+export interface Rejection {
+  line: number;
+  value: string;
+  reason: 'invalid' | 'duplicate' | 'code_taken';
+  detail: 'too_short' | 'too_long' | 'bad_characters' | null;
+  repeats_line: number | null;
+}
+
 export const TYPE_LABELS: Record<ListType, string> = {
   single_use: 'Single-use',
   multi_use: 'Multi-use',
