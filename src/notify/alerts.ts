@@ -48,7 +48,9 @@ export async function composeAlerts(db: Queryable, subject: AlertSubject, public
   if (!source || source.status === 'pending' || source.notify.length === 0) return [];
   const recipients = subject.to ? [subject.to] : source.notify;
   const what = `${subject.kind === 'batch' ? 'Batch' : 'Import'} ${source.name ? `"${source.name}"` : `#${source.id}`}`;
-  const link = `${publicUrl}/lists/${source.list_id}`;
+  // An import with rejected rows links to them, open in the list's page.
+  const rejected = subject.kind === 'import' && (source.rejected ?? 0) > 0;
+  const link = `${publicUrl}/lists/${source.list_id}${rejected ? `?rejected=${source.id}` : ''}`;
   const ok = source.status === 'active';
   const outcome = ok
     ? subject.kind === 'batch'
@@ -61,7 +63,7 @@ export async function composeAlerts(db: Queryable, subject: AlertSubject, public
     text: [
       `${what} of the promo code list "${source.list_name}" ${outcome}`,
       '',
-      `Open it in the dashboard: ${link}`,
+      rejected ? `See the rejected rows in the dashboard: ${link}` : `Open it in the dashboard: ${link}`,
       '',
       'For security, codes are never sent by email; export them from the dashboard.',
     ].join('\n'),

@@ -204,7 +204,7 @@ describe('with a worker', () => {
     const mail = mails[0]!;
     expect(mail.subject).toBe('Import "Partner drop" for "Partner drop list" is done');
     expect(mail.text).toContain('2 codes accepted, 1 rejected');
-    expect(mail.text).toContain(`https://promo.example/lists/${list.id}`);
+    expect(mail.text).toContain(`See the rejected rows in the dashboard: https://promo.example/lists/${list.id}?rejected=${done.id}`);
     for (const code of ['MAILCODE1', 'MAILCODE2', 'mail-code-2']) expect(mail.text.toUpperCase()).not.toContain(code.toUpperCase());
   });
 

@@ -184,6 +184,10 @@ describe('dashboard journey', { timeout: 180_000 }, () => {
     await rejected.getByRole('row').filter({ hasText: 'Repeats line 2' }).waitFor();
     await rejected.getByRole('row').filter({ hasText: 'Not a valid code: fewer than 3 letters or digits' }).waitFor();
     expect(await rejected.getByRole('row').count()).toBe(3); // the header and two rows
+    // The import alert's link opens the list with these rows shown.
+    const importId = (await callApi(service, service.adminKey, 'GET', `/v1/lists/${page.url().split('/').pop()}/imports`)).items[0].id;
+    await page.goto(`${page.url()}?rejected=${importId}`);
+    await page.getByRole('table', { name: /^Rejected rows of partner\.csv/ }).waitFor();
     await nav('Promo code lists').click();
   });
 

@@ -2,6 +2,7 @@
 // (POST /v1/lists/:id/imports, multipart), then the imports with live counts while processing,
 // the rejected rows (a table, and the CSV report) and the exports.
 import { Fragment, useRef, useState, type FormEvent } from 'react';
+import { useSearchParams } from 'react-router';
 import { api, query, upload, type Page } from '../../api';
 import { useInterval, useLoad, useSettled } from '../../hooks';
 import { useSession } from '../../session';
@@ -28,7 +29,9 @@ export function ImportsPanel({ list, onProgress }: { list: PromoList; onProgress
     running,
   );
   useSettled(running, onProgress);
-  const [opened, setOpened] = useState<string | null>(null);
+  // An import alert links here with ?rejected=<import id>: that import's rejected rows open.
+  const [search] = useSearchParams();
+  const [opened, setOpened] = useState<string | null>(search.get('rejected'));
 
   return (
     <section className="card" aria-labelledby="imports-title">
