@@ -1,6 +1,8 @@
 // A real SMTP server on loopback that keeps every message it receives.
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { expect } from 'vitest';
+import { eventually } from './worker';
 
 export interface ReceivedMail {
   /** the envelope's recipients */
@@ -42,4 +44,19 @@ export async function startSmtpServer(): Promise<{ url: string; mails: ReceivedM
     mails,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * Waits for the alert whose subject includes `subject` to reach each of `addresses`, and checks
+ * that each got a message of its own (no recipient sees the others) with a Message-ID on
+ * `host`. Returns one of the messages.
+ */
+export async function alertsTo(mails: ReceivedMail[], subject: string, addresses: string[], host: string): Promise<ReceivedMail> {
+  const received = await eventually(async () => {
+    const found = mails.filter((m) => m.subject.includes(subject));
+    return found.length >= addresses.length && found;
+  }, 15_000, `the alerts for ${subject}`);
+  expect(received.map((m) => [m.to, m.toHeader]).sort()).toEqual([...addresses].sort().map((a) => [[a], a]));
+  for (const m of received) expect(m.messageId).toMatch(new RegExp(`^<[\\w-]+@${host.replace(/\./g, '\\.')}>$`));
+  return received[0]!;
 }
