@@ -59,9 +59,9 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       throw conflict('batch_not_ready', `the batch is ${batch.status}; it can be exported once active`);
     }
     const format = request.query.format ?? 'csv';
-    const stream = await exportCodes(app.pool, { listId: batch.list_id, sourceId: batch.id, sourceLabel: 'batch' }, format);
     const list = await getList(app.pool, batch.list_id);
     attachment(reply, [list.name, `batch-${batch.name ?? batch.id}`, today()], format);
+    const stream = await exportCodes(app.pool, { listId: batch.list_id, sourceId: batch.id, sourceLabel: 'batch' }, format);
     return reply.send(stream);
   });
 };

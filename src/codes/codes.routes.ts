@@ -119,8 +119,8 @@ export const codeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const list = await getList(app.pool, request.params.id);
     const format = request.query.format ?? 'csv';
     const label = list.type === 'single_use' ? 'batch' : list.type === 'third_party' ? 'import' : 'source';
-    const stream = await exportCodes(app.pool, { listId: list.id, sourceId: null, sourceLabel: label }, format);
     attachment(reply, [list.name, 'all-codes', today()], format);
+    const stream = await exportCodes(app.pool, { listId: list.id, sourceId: null, sourceLabel: label }, format);
     return reply.send(stream);
   });
 };

@@ -35,7 +35,7 @@ export function fileName(parts: (string | null | undefined)[]): string {
     .filter((part): part is string => Boolean(part))
     .map((part) => part.normalize('NFKC').replace(/[^\p{L}\p{N}.-]+/gu, '-').replace(/^[-.]+|-+$/g, ''))
     .filter(Boolean);
-  return clean.join('_').slice(0, 120) || 'export';
+  return Array.from(clean.join('_')).slice(0, 120).join('') || 'export'; // by code point: a pair is never split
 }
 
 /** Today's date for a file name (UTC). */

@@ -59,9 +59,16 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
     } else {
       throw invalid([{ path: 'headers.content-type', message: `send ${RAW_TYPES.join(', ')} or multipart/form-data` }]);
     }
-    const created = await transaction(app.pool, (tx) =>
-      service.createImport(tx, auditContext(request), request.params.id, request.query, body, app.config.maxCodesPerRequest));
-    return reply.status(202).send(created);
+    try {
+      const created = await transaction(app.pool, (tx) =>
+        service.createImport(tx, auditContext(request), request.params.id, request.query, body, app.config.maxCodesPerRequest));
+      return reply.status(202).send(created);
+    } catch (error) {
+      // Refused before the whole file arrived: the rest of it is not read, so the connection
+      // is closed after the answer rather than left waiting for a body nobody takes.
+      if (!body.readableEnded) reply.header('connection', 'close');
+      throw error;
+    }
   });
 
   app.get('/v1/lists/:id/imports', {
@@ -102,13 +109,13 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const found = await service.getImport(app.pool, request.params.id);
     const id = BigInt(found.id).toString();
+    const list = await getList(app.pool, found.list_id);
+    attachment(reply, [list.name, `import-${found.name ?? found.id}`, 'rejected-rows', today()], 'csv');
     const stream = await copyOut(
       app.pool,
       `SELECT line, ${csvSafe('value')} AS value, reason, detail, repeats_line FROM import_rejections WHERE import_id = ${id} ORDER BY line`,
       'FORMAT csv, HEADER true',
     );
-    const list = await getList(app.pool, found.list_id);
-    attachment(reply, [list.name, `import-${found.name ?? found.id}`, 'rejected-rows', today()], 'csv');
     return reply.send(withBom(stream));
   });
 
@@ -125,9 +132,9 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const found = await service.getImport(app.pool, request.params.id);
     if (found.status !== 'active') throw conflict('import_not_ready', `the import is ${found.status}; it can be exported once active`);
     const format = request.query.format ?? 'csv';
-    const stream = await exportCodes(app.pool, { listId: found.list_id, sourceId: found.id, sourceLabel: 'import' }, format);
     const list = await getList(app.pool, found.list_id);
     attachment(reply, [list.name, `import-${found.name ?? found.id}`, today()], format);
+    const stream = await exportCodes(app.pool, { listId: found.list_id, sourceId: found.id, sourceLabel: 'import' }, format);
     return reply.send(stream);
   });
 };

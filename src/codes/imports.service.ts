@@ -61,7 +61,8 @@ async function stageUpload(tx: Tx, importId: string, body: Readable, maxLines: n
       let out = '';
       for (const { line, value } of rows) {
         const code = normalizeCode(value);
-        const problem = value.length > MAX_VALUE_LENGTH ? 'too_long' : codeProblem(code);
+        // A tab or line break inside a value is two values glued together, not spacing to drop.
+        const problem = value.length > MAX_VALUE_LENGTH ? 'too_long' : /[\t\r\n]/.test(value) ? 'bad_characters' : codeProblem(code);
         out += `${importId}\t${line}\t${copyText(value.slice(0, MAX_VALUE_LENGTH + 1))}\t${problem ? '\\N' : code}\t${problem ?? '\\N'}\n`;
       }
       yield out;

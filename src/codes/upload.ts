@@ -3,10 +3,16 @@
 //   sniffed from the first lines or named by a `sep=` first line; quoted fields; any line end;
 // - an .xlsx workbook (by its content, whatever the content type says): its first sheet;
 // - anything else (other binary formats, NUL or control bytes) is refused as unsupported_file.
-// A first row naming a code column (code, promo code, coupon, voucher, …) is a header, and the
-// column of that name is the one read wherever it stands; `?column=` picks one by name or
-// 1-based number; otherwise the first column is the code. A header is never a code.
+// A row naming a code column (code, promo code, coupon, voucher, …) among the first ten is the
+// header (rows above it are titles), and the column of that name is the one read wherever it
+// stands; `?column=` picks one by name or 1-based number; otherwise the first column is the
+// code. A header is never a code.
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { parse } from 'csv-parse';
 import ExcelJS from 'exceljs';
@@ -23,6 +29,21 @@ export interface UploadRow {
  * far below this; a line without end (a corrupt file) is refused before it is held whole.
  */
 export const MAX_LINE_LENGTH = 65_536;
+
+/** Largest .xlsx upload: a million codes take ~20 MB. */
+const MAX_WORKBOOK_BYTES = 256 * 1024 * 1024;
+
+/** Passes bytes through until `limit`, then fails: an upload is not stored without bound. */
+function capped(limit: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > limit) return done(invalid([{ path: 'body', message: `an .xlsx upload may hold at most ${limit / 1024 / 1024} MB` }]));
+      done(null, chunk);
+    },
+  });
+}
 
 /** Header names of a code column, compared without case, spaces, `_` and `-`. */
 const CODE_HEADERS = new Set(
@@ -93,7 +114,16 @@ export async function* readUpload(body: Readable, options: UploadOptions = {}): 
   const known = MAGIC.find(([, bytes]) => startsWith(head, bytes));
   if (known) throw unsupportedFile(`the file is ${known[0]}`);
   if (startsWith(head, ZIP)) {
-    yield* readWorkbook(stream, options);
+    // A zip is read from a file: its parts come in any order (a sheet may come before the
+    // strings it uses), and a body that fails or ends early fails the copy here, plainly.
+    const folder = await mkdtemp(path.join(tmpdir(), 'promo-upload-'));
+    try {
+      const file = path.join(folder, 'upload.xlsx');
+      await pipeline(stream, capped(MAX_WORKBOOK_BYTES), createWriteStream(file));
+      yield* readWorkbook(file, options);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
     return;
   }
   const encoding = head[0] === 0xff && head[1] === 0xfe ? 'utf-16le' : head[0] === 0xfe && head[1] === 0xff ? 'utf-16be' : 'utf-8';
@@ -134,7 +164,8 @@ function decoder(encoding: 'utf-8' | 'utf-16le' | 'utf-16be'): Transform {
   });
 }
 
-const DELIMITERS = [',', ';', '\t', '|'];
+// On a tie the rarer separator wins: a tab or `;` file may hold commas in its values (`5,00`).
+const DELIMITERS = ['\t', ';', '|', ','];
 
 /** The separator of the first lines: the candidate found the same number of times on most of them. */
 export function sniffDelimiter(sample: string): string {
@@ -146,7 +177,7 @@ export function sniffDelimiter(sample: string): string {
     const tally = new Map<number, number>();
     for (const n of counts) if (n > 0) tally.set(n, (tally.get(n) ?? 0) + 1);
     const score = Math.max(0, ...tally.values());
-    if (score > best.score) best = { delimiter, score };
+    if (score > best.score) best = { delimiter, score }; // the first of a tie, in the order above
   }
   return best.delimiter;
 }
@@ -161,21 +192,67 @@ function countOutsideQuotes(line: string, delimiter: string): number {
   return count;
 }
 
-/** Chooses the code column from the first row: returns it and whether that row is a header. */
-function codeColumn(first: string[], column: string | undefined): { index: number; header: boolean } {
-  const keys = first.map(headerKey);
-  const named = keys.findIndex((key) => CODE_HEADERS.has(key));
-  if (column === undefined) return named >= 0 ? { index: named, header: true } : { index: 0, header: false };
-  if (/^\d+$/.test(column)) {
-    const index = Number(column) - 1;
-    if (index < 0) throw invalid([{ path: 'querystring.column', message: 'columns are numbered from 1' }]);
-    return { index, header: named >= 0 };
+/** Rows above the header looked through for it: a title or a note may come first. */
+const HEADER_SEARCH_ROWS = 10;
+
+/**
+ * Picks the code column from the first rows, then each row's value. A row naming a code column
+ * (or the `?column=` name) within the first rows is the header: it and any title rows above it
+ * are no codes. Without one the column is `?column=`'s number, or the first.
+ */
+class CodeColumn {
+  private index: number | null = null;
+  private waiting: { line: number; cells: string[] }[] = [];
+
+  constructor(private readonly option: string | undefined) {
+    if (option !== undefined && /^\d+$/.test(option) && Number(option) < 1) {
+      throw invalid([{ path: 'querystring.column', message: 'columns are numbered from 1' }]);
+    }
   }
-  const index = keys.indexOf(headerKey(column));
-  if (index < 0) {
-    throw invalid([{ path: 'querystring.column', message: `the first row has no column named ${JSON.stringify(column)} (it has ${first.map((c) => JSON.stringify(c)).join(', ')})` }]);
+
+  private get numbered(): number | null {
+    return this.option !== undefined && /^\d+$/.test(this.option) ? Number(this.option) - 1 : null;
   }
-  return { index, header: true };
+
+  /** Takes the next non-blank row; returns the rows now known to hold codes. */
+  push(line: number, cells: string[]): UploadRow[] {
+    if (this.index !== null) return this.value(line, cells);
+    const keys = cells.map(headerKey);
+    const named = this.option !== undefined && this.numbered === null
+      ? keys.indexOf(headerKey(this.option))
+      : keys.findIndex((key) => CODE_HEADERS.has(key));
+    if (named >= 0) {
+      this.index = this.numbered ?? named;
+      this.waiting = []; // title rows above the header
+      return [];
+    }
+    this.waiting.push({ line, cells });
+    return this.waiting.length < HEADER_SEARCH_ROWS ? [] : this.withoutHeader();
+  }
+
+  /** At the end of the file: the rows still waiting for a header that never came. */
+  end(): UploadRow[] {
+    return this.index === null ? this.withoutHeader() : [];
+  }
+
+  private withoutHeader(): UploadRow[] {
+    if (this.option !== undefined && this.numbered === null) {
+      const first = this.waiting[0]?.cells ?? [];
+      throw invalid([{
+        path: 'querystring.column',
+        message: `no row among the first ${HEADER_SEARCH_ROWS} names a column ${JSON.stringify(this.option)} (the first row has ${first.map((c) => JSON.stringify(c)).join(', ')})`,
+      }]);
+    }
+    this.index = this.numbered ?? 0;
+    const rows = this.waiting.flatMap(({ line, cells }) => this.value(line, cells));
+    this.waiting = [];
+    return rows;
+  }
+
+  private value(line: number, cells: string[]): UploadRow[] {
+    const value = (cells[this.index!] ?? '').trim();
+    return value === '' ? [] : [{ line, value }];
+  }
 }
 
 /** Rows are handed on in groups: one await per group, not per row. */
@@ -189,6 +266,8 @@ async function* readText(text: Readable, options: UploadOptions): AsyncGenerator
     parse({
       delimiter,
       from_line: sep ? 2 : 1,
+      // Any line end on any line: files edited in several programs mix them.
+      record_delimiter: ['\r\n', '\n', '\r'],
       relax_quotes: true,
       relax_column_count: true,
       max_record_size: MAX_LINE_LENGTH,
@@ -198,21 +277,15 @@ async function* readText(text: Readable, options: UploadOptions): AsyncGenerator
     }),
   );
   stream.on('error', (error) => parser.destroy(error));
-  let column: { index: number; header: boolean } | null = null;
+  const column = new CodeColumn(options.column);
   let group: UploadRow[] = [];
   let line = sep ? 1 : 0; // the line the previous record ended on
   try {
     for await (const { record, raw } of parser as AsyncIterable<{ record: string[]; raw: string }>) {
       const start = line + 1; // a record is numbered by the line it starts on
       line = start + lineBreaksWithin(raw);
-      if (record.length === 1 && record[0]!.trim() === '') continue; // a blank line
-      if (!column) {
-        column = codeColumn(record, options.column);
-        if (column.header) continue;
-      }
-      const value = (record[column.index] ?? '').trim();
-      if (value === '') continue;
-      group.push({ line: start, value });
+      if (record.every((cell) => cell.trim() === '')) continue; // a blank line
+      for (const row of column.push(start, record)) group.push(row);
       if (group.length >= GROUP) {
         yield group;
         group = [];
@@ -221,6 +294,7 @@ async function* readText(text: Readable, options: UploadOptions): AsyncGenerator
   } catch (error) {
     throw csvError(error);
   }
+  group.push(...column.end());
   if (group.length) yield group;
 }
 
@@ -266,58 +340,65 @@ function csvError(error: unknown): unknown {
   return error;
 }
 
-async function* readWorkbook(stream: Readable, options: UploadOptions): AsyncGenerator<UploadRow[]> {
-  const workbook = new ExcelJS.stream.xlsx.WorkbookReader(stream, {
+async function* readWorkbook(file: string, options: UploadOptions): AsyncGenerator<UploadRow[]> {
+  const workbook = new ExcelJS.stream.xlsx.WorkbookReader(file, {
     worksheets: 'emit',
     sharedStrings: 'cache',
     hyperlinks: 'ignore',
     styles: 'ignore',
     entries: 'ignore',
   });
-  let column: { index: number; header: boolean } | null = null;
+  const column = new CodeColumn(options.column);
   let group: UploadRow[] = [];
   let sheets = 0;
   try {
     for await (const sheet of workbook) {
-      sheets++;
+      // Only the first sheet is read; the others are still iterated to the end, so that exceljs
+      // removes the temporary files it keeps for sheets that come before their strings.
+      if (sheets++ > 0) {
+        for await (const _row of sheet);
+        continue;
+      }
       for await (const row of sheet) {
         const cells = (row.values as unknown[]).slice(1).map(cellText);
         if (cells.every((c) => c === '')) continue;
-        if (!column) {
-          column = codeColumn(cells, options.column);
-          if (column.header) continue;
-        }
-        const value = cells[column.index] ?? '';
-        if (value === '') continue;
-        if (value.length > MAX_LINE_LENGTH) throw lineTooLong(row.number);
-        group.push({ line: row.number, value });
+        if (cells.some((c) => c.length > MAX_LINE_LENGTH)) throw lineTooLong(row.number);
+        for (const found of column.push(row.number, cells)) group.push(found);
         if (group.length >= GROUP) {
           yield group;
           group = [];
         }
       }
-      break; // the first sheet only
     }
+    group.push(...column.end());
   } catch (error) {
     if (error instanceof DomainError) throw error;
     throw unsupportedFile(`the file is a zip archive but not a readable .xlsx workbook (${(error as Error).message})`);
-  } finally {
-    stream.destroy();
   }
   if (sheets === 0) throw unsupportedFile('the file is a zip archive but not an .xlsx workbook');
   if (group.length) yield group;
 }
 
-/** A cell as the text a person sees in it: numbers in full, formulas by their result, rich text joined. */
+/**
+ * A cell as the text a person sees in it: whole numbers in full, formulas by their result,
+ * rich text joined. A number that is not a whole one Excel holds exactly (a truncated card
+ * number, 1E+400) keeps a form outside the code alphabet, so that it is rejected as invalid.
+ */
 function cellText(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'string') return value.trim();
-  if (typeof value === 'number') return Number.isInteger(value) ? BigInt(value).toString() : String(value);
-  if (typeof value === 'boolean') return String(value);
+  if (typeof value === 'number') {
+    if (Number.isSafeInteger(value)) return String(value);
+    return Number.isFinite(value) ? value.toExponential() : '#NUM!'; // digits Excel did not keep
+  }
+  if (typeof value === 'boolean') return String(value).toUpperCase();
   if (value instanceof Date) return value.toISOString();
-  const cell = value as { richText?: { text: string }[]; text?: unknown; result?: unknown; error?: string };
+  const cell = value as { richText?: { text: string }[]; text?: unknown; result?: unknown; error?: string; sharedString?: number };
   if (cell.richText) return cell.richText.map((part) => part.text).join('').trim();
   if (cell.result !== undefined) return cellText(cell.result);
   if (cell.text !== undefined) return cellText(cell.text);
-  return '';
+  if (cell.error !== undefined) return cell.error; // #N/A and the like: not a code
+  // A shared string exceljs could not resolve, or a kind of cell unknown here: refusing is
+  // better than reading the cell as empty and losing the codes in it.
+  throw unsupportedFile('the workbook has cells this service cannot read; save it again as .xlsx, or as CSV');
 }

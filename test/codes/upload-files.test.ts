@@ -4,6 +4,7 @@
 // locales, tab-delimited, UTF-16 "Unicode Text"); the workbooks come from exceljs and from
 // LibreOffice (test/codes/fixtures/README.md says how each fixture was made).
 import { readFileSync } from 'node:fs';
+import { connect, type AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +72,9 @@ describe('text files as spreadsheets save them', () => {
     ['?column= by number', '17,COL0001\n18,COL0002\n', '?column=2', ['COL0001', 'COL0002']],
     ['?column= by name', 'serial,Partner Ref\nSER0001,REF0001\nSER0002,REF0002\n', '?column=partner_ref', ['REF0001', 'REF0002']],
     ['fullwidth letters fold into the alphabet', 'code\nＡＢＣ１２３\n', '', ['ABC123']],
+    ['a title row above the header', 'Voucher list March\r\n\r\nPartner,Code\r\nAcme,TTL0001\r\n', '', ['TTL0001']],
+    ['line ends mixed from line to line', 'code\r\nMIX0001\nMIX0002\rMIX0003\r\n', '', ['MIX0001', 'MIX0002', 'MIX0003']],
+    ['tabs, with commas inside the values and no header', 'TIE0001\t5,00\nTIE0002\t7,50\n', '', ['TIE0001', 'TIE0002']],
   ];
   for (const [what, body, query, expected] of cases) {
     it(`imports exactly the codes of ${what}`, async () => {
@@ -130,6 +134,55 @@ describe('workbooks', () => {
     const body = Buffer.from(await workbook.xlsx.writeBuffer());
     for (const type of ['application/octet-stream', 'text/csv']) {
       expect(await readCodes(body, type), type).toEqual(['12345678', 'XLS0001', 'XLS0002']);
+    }
+  });
+
+  it('rejects numbers Excel did not keep whole, and refuses a workbook cut short, storing nothing', async () => {
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet('Codes');
+    sheet.addRows([['code'], [12345678901], [1234567890123456789], [12.5]]);
+    const body = Buffer.from(await workbook.xlsx.writeBuffer());
+    const { codes, report } = await importedCodes(body, '', 'application/octet-stream');
+    expect(codes).toEqual(['12345678901']);
+    expect(report.map((line) => line.split(',').slice(2, 4).join(','))).toEqual(['invalid,bad_characters', 'invalid,bad_characters']);
+
+    const { list, res } = await importFile(body.subarray(0, Math.floor(body.length / 2)), '', 'application/octet-stream');
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.data.error.code).toBe('unsupported_file');
+    const { rows } = await t.pool.query('SELECT count(*)::int AS n FROM imports WHERE list_id = $1', [list.id]);
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('survives a workbook upload whose client goes away mid-way: no import, no transaction left open, the process up', async () => {
+    const uncaught: unknown[] = [];
+    const record = (error: unknown) => void uncaught.push(error);
+    process.on('uncaughtException', record);
+    try {
+      await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = t.app.server.address() as AddressInfo;
+      const list = await createList(t, { name: 'Cut workbook', type: 'third_party', outcome: { tags: ['cut'] } });
+      const workbook = new ExcelJS.Workbook();
+      workbook.addWorksheet('Codes').addRows([['code'], ...Array.from({ length: 20_000 }, (_, i) => [`CUT${String(i).padStart(6, '0')}`])]);
+      const body = Buffer.from(await workbook.xlsx.writeBuffer());
+      const socket = connect(port, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(
+        `POST /v1/lists/${list.id}/imports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.keys.admin}\r\n` +
+          `Content-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n\r\n`,
+      );
+      socket.write(body.subarray(0, Math.floor(body.length / 2)));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      socket.destroy();
+      // No transaction left open for the upload (the worker's LISTEN connections stay out of the pool).
+      const open = async () =>
+        Number((await t.pool.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`)).rows[0].n);
+      await eventually(async () => (await open()) === 0, 10_000, 'the upload transaction to end');
+      const { rows } = await t.pool.query('SELECT count(*)::int AS n FROM imports WHERE list_id = $1', [list.id]);
+      expect(rows[0].n).toBe(0);
+      expect((await t.call('agent', { method: 'GET', url: `/v1/lists/${list.id}` })).statusCode).toBe(200);
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', record);
     }
   });
 
