@@ -214,7 +214,12 @@ class CodeColumn {
     return this.option !== undefined && /^\d+$/.test(this.option) ? Number(this.option) - 1 : null;
   }
 
-  /** Takes the next non-blank row; returns the rows now known to hold codes. */
+  /** The chosen column, once known: rows then go straight to `valueIn`. */
+  get chosen(): number | null {
+    return this.index;
+  }
+
+  /** Takes the next non-blank row while the column is not chosen; returns the rows now known to hold codes. */
   push(line: number, cells: string[]): UploadRow[] {
     if (this.index !== null) return this.value(line, cells);
     const keys = cells.map(headerKey);
@@ -284,8 +289,14 @@ async function* readText(text: Readable, options: UploadOptions): AsyncGenerator
     for await (const { record, raw } of parser as AsyncIterable<{ record: string[]; raw: string }>) {
       const start = line + 1; // a record is numbered by the line it starts on
       line = start + lineBreaksWithin(raw);
-      if (record.every((cell) => cell.trim() === '')) continue; // a blank line
-      for (const row of column.push(start, record)) group.push(row);
+      const chosen = column.chosen;
+      if (chosen !== null) {
+        // The common case, a row at a time: no array per row.
+        const value = (record[chosen] ?? '').trim();
+        if (value !== '') group.push({ line: start, value });
+      } else if (!record.every((cell) => cell.trim() === '')) {
+        for (const row of column.push(start, record)) group.push(row);
+      }
       if (group.length >= GROUP) {
         yield group;
         group = [];
