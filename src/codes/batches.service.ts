@@ -3,7 +3,7 @@ import type { Queryable, Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
 import { DomainError, invalid, notFound } from '../http/errors';
 import { decodeCursor, page } from '../http/pagination';
-import { enqueue } from '../jobs/queue';
+import { enqueue, jobKey } from '../jobs/queue';
 import { findList } from '../lists/lists.sql';
 import { openListForCodes } from '../lists/lists.service';
 import * as sql from './batches.sql';
@@ -45,7 +45,7 @@ export async function createBatch(tx: Tx, ctx: AuditContext, listId: string, inp
     formatKey: key,
     createdBy: ctx.actor,
   });
-  await enqueue(tx, GENERATE_BATCH, { batch_id: batch.id }, { jobKey: `batch:${batch.id}` });
+  await enqueue(tx, GENERATE_BATCH, { batch_id: batch.id }, { jobKey: jobKey('batch', batch.id) });
   await recordAudit(tx, ctx, { action: 'batch.create', entityType: 'batch', entityId: batch.id, after: batch });
   return batch;
 }

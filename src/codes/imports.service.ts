@@ -9,7 +9,7 @@ import type { Queryable, Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
 import { invalid, notFound } from '../http/errors';
 import { decodeCursor, page } from '../http/pagination';
-import { enqueue } from '../jobs/queue';
+import { enqueue, jobKey } from '../jobs/queue';
 import { findList } from '../lists/lists.sql';
 import { openListForCodes } from '../lists/lists.service';
 import { codeProblem, normalizeCode } from './normalize';
@@ -28,7 +28,7 @@ export async function createImport(tx: Tx, ctx: AuditContext, listId: string, qu
   const created = await sql.insertImport(tx, { listId, name: query.name ?? null, notify, createdBy: ctx.actor });
   const lines = await stageUpload(tx, created.id, body, maxLines, query.column);
   const imported = await sql.setTotalLines(tx, created.id, lines);
-  await enqueue(tx, PROCESS_IMPORT, { import_id: created.id }, { jobKey: `import:${created.id}` });
+  await enqueue(tx, PROCESS_IMPORT, { import_id: created.id }, { jobKey: jobKey('import', created.id) });
   await recordAudit(tx, ctx, { action: 'import.create', entityType: 'import', entityId: created.id, after: imported });
   return imported;
 }

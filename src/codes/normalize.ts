@@ -5,12 +5,12 @@ export function normalizeCode(input: string): string {
   return input.normalize('NFKC').replace(/[\s-]+/gu, '').toUpperCase();
 }
 
-/** A normalized code holds 3–64 characters of A–Z and 0–9 (NFKC folds fullwidth forms into these first). */
-export const CODE_PATTERN = /^[A-Z0-9]{3,64}$/;
-
 export type CodeProblem = 'too_short' | 'too_long' | 'bad_characters';
 
-/** What keeps a normalized code out of the alphabet, or null when it is a valid code. */
+/**
+ * What keeps a normalized code out of the alphabet — 3–64 characters of A–Z and 0–9 (NFKC folds
+ * fullwidth forms into these first) — or null when it is a valid code.
+ */
 export function codeProblem(normalized: string): CodeProblem | null {
   if (!/^[A-Z0-9]*$/.test(normalized)) return 'bad_characters';
   if (normalized.length < 3) return 'too_short';
@@ -24,7 +24,3 @@ export const CODE_PROBLEMS: Record<CodeProblem, string> = {
   too_long: 'must have at most 64 letters or digits once spaces and dashes are removed',
   bad_characters: 'may hold only the letters A–Z and digits 0–9, besides spaces and dashes',
 };
-
-export function isValidCode(normalized: string): boolean {
-  return CODE_PATTERN.test(normalized);
-}

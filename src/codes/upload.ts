@@ -78,28 +78,28 @@ const startsWith = (head: Buffer, bytes: number[]) => bytes.every((b, i) => head
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000B\u000E-\u001F\u007F]/;
 
-/** Reads the first bytes of a stream without losing them: they are put back in front. */
-async function peek(body: Readable, size: number): Promise<{ head: Buffer; stream: Readable }> {
-  const iterator = body[Symbol.asyncIterator]();
-  const pieces: Buffer[] = [];
-  let length = 0;
-  while (length < size) {
+/**
+ * The first pieces of a stream, at least `size` bytes or characters of them (fewer if it ends
+ * first), and the stream whole again: the pieces are put back in front.
+ */
+async function peek<T extends Buffer | string>(source: Readable, size: number): Promise<{ pieces: T[]; stream: Readable }> {
+  const iterator = source[Symbol.asyncIterator]();
+  const pieces: T[] = [];
+  for (let length = 0; length < size; ) {
     const next = await iterator.next();
     if (next.done) break;
-    const piece = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value as string);
-    pieces.push(piece);
-    length += piece.length;
+    pieces.push(next.value as T);
+    length += (next.value as T).length;
   }
-  const head = Buffer.concat(pieces);
   async function* all() {
-    if (head.length) yield head;
+    yield* pieces;
     for (;;) {
       const next = await iterator.next();
       if (next.done) return;
-      yield next.value as Buffer;
+      yield next.value as T;
     }
   }
-  return { head, stream: Readable.from(all(), { objectMode: false }) };
+  return { pieces, stream: Readable.from(all(), { objectMode: false }) };
 }
 
 export interface UploadOptions {
@@ -109,7 +109,8 @@ export interface UploadOptions {
 
 /** The rows of an upload, in order, with blank values left out. */
 export async function* readUpload(body: Readable, options: UploadOptions = {}): AsyncGenerator<UploadRow[]> {
-  const { head, stream } = await peek(body, 4096);
+  const { pieces, stream } = await peek<Buffer>(body, 4096);
+  const head = Buffer.concat(pieces.map((piece) => (Buffer.isBuffer(piece) ? piece : Buffer.from(piece))));
   if (head.length === 0) return;
   const known = MAGIC.find(([, bytes]) => startsWith(head, bytes));
   if (known) throw unsupportedFile(`the file is ${known[0]}`);
@@ -264,9 +265,10 @@ class CodeColumn {
 const GROUP = 1000;
 
 async function* readText(text: Readable, options: UploadOptions): AsyncGenerator<UploadRow[]> {
-  const { head: sampleBytes, stream } = await peekText(text);
-  const sep = /^sep=(.)\s*(?:\r\n|\r|\n|$)/i.exec(sampleBytes);
-  const delimiter = sep ? sep[1]! : sniffDelimiter(sampleBytes);
+  const { pieces, stream } = await peek<string>(text, 8192);
+  const sample = pieces.join('');
+  const sep = /^sep=(.)\s*(?:\r\n|\r|\n|$)/i.exec(sample);
+  const delimiter = sep ? sep[1]! : sniffDelimiter(sample);
   const parser = stream.pipe(
     parse({
       delimiter,
@@ -315,28 +317,6 @@ function lineBreaksWithin(raw: string): number {
   const body = raw.endsWith('\r') || raw.endsWith('\n') ? raw.slice(0, -1) : raw;
   if (!body.includes('\n') && !body.includes('\r')) return 0;
   return body.match(/\r\n|\r|\n/g)!.length;
-}
-
-/** The first decoded characters of a text stream, and the stream with them still in it. */
-async function peekText(text: Readable): Promise<{ head: string; stream: Readable }> {
-  const iterator = text[Symbol.asyncIterator]();
-  let head = '';
-  const pieces: string[] = [];
-  while (head.length < 8192) {
-    const next = await iterator.next();
-    if (next.done) break;
-    pieces.push(next.value as string);
-    head += next.value as string;
-  }
-  async function* all() {
-    yield* pieces;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value as string;
-    }
-  }
-  return { head, stream: Readable.from(all()) };
 }
 
 function csvError(error: unknown): unknown {

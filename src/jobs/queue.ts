@@ -146,8 +146,11 @@ export async function enqueue(
   ]);
 }
 
-/** The work whose row (`status = 'pending'`) a keyed job (`<kind>:<id>`) carries out. */
+/** The work whose row (`status = 'pending'`) a keyed job carries out. */
 const JOB_OWNERS = { batch: 'batches', import: 'imports' } as const;
+
+/** The key of the one job that makes a batch or processes an import. */
+export const jobKey = (kind: keyof typeof JOB_OWNERS, id: string) => `${kind}:${id}`;
 
 /**
  * Pending batches or imports whose job will never run again (its attempts are used up: the
@@ -157,7 +160,7 @@ export async function findAbandoned(db: Queryable, kind: keyof typeof JOB_OWNERS
   const { rows } = await db.query<{ id: string; last_error: string | null }>(
     `SELECT w.id, j.last_error
        FROM ${JOB_OWNERS[kind]} w
-       LEFT JOIN graphile_worker.jobs j ON j.key = $1 || w.id
+       LEFT JOIN graphile_worker.jobs j ON j.key = $1 || w.id -- jobKey(kind, id)
       WHERE w.status = 'pending' AND w.created_at < now() - interval '1 minute'
         AND (j.id IS NULL OR j.attempts >= j.max_attempts) AND j.locked_at IS NULL`,
     [`${kind}:`],
@@ -393,7 +396,7 @@ async function handBackJobsOf(pool: Pool, workerIds: string[]): Promise<number> 
   });
 }
 
-export async function reclaimJobsOfDeadWorkers(pool: Pool, log: Logger, deadAfterSeconds: number): Promise<string[]> {
+async function reclaimJobsOfDeadWorkers(pool: Pool, log: Logger, deadAfterSeconds: number): Promise<string[]> {
   const { rows } = await pool.query<{ locked_by: string }>(
     `SELECT DISTINCT j.locked_by
        FROM graphile_worker.jobs j

@@ -22,7 +22,8 @@ import {
 
 const TYPES: ListType[] = ['single_use', 'multi_use', 'third_party'];
 const SHOWN = ['name', 'description', 'type', 'code', 'starts_at', 'ends_at', 'redemption_cap', 'outcome'];
-const CODE_PATTERN = /^[\p{L}\p{N}_.]{3,64}$/u;
+// The service's code alphabet (docs/product.md): the form says so before the server does.
+const CODE_PATTERN = /^[A-Z0-9]{3,64}$/;
 const normalizeCode = (code: string) => code.normalize('NFKC').replace(/[\s-]+/gu, '').toUpperCase();
 
 export function CreateListPage() {
@@ -60,7 +61,7 @@ export function CreateListPage() {
     if (description.length > 2000) found.description = 'Use at most 2,000 characters.';
     if (type === 'multi_use') {
       if (!code.trim()) found.code = 'Name the code customers will type, e.g. SpringSale.';
-      else if (!CODE_PATTERN.test(normalizeCode(code))) found.code = 'Use 3–64 letters, digits, _ or . (spaces and dashes are ignored).';
+      else if (!CODE_PATTERN.test(normalizeCode(code))) found.code = 'Use 3–64 letters A–Z and digits 0–9 (spaces and dashes are ignored).';
     }
     const startsAt = fromLocalInput(starts);
     if (!startsAt) found.starts_at = 'Enter when the list starts.';
