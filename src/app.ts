@@ -11,6 +11,7 @@ import type { Config } from './config';
 import type { Pool } from './db/pool';
 import type { Worker } from './jobs/queue';
 import { clientErrorHandler, frameworkErrors, refuseWhileShuttingDown, registerErrorHandling, requireHostHeader } from './http/errors';
+import { registerIdempotency } from './http/idempotency';
 import { ErrorResponse } from './http/schemas';
 import { validatorCompiler } from './http/validation';
 import { registerAuth } from './auth/auth.plugin';
@@ -91,6 +92,8 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
   // Before the auth hook, so that the session cookie is parsed by the time it is read.
   await app.register(cookie);
   registerAuth(app);
+  // Before any route is added: it wraps every write handler under /v1 as the route is added.
+  registerIdempotency(app);
 
   await app.register(swagger, {
     openapi: {

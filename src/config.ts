@@ -30,6 +30,8 @@ export interface Config {
   lockoutDurationSeconds: number;
   rateLimitPerMinute: number;
   shutdownTimeoutMs: number;
+  /** How long a duplicate write waits for the first with its Idempotency-Key before a 409. */
+  idempotencyWaitMs: number;
   trustProxyHops: number;
   sessionTtlSeconds: number;
   adminEmail: string;
@@ -118,6 +120,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     lockoutDurationSeconds: seconds(env, 'LOCKOUT_DURATION', 30 * 60),
     rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 60_000, 0),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),
+    idempotencyWaitMs: int(env, 'IDEMPOTENCY_WAIT_MS', 10_000, 1, 600_000),
     trustProxyHops: int(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
     sessionTtlSeconds,
     adminEmail,

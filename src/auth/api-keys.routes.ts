@@ -19,7 +19,8 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request, reply) => {
     const key = await transaction(app.pool, (tx) => service.createApiKey(tx, auditContext(request), request.body));
-    return reply.status(201).send(key);
+    reply.status(201);
+    return key;
   });
 
   app.get('/v1/api-keys', {

@@ -31,7 +31,8 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { tags, summary: `Create a ${noun}`, body: CreatePointKindBody, response: { 201: schema, ...conflictResponse, ...commonErrors } },
     }, async (request, reply) => {
       const row = await transaction(app.pool, (tx) => service.createPointKind(tx, auditContext(request), table, request.body));
-      return reply.status(201).send(row);
+      reply.status(201);
+      return row;
     });
 
     app.get(path, {
@@ -45,7 +46,8 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: { tags, summary: 'Create an offer', body: CreateOfferBody, response: { 201: Offer, ...conflictResponse, ...commonErrors } },
   }, async (request, reply) => {
     const row = await transaction(app.pool, (tx) => service.createOffer(tx, auditContext(request), request.body));
-    return reply.status(201).send(row);
+    reply.status(201);
+    return row;
   });
 
   app.get('/v1/offers', {

@@ -2,29 +2,36 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import { transactionRetryingDeadlocks } from '../db/pool';
+import { ambientTransaction, transactionRetryingDeadlocks } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
 import { actorOf } from '../auth/roles';
 import { CustomerParams } from '../customers/customers.schema';
 import { DomainError } from '../http/errors';
 import { ErrorResponse, IdParams, Page, commonErrors } from '../http/schemas';
 import { Attempt, AttemptsQuery, ClaimBody, ClaimRecord, ClaimResponse, CustomerClaimsQuery, ReasonBody, ValidateResponse } from './claims.schema';
-import { idempotencyKey, withIdempotency, type StoredResponse } from './idempotency';
+import type { StoredResponse } from '../http/idempotency';
 import * as service from './claims.service';
 
 const tags = ['Claims'];
 const error = Type.Ref(ErrorResponse);
 const refusals = { 403: error, 404: error, 409: error, 422: error, 429: error };
 
-function send(reply: FastifyReply, response: StoredResponse & { replayed?: boolean }) {
+/** A response as the handler's answer (returned, not sent: a keyed write stores it first). */
+function answer(reply: FastifyReply, response: StoredResponse) {
   if (response.headers) reply.headers(response.headers);
-  if (response.replayed) reply.header('idempotent-replayed', 'true');
-  return reply.status(response.status).send(response.body);
+  reply.status(response.status);
+  return response.body as never;
 }
 
 export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const rules = service.lockoutRules(app.config);
   const batched: service.ClaimRunner = (kind, code, customerId) => app.claimBatcher.run(kind, code, customerId);
+  // A keyed claim or validation runs in its key's transaction (http/idempotency.ts), so that the
+  // attempt, the claim and the stored answer commit together; the others go through the batcher.
+  const runner = (): service.ClaimRunner => {
+    const tx = ambientTransaction();
+    return tx ? service.inTransaction(tx, rules) : batched;
+  };
 
   // Claim routes are limited per API key and per client IP, each to RATE_LIMIT_PER_MINUTE.
   // The check runs right after authentication, before the body is validated, so floods of
@@ -60,12 +67,7 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: ClaimResponse, ...refusals, ...commonErrors },
     },
     onRequest: limiters,
-  }, async (request, reply) => {
-    const key = idempotencyKey(request);
-    if (key === null) return send(reply, await service.claim(batched, request.body));
-    const scope = { principal: actorOf(request.principal!), key, request: { route: 'claim', body: request.body } };
-    return send(reply, await withIdempotency(app.pool, scope, (tx) => service.claim(service.inTransaction(tx, rules), request.body)));
-  });
+  }, async (request, reply) => answer(reply, await service.claim(runner(), request.body)));
 
   app.post('/v1/claims/validate', {
     config: { access: 'client' },
@@ -77,7 +79,7 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: ValidateResponse, ...refusals, ...commonErrors },
     },
     onRequest: limiters,
-  }, async (request, reply) => send(reply, await service.validate(batched, request.body)));
+  }, async (request, reply) => answer(reply, await service.validate(runner(), request.body)));
 
   app.get('/v1/claims/:id', {
     config: { access: 'agent' },
@@ -94,17 +96,8 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: ReasonBody,
       response: { 200: ClaimRecord, 404: error, 409: error, 422: error, ...commonErrors },
     },
-  }, async (request, reply) => {
-    const ctx = auditContext(request);
-    const reverse = async (tx: Parameters<typeof service.reverseClaim>[0]): Promise<StoredResponse> => ({
-      status: 200,
-      body: await service.reverseClaim(tx, ctx, request.params.id, request.body.reason),
-    });
-    const key = idempotencyKey(request);
-    if (key === null) return send(reply, await transactionRetryingDeadlocks(app.pool, reverse));
-    const scope = { principal: ctx.actor, key, request: { route: 'reversal', id: request.params.id, body: request.body } };
-    return send(reply, await withIdempotency(app.pool, scope, reverse));
-  });
+  }, async (request) =>
+    transactionRetryingDeadlocks(app.pool, (tx) => service.reverseClaim(tx, auditContext(request), request.params.id, request.body.reason)));
 
   app.get('/v1/customers/:id/claims', {
     config: { access: 'agent' },

@@ -9,7 +9,7 @@ import { decodeCursor, page } from '../http/pagination';
 import { normalizeCode } from '../codes/normalize';
 import * as sql from './claims.sql';
 import type { ClaimBody } from './claims.schema';
-import { responseOf, type StoredResponse } from './idempotency';
+import { responseOf, type StoredResponse } from '../http/idempotency';
 
 /** Each refusal of docs/product.md: its HTTP status and what it tells the caller. */
 const REFUSALS: Record<string, { status: number; message: string }> = {

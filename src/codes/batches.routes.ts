@@ -25,7 +25,8 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const batch = await transaction(app.pool, (tx) =>
       service.createBatch(tx, auditContext(request), request.params.id, request.body, app.config.maxCodesPerRequest));
-    return reply.status(202).send(batch);
+    reply.status(202);
+    return batch;
   });
 
   app.get('/v1/lists/:id/batches', {

@@ -1,12 +1,14 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import multipart from '@fastify/multipart';
-import type { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { Transform, pipeline, type Readable } from 'node:stream';
 import { transaction } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
 import { conflict, invalid } from '../http/errors';
 import { ErrorResponse, IdParams, Page, PageQuery, commonErrors } from '../http/schemas';
 import { getList } from '../lists/lists.service';
+import { bindStreamedBody } from '../http/idempotency';
 import { ExportQuery, attachment, copyOut, csvSafe, exportCodes, today, withBom } from './exports';
 import { Import, ImportQuery, Rejection } from './imports.schema';
 import * as service from './imports.service';
@@ -24,13 +26,27 @@ const RAW_TYPES = [
   'application/vnd.ms-excel',
 ];
 
+/** The body passed through a SHA-256, read once the stream has been consumed. */
+function digesting(body: Readable): { stream: Readable; hex(): string } {
+  const hash = createHash('sha256');
+  const through = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  // An error or early end of the body reaches the reader through `through`.
+  const stream = pipeline(body, through, () => {});
+  return { stream, hex: () => hash.digest('hex') };
+}
+
 export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Uploads stay streams: the raw body is handed to the route unread, and multipart files too.
   app.addContentTypeParser(RAW_TYPES, (_request, payload, done) => done(null, payload));
   await app.register(multipart, { limits: { files: 1, fields: 10, fileSize: Number.MAX_SAFE_INTEGER } });
 
   app.post('/v1/lists/:id/imports', {
-    config: { access: 'admin' },
+    config: { access: 'admin', idempotency: 'streamed' },
     schema: {
       tags,
       summary: 'Upload third-party codes: a CSV or text file, or an .xlsx workbook',
@@ -59,10 +75,17 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
     } else {
       throw invalid([{ path: 'headers.content-type', message: `send ${RAW_TYPES.join(', ')} or multipart/form-data` }]);
     }
+    // A keyed upload binds its key to the digest of the bytes it sent (http/idempotency.ts).
+    const digest = request.headers['idempotency-key'] !== undefined && !body.destroyed ? digesting(body) : null;
     try {
-      const created = await transaction(app.pool, (tx) =>
-        service.createImport(tx, auditContext(request), request.params.id, request.query, body, app.config.maxCodesPerRequest));
-      return reply.status(202).send(created);
+      const created = await transaction(app.pool, async (tx) => {
+        const created = await service.createImport(
+          tx, auditContext(request), request.params.id, request.query, digest?.stream ?? body, app.config.maxCodesPerRequest);
+        if (digest) await bindStreamedBody(digest.hex());
+        return created;
+      });
+      reply.status(202);
+      return created;
     } catch (error) {
       // Refused before the whole file arrived: the rest of it is not read, so the connection
       // is closed after the answer rather than left waiting for a body nobody takes.

@@ -30,7 +30,8 @@ export const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const audit = request.principal?.role === 'client' ? null : auditContext(request);
     const { created, profile } = await transaction(app.pool, (tx) => service.upsertCustomer(tx, audit, request.params.id, request.body));
-    return reply.status(created ? 201 : 200).send(profile);
+    reply.status(created ? 201 : 200);
+    return profile;
   });
 
   app.get('/v1/customers/:id', {

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 
 export type Pool = pg.Pool;
@@ -51,10 +52,28 @@ export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient)
 }
 
 /**
+ * The transaction a request runs in when its writes must commit together with something the
+ * request layer adds: an Idempotency-Key and the response stored for it (http/idempotency.ts).
+ * Inside it, `transaction()` opens a savepoint on that transaction instead of a new one.
+ */
+const ambient = new AsyncLocalStorage<Tx>();
+
+/** Runs `work` with `tx` as the transaction every `transaction()` inside it joins. */
+export const joiningTransaction = <T>(tx: Tx, work: () => Promise<T>): Promise<T> => ambient.run(tx, work);
+
+/** The transaction `transaction()` would join here, if any. */
+export const ambientTransaction = (): Tx | undefined => ambient.getStore();
+
+let savepoints = 0;
+
+/**
  * Runs `work` in one transaction on a dedicated client: commit on success,
- * rollback on any error (which is rethrown).
+ * rollback on any error (which is rethrown). Inside `joiningTransaction`, `work` runs in a
+ * savepoint of that transaction instead, released on success and rolled back on error.
  */
 export async function transaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<T>): Promise<T> {
+  const joined = ambient.getStore();
+  if (joined) return inSavepoint(joined, work);
   const client = await pool.connect();
   let broken = false;
   try {
@@ -73,12 +92,27 @@ export async function transaction<T>(pool: pg.Pool, work: (tx: Tx) => Promise<T>
   }
 }
 
+async function inSavepoint<T>(tx: Tx, work: (tx: Tx) => Promise<T>): Promise<T> {
+  const name = `joined_${++savepoints}`;
+  await tx.query(`SAVEPOINT ${name}`);
+  try {
+    const result = await work(tx);
+    await tx.query(`RELEASE SAVEPOINT ${name}`);
+    return result;
+  } catch (error) {
+    // A connection that is gone fails the outer transaction anyway.
+    await tx.query(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => {});
+    throw error;
+  }
+}
+
 const DEADLOCK = '40P01';
 
 /**
  * Runs `attempt` again (at most three times in all) while PostgreSQL picks it to break a
- * deadlock. Each attempt must be a whole transaction, so the deadlock rolled it back whole and
- * running it again is safe, as long as all it does is in the database.
+ * deadlock. Each attempt must be a whole transaction (or a savepoint of a joined one), so the
+ * deadlock rolled it back whole and running it again is safe, as long as all it does is in the
+ * database.
  */
 export async function retryingDeadlocks<T>(attempt: () => Promise<T>): Promise<T> {
   for (let tries = 1; ; tries++) {

@@ -7,7 +7,7 @@ import { GENERATE_BATCH } from '../codes/batches.service';
 import { failAbandonedBatches, generateBatchTask } from '../codes/batches.job';
 import { failAbandonedImports, processImportTask } from '../codes/imports.job';
 import { PROCESS_IMPORT } from '../codes/imports.service';
-import { DELETE_EXPIRED_IDEMPOTENCY_KEYS, deleteExpiredKeys } from '../claims/idempotency';
+import { DELETE_EXPIRED_IDEMPOTENCY_KEYS, deleteExpiredKeys } from '../http/idempotency';
 import { SEND_ALERT, composeAlerts, type AlertSubject } from '../notify/alerts';
 import type { Mailer } from '../notify/mailer';
 import { resilientTask } from './queue';

@@ -21,7 +21,8 @@ export const listRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request, reply) => {
     const list = await transaction(app.pool, (tx) => service.createList(tx, auditContext(request), request.body));
-    return reply.status(201).send(list);
+    reply.status(201);
+    return list;
   });
 
   app.get('/v1/lists', {

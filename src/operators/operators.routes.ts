@@ -22,7 +22,8 @@ export const operatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request, reply) => {
     const created = await transaction(app.pool, (tx) => service.createOperator(tx, auditContext(request), request.body));
-    return reply.status(201).send(created);
+    reply.status(201);
+    return created;
   });
 
   app.get('/v1/operators', {

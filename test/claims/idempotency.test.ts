@@ -3,7 +3,7 @@
 // refused with 422 idempotency_key_reused. Keys belong to the API key that sent them.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/context';
-import { deleteExpiredKeys } from '../../src/claims/idempotency';
+import { deleteExpiredKeys } from '../../src/http/idempotency';
 
 const t = useTestApp();
 const POINTS = { amount: 100, account: 'spendable', source: 'promo_code' };
