@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
+import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -89,6 +90,19 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
   registerErrorHandling(app);
   refuseWhileShuttingDown(app);
   requireHostHeader(app);
+  // Before the auth hook: a browser's preflight carries no credentials and is answered here.
+  // Without CORS_ORIGINS no origin is allowed, and the preflight says so by its missing
+  // Access-Control-Allow-Origin. The dashboard is same-origin and needs none of this.
+  await app.register(cors, {
+    origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
+    strictPreflight: false,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    exposedHeaders: [
+      'content-disposition', 'idempotent-replayed', 'location', 'retry-after', 'x-request-id',
+      'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset',
+    ],
+    maxAge: 600,
+  });
   // Before the auth hook, so that the session cookie is parsed by the time it is read.
   await app.register(cookie);
   registerAuth(app);

@@ -33,6 +33,8 @@ export interface Config {
   /** How long a duplicate write waits for the first with its Idempotency-Key before a 409. */
   idempotencyWaitMs: number;
   trustProxyHops: number;
+  /** Origins whose browser scripts may call the API (CORS); empty: none, '*': any. */
+  corsOrigins: string[];
   sessionTtlSeconds: number;
   adminEmail: string;
 }
@@ -48,6 +50,26 @@ function int(env: Env, name: string, fallback: number, min = 0, max = Number.MAX
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+/** A comma-separated list of web origins (scheme, host, optional port), or '*'. */
+function origins(env: Env, name: string): string[] {
+  const raw = env[name]?.trim();
+  if (!raw) return [];
+  if (raw === '*') return ['*'];
+  return raw.split(',').map((item) => {
+    const given = item.trim();
+    let url: URL | null = null;
+    try {
+      url = new URL(given);
+    } catch {
+      // reported below
+    }
+    if (!url || !['http:', 'https:'].includes(url.protocol) || url.origin !== given.replace(/\/$/, '')) {
+      throw new ConfigError(`${name} must be '*' or a comma-separated list of origins such as https://app.example.com, got "${given}"`);
+    }
+    return url.origin;
+  });
 }
 
 function bool(env: Env, name: string, fallback: boolean): boolean {
@@ -122,6 +144,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0),
     idempotencyWaitMs: int(env, 'IDEMPOTENCY_WAIT_MS', 10_000, 1, 600_000),
     trustProxyHops: int(env, 'TRUST_PROXY_HOPS', 0, 0, 10),
+    corsOrigins: origins(env, 'CORS_ORIGINS'),
     sessionTtlSeconds,
     adminEmail,
   };

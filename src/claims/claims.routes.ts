@@ -1,15 +1,14 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
-import rateLimit from '@fastify/rate-limit';
+import type { FastifyReply, onRequestHookHandler } from 'fastify';
 import { ambientTransaction, transactionRetryingDeadlocks } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
 import { actorOf } from '../auth/roles';
 import { CustomerParams } from '../customers/customers.schema';
-import { DomainError } from '../http/errors';
 import { ErrorResponse, IdParams, Page, commonErrors } from '../http/schemas';
 import { Attempt, AttemptsQuery, ClaimBody, ClaimRecord, ClaimResponse, CustomerClaimsQuery, ReasonBody, ValidateResponse } from './claims.schema';
 import type { StoredResponse } from '../http/idempotency';
+import { rateLimiter, registerRateLimits } from '../http/rate-limit';
 import * as service from './claims.service';
 
 const tags = ['Claims'];
@@ -38,21 +37,18 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // bad requests count too. Counts are per process: with N API nodes the limit is N×.
   const limiters: onRequestHookHandler[] = [];
   if (app.config.rateLimitPerMinute > 0) {
-    await app.register(rateLimit, { global: false, max: app.config.rateLimitPerMinute, timeWindow: 60_000 });
-    const checks = [
-      app.createRateLimit({ keyGenerator: (request: FastifyRequest) => `key:${request.principal ? actorOf(request.principal) : 'none'}` }),
-      app.createRateLimit({ keyGenerator: (request: FastifyRequest) => `ip:${request.ip}` }),
-    ];
-    limiters.push(async (request) => {
-      for (const check of checks) {
-        const limit = await check(request);
-        if (!limit.isAllowed && limit.isExceeded) {
-          throw new DomainError(429, 'rate_limited', `too many requests: at most ${limit.max} per minute; retry in ${limit.ttlInSeconds} s`, undefined, {
-            'retry-after': String(limit.ttlInSeconds),
-          });
-        }
-      }
-    });
+    await registerRateLimits(app);
+    const max = app.config.rateLimitPerMinute;
+    limiters.push(
+      rateLimiter(
+        app,
+        [
+          { name: 'claims_per_key', max, key: (request) => `key:${request.principal ? actorOf(request.principal) : 'none'}` },
+          { name: 'claims_per_ip', max, key: (request) => `ip:${request.ip}` },
+        ],
+        (retry, most) => `too many requests: at most ${most} per minute; retry in ${retry} s`,
+      ),
+    );
   }
 
   app.post('/v1/claims', {

@@ -10,6 +10,7 @@ import { normalizeCode } from '../codes/normalize';
 import * as sql from './claims.sql';
 import type { ClaimBody } from './claims.schema';
 import { responseOf, type StoredResponse } from '../http/idempotency';
+import { metrics } from '../ops/metrics';
 
 /** Each refusal of docs/product.md: its HTTP status and what it tells the caller. */
 const REFUSALS: Record<string, { status: number; message: string }> = {
@@ -63,8 +64,14 @@ export const inTransaction =
   (kind, code, customerId) =>
     sql.runClaim(tx, kind, code, customerId, rules);
 
+/** Counts an answered claim or validation in the claims_total metric. */
+function counted(kind: 'claim' | 'validate', result: sql.ClaimResult): sql.ClaimResult {
+  metrics.claims.inc({ kind, result: result.error ? 'refused' : 'succeeded', reason: result.error ?? '' });
+  return result;
+}
+
 export async function claim(run: ClaimRunner, body: ClaimBody): Promise<StoredResponse> {
-  const result = await run('claim', normalizeCode(body.code), body.customer_id);
+  const result = counted('claim', await run('claim', normalizeCode(body.code), body.customer_id));
   if (result.error) return refusal(result);
   const issued = result.claim!;
   return { status: 201, body: { claim: { ...issued, claimed_at: new Date(issued.claimed_at).toISOString() } } };
@@ -72,7 +79,7 @@ export async function claim(run: ClaimRunner, body: ClaimBody): Promise<StoredRe
 
 export async function validate(run: ClaimRunner, body: ClaimBody): Promise<StoredResponse> {
   const code = normalizeCode(body.code);
-  const result = await run('validate', code, body.customer_id);
+  const result = counted('validate', await run('validate', code, body.customer_id));
   if (result.error) return refusal(result);
   return { status: 200, body: { valid: true, code, list_id: result.list_id, customer_id: body.customer_id, outcome: result.outcome } };
 }

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { transaction, type Pool } from '../db/pool';
 import { findAbandoned, resilientTask } from '../jobs/queue';
 import { queueAlert } from '../notify/alerts';
+import { metrics } from '../ops/metrics';
 import * as sql from './batches.sql';
 import { generateCodes, type Slice } from './generator';
 
@@ -67,6 +68,7 @@ export async function generateBatch(pool: Pool, batchId: string, log: Logger, si
     });
     const result = await insert;
     if (!result) return; // finished or failed elsewhere
+    metrics.codesGenerated.inc(result.inserted);
     if (result.clashed) optimistic = false;
     remaining = result.left;
     fruitless = result.inserted === 0 ? fruitless + 1 : 0;

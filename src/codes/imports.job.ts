@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { transaction, type Pool } from '../db/pool';
 import { findAbandoned, resilientTask } from '../jobs/queue';
 import { queueAlert } from '../notify/alerts';
+import { metrics } from '../ops/metrics';
 import * as sql from './imports.sql';
 
 /**
@@ -22,11 +23,15 @@ export async function processImport(pool: Pool, importId: string, signal?: Abort
   let optimistic = true;
   for (;;) {
     if (signal?.aborted) throw new Error('import interrupted by shutdown; it resumes where it stopped');
+    let accepted = 0;
     const done = await transaction(pool, async (tx) => {
+      accepted = 0;
       const imp = await sql.findImport(tx, importId, true);
       if (!imp || imp.status !== 'pending') return true;
       await tx.query('SET LOCAL synchronous_commit = off');
-      const { lines, clashed } = await sql.processImportChunk(tx, imp, chunk, optimistic);
+      const processed = await sql.processImportChunk(tx, imp, chunk, optimistic);
+      const { lines, clashed } = processed;
+      accepted = processed.accepted;
       if (clashed) optimistic = false;
       if (lines > 0) return false;
       await tx.query('SET LOCAL synchronous_commit = on');
@@ -34,6 +39,7 @@ export async function processImport(pool: Pool, importId: string, signal?: Abort
       if (finished) await queueAlert(tx, { kind: 'import', id: importId }, finished.notify);
       return true;
     });
+    metrics.codesImported.inc(accepted);
     if (done) return;
   }
 }

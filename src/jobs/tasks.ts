@@ -1,5 +1,5 @@
 // Every background task the worker runs, by name.
-import type { CronItem, TaskList } from 'graphile-worker';
+import type { CronItem, Task, TaskList } from 'graphile-worker';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Pool } from '../db/pool';
@@ -10,6 +10,7 @@ import { PROCESS_IMPORT } from '../codes/imports.service';
 import { DELETE_EXPIRED_IDEMPOTENCY_KEYS, deleteExpiredKeys } from '../http/idempotency';
 import { SEND_ALERT, composeAlerts, type AlertSubject } from '../notify/alerts';
 import type { Mailer } from '../notify/mailer';
+import { metrics } from '../ops/metrics';
 import { resilientTask } from './queue';
 
 export interface TaskContext {
@@ -27,7 +28,25 @@ export const SCHEDULE: CronItem[] = [
   { task: FAIL_ABANDONED_JOBS, match: '* * * * *', identifier: 'minutely-abandoned-jobs' },
 ];
 
-export function buildTaskList({ pool, config, log, mailer }: TaskContext): TaskList {
+/** A task whose runs are timed in the job_duration_seconds metric. */
+function timed(name: string, task: Task): Task {
+  return async (payload, helpers) => {
+    const end = metrics.jobDuration.startTimer({ task: name });
+    try {
+      await task(payload, helpers);
+      end({ result: 'completed' });
+    } catch (error) {
+      end({ result: 'failed' });
+      throw error;
+    }
+  };
+}
+
+export function buildTaskList(context: TaskContext): TaskList {
+  return Object.fromEntries(Object.entries(tasks(context)).map(([name, task]) => [name, timed(name, task!)]));
+}
+
+function tasks({ pool, config, log, mailer }: TaskContext): TaskList {
   return {
     [GENERATE_BATCH]: generateBatchTask(pool, log),
     [PROCESS_IMPORT]: processImportTask(pool, log),

@@ -5,6 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
+import { metrics } from '../ops/metrics';
 
 export interface Mail {
   to: string;
@@ -17,7 +18,27 @@ export interface Mailer {
   close(): void;
 }
 
+/** Counts every mail sent or failed in the mails_total metric. */
+function counting(mailer: Mailer): Mailer {
+  return {
+    async send(mail) {
+      try {
+        await mailer.send(mail);
+      } catch (error) {
+        metrics.mails.inc({ result: 'failed' });
+        throw error;
+      }
+      metrics.mails.inc({ result: 'sent' });
+    },
+    close: () => mailer.close(),
+  };
+}
+
 export function createMailer(options: { smtpUrl: string | null; from: string; dataDir: string; publicUrl: string; log: Logger }): Mailer {
+  return counting(transportMailer(options));
+}
+
+function transportMailer(options: { smtpUrl: string | null; from: string; dataDir: string; publicUrl: string; log: Logger }): Mailer {
   // Message-IDs on the service's own host, as mail systems expect of a sender.
   const host = new URL(options.publicUrl).hostname || 'localhost';
   // nodemailer's `newline` option converts the headers but not a text body: CRLF it here.

@@ -5,8 +5,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
 import { Address6 } from 'ip-address';
-import rateLimit from '@fastify/rate-limit';
 import { DomainError } from '../http/errors';
+import { rateLimiter, registerRateLimits } from '../http/rate-limit';
 import { ErrorResponse } from '../http/schemas';
 import { ChangePasswordBody, SessionResponse, SignInBody } from './operators.schema';
 import { checkCsrf, clearSessionCookie, sessionOf, sessionToken, setSessionCookie } from './session-cookie';
@@ -44,26 +44,18 @@ const notSignedIn = () => new DomainError(401, 'unauthorized', 'not signed in, o
 export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const ttl = app.config.sessionTtlSeconds;
 
-  await app.register(rateLimit, { global: false, timeWindow: 60_000 });
+  await registerRateLimits(app);
+  const tooMany = (retry: number) => `too many attempts; retry in ${retry} s`;
   const limits = [
-    { max: SIGN_INS_PER_IP, key: (request: FastifyRequest) => `sign-in-ip:${clientOf(request.ip)}` },
+    { name: 'sign_ins_per_ip', max: SIGN_INS_PER_IP, key: (request: FastifyRequest) => `sign-in-ip:${clientOf(request.ip)}` },
     {
+      name: 'sign_ins_per_email',
       max: SIGN_INS_PER_EMAIL,
       key: (request: FastifyRequest) => `sign-in:${clientOf(request.ip)}:${(request.body as { email: string }).email.trim().toLowerCase()}`,
     },
     // Guessing the current password through a stolen session is as slow as signing in.
-    { max: SIGN_INS_PER_EMAIL, key: (request: FastifyRequest) => `password-change:${request.operatorSession!.operator.id}` },
-  ].map(({ max, key }) => {
-    const check = app.createRateLimit({ max, keyGenerator: key });
-    return async (request: FastifyRequest) => {
-      const limit = await check(request);
-      if (!limit.isAllowed && limit.isExceeded) {
-        throw new DomainError(429, 'rate_limited', `too many attempts; retry in ${limit.ttlInSeconds} s`, undefined, {
-          'retry-after': String(limit.ttlInSeconds),
-        });
-      }
-    };
-  });
+    { name: 'password_changes', max: SIGN_INS_PER_EMAIL, key: (request: FastifyRequest) => `password-change:${request.operatorSession!.operator.id}` },
+  ].map((rule) => rateLimiter(app, [rule], tooMany));
   // Per IP before the body is read, so floods of malformed requests count; per email once it is valid.
   const limitPerIp: onRequestHookHandler = limits[0]!;
   const limitPerEmail: preHandlerHookHandler = limits[1]!;

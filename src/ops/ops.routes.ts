@@ -2,10 +2,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import client from 'prom-client';
+import { collectProcessMetrics, processRegistry, registerDatabaseFigures } from './metrics';
 
 export const opsRoutes: FastifyPluginAsync = async (app) => {
   const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry);
   const requests = new client.Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request duration by route and status',
@@ -15,15 +16,31 @@ export const opsRoutes: FastifyPluginAsync = async (app) => {
   });
   new client.Gauge({
     name: 'db_pool_connections',
-    help: 'Database pool connections by state',
+    help: 'Open database connections of this process by state (in_use, idle)',
     labelNames: ['state'] as const,
     registers: [registry],
     collect() {
-      this.set({ state: 'total' }, app.pool.totalCount);
+      this.set({ state: 'in_use' }, app.pool.totalCount - app.pool.idleCount);
       this.set({ state: 'idle' }, app.pool.idleCount);
-      this.set({ state: 'waiting' }, app.pool.waitingCount);
     },
   });
+  new client.Gauge({
+    name: 'db_pool_max_connections',
+    help: 'Most database connections this process opens (DATABASE_POOL_SIZE)',
+    registers: [registry],
+    collect() {
+      this.set(app.pool.options.max ?? 10);
+    },
+  });
+  new client.Gauge({
+    name: 'db_pool_waiting_requests',
+    help: 'Queries of this process waiting for a free database connection',
+    registers: [registry],
+    collect() {
+      this.set(app.pool.waitingCount);
+    },
+  });
+  registerDatabaseFigures(registry, app.pool);
 
   // Claims and validations in batches (claims/batcher.ts): batch sizes are elements/batches.
   const batchCounters = {
@@ -104,9 +121,10 @@ export const opsRoutes: FastifyPluginAsync = async (app) => {
     return { status: 'ready' };
   });
 
+  const scraped = client.Registry.merge([registry, processRegistry]);
   app.get('/metrics', { config: { access: 'public' }, schema: hidden }, async (_request, reply) => {
-    reply.header('content-type', registry.contentType);
-    return registry.metrics();
+    reply.header('content-type', scraped.contentType);
+    return scraped.metrics();
   });
 };
 

@@ -40,6 +40,9 @@ function expectRateLimited(res: { statusCode: number; body: string; headers: Rec
   const retry = Number(res.headers['retry-after']);
   expect(retry).toBeGreaterThanOrEqual(1);
   expect(retry).toBeLessThanOrEqual(60);
+  // The draft-spec headers of @fastify/rate-limit, for the limit that refused.
+  expect(res.headers['ratelimit-remaining']).toBe('0');
+  expect(Number(res.headers['ratelimit-reset'])).toBe(retry);
 }
 
 describe('RATE_LIMIT_PER_MINUTE=5', () => {
@@ -52,6 +55,11 @@ describe('RATE_LIMIT_PER_MINUTE=5', () => {
     const answers = [];
     for (let i = 0; i < 5; i++) answers.push(await send(t, key, ips[i]!, i === 0 ? claimOptions('rl-a') : {}));
     expect(answers.map((a) => a.statusCode)).toEqual([201, 409, 409, 409, 409]); // a claim, then validations of a claimed code
+    // Every answer says where the tightest limit (here the key's) stands.
+    expect(answers.map((a) => [a.headers['ratelimit-limit'], a.headers['ratelimit-remaining']])).toEqual([
+      ['5', '4'], ['5', '3'], ['5', '2'], ['5', '1'], ['5', '0'],
+    ]);
+    for (const a of answers) expect(Number(a.headers['ratelimit-reset'])).toBeGreaterThan(0);
     const sixth = await send(t, key, ips[5]!, claimOptions('rl-b'));
     expectRateLimited(sixth);
     // The refused claim never ran: rl-b has no claim and no attempt.

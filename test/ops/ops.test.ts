@@ -38,7 +38,7 @@ describe('metrics', () => {
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
     expect(res.body).toContain('# TYPE http_request_duration_seconds histogram');
     expect(res.body).toMatch(/^process_cpu_\w+ [\d.e+-]+$/m);
-    expect(res.body).toMatch(/^db_pool_connections\{state="total"\} \d+$/m);
+    expect(res.body).toMatch(/^db_pool_connections\{state="in_use"\} \d+$/m);
     // Labelled by route pattern, not by URL, so ids do not blow up the label set.
     expect(res.body).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} \d+/);
     expect(res.body).toContain('route="/v1/offers/:id"');

@@ -1,4 +1,4 @@
-// Settings read from the environment: the claim batch settings and their bounds.
+// Settings read from the environment: their defaults, bounds and the messages naming them.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config';
 
@@ -17,5 +17,22 @@ describe('claim batch settings', () => {
     expect(() => loadConfig({ CLAIM_BATCH_LANES: '33' })).toThrow(ConfigError);
     expect(() => loadConfig({ CLAIM_BATCH_LANES: '0' })).toThrow(/CLAIM_BATCH_LANES/);
     expect(() => loadConfig({ CLAIM_BATCH_SIZE: '0' })).toThrow(/CLAIM_BATCH_SIZE/);
+  });
+});
+
+describe('CORS_ORIGINS', () => {
+  it('is none by default, a list of origins, or any', () => {
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    expect(loadConfig({ CORS_ORIGINS: 'https://shop.example.com, http://localhost:5173/' }).corsOrigins).toEqual([
+      'https://shop.example.com',
+      'http://localhost:5173',
+    ]);
+    expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);
+  });
+
+  it('refuses what is not an origin, naming the variable', () => {
+    for (const bad of ['shop.example.com', 'https://shop.example.com/path', 'ftp://files.example.com', 'https://a.example.com,']) {
+      expect(() => loadConfig({ CORS_ORIGINS: bad }), bad).toThrow(/CORS_ORIGINS/);
+    }
   });
 });

@@ -49,7 +49,7 @@ export function useTestApp(env: Record<string, string> = {}): TestApp {
     drop = database.drop;
     const config: Config = { ...loadConfig({ LOG_LEVEL: 'silent', ...env }), databaseUrl: database.url };
     ctx.databaseUrl = database.url;
-    ctx.pool = createPool(database.url, 20);
+    ctx.pool = createPool(database.url, config.databasePoolSize);
     ctx.app = await buildApp({ config, pool: ctx.pool, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
     await ctx.app.ready();
     const keys = {} as Record<UserRole, string>;
