@@ -13,12 +13,14 @@ import type { Pool } from './db/pool';
 import type { Worker } from './jobs/queue';
 import { clientErrorHandler, frameworkErrors, refuseWhileShuttingDown, registerErrorHandling, requireHostHeader } from './http/errors';
 import { registerIdempotency } from './http/idempotency';
+import { openApiTransforms } from './http/openapi';
 import { ErrorResponse } from './http/schemas';
 import { validatorCompiler } from './http/validation';
 import { registerAuth } from './auth/auth.plugin';
 import { apiKeyRoutes } from './auth/api-keys.routes';
 import { operatorRoutes } from './operators/operators.routes';
 import { sessionRoutes } from './operators/sessions.routes';
+import { SESSION_COOKIE } from './operators/session-cookie';
 import { auditRoutes } from './audit/audit.routes';
 import { catalogRoutes } from './catalog/catalog.routes';
 import { customerRoutes } from './customers/customers.routes';
@@ -115,12 +117,27 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
       info: {
         title: 'Promo Codes API',
         version: '1',
-        description: 'Promo code lists, batches, claims and the tools to run them. Authenticate with `Authorization: Bearer <api key>`.',
+        description:
+          'Promo code lists, batches, claims and the tools to run them. Authenticate with `Authorization: Bearer <api key>`; ' +
+          'the dashboard authenticates with its session cookie instead.',
+        license: { name: 'MIT', identifier: 'MIT' },
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
+      servers: [{ url: config.publicUrl, description: 'this service (PUBLIC_URL)' }],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'an API key, created with POST /v1/api-keys or ADMIN_API_KEY' },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: SESSION_COOKIE,
+            description: 'the dashboard session set by POST /session; changes also need `X-Requested-With: promo-dashboard`',
+          },
+        },
+      },
+      security: [{ bearer: [] }, { session: [] }],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    ...openApiTransforms(),
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } });
 

@@ -10,8 +10,8 @@ const AuditEvent = Type.Object(
     action: Type.String({ description: 'e.g. list.create, api_key.revoke' }),
     entity_type: Type.String(),
     entity_id: Type.String(),
-    before: Nullable(Type.Unknown()),
-    after: Nullable(Type.Unknown()),
+    before: Nullable(Type.Object({}, { additionalProperties: true, description: 'the entity before the change; null when it was created' })),
+    after: Nullable(Type.Object({}, { additionalProperties: true, description: 'the entity after the change' })),
     request_id: Nullable(Type.String()),
     created_at: Timestamp,
   },
@@ -22,6 +22,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/audit', {
     config: { access: 'admin' },
     schema: {
+      operationId: 'listAuditEntries',
       tags: ['Audit'],
       summary: 'Audit log of admin and agent changes, newest first',
       querystring: Type.Object(

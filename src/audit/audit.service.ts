@@ -38,8 +38,8 @@ export interface AuditRow {
   action: string;
   entity_type: string;
   entity_id: string;
-  before: unknown;
-  after: unknown;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
   request_id: string | null;
   created_at: Date;
 }

@@ -12,6 +12,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/api-keys', {
     config: { access: 'admin' },
     schema: {
+      operationId: 'createApiKey',
       tags,
       summary: 'Create an API key; the secret is returned once',
       body: CreateApiKeyBody,
@@ -26,6 +27,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/api-keys', {
     config: { access: 'admin' },
     schema: {
+      operationId: 'listApiKeys',
       tags,
       summary: 'List API keys (never their secrets)',
       querystring: Type.Object(PageQuery, { additionalProperties: false }),
@@ -36,6 +38,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete('/v1/api-keys/:id', {
     config: { access: 'admin' },
     schema: {
+      operationId: 'revokeApiKey',
       tags,
       summary: 'Revoke an API key',
       params: IdParams,

@@ -52,8 +52,9 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   app.post('/v1/claims', {
-    config: { access: 'client', uncertainWrite: { what: 'the claim', check: 'GET /v1/customers/{customer_id}/claims' } },
+    config: { access: 'client', rateLimited: limiters.length > 0, uncertainWrite: { what: 'the claim', check: 'GET /v1/customers/{customer_id}/claims' } },
     schema: {
+      operationId: 'claimCode',
       tags,
       summary: 'Claim a code for a customer: the code is redeemed and its whole outcome issued, or nothing happens',
       description:
@@ -66,8 +67,9 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => answer(reply, await service.claim(runner(), request.body)));
 
   app.post('/v1/claims/validate', {
-    config: { access: 'client' },
+    config: { access: 'client', rateLimited: limiters.length > 0 },
     schema: {
+      operationId: 'validateClaim',
       tags,
       summary: 'What a claim would do now, without claiming: the outcome, or the error a claim would get',
       description: 'Recorded as an attempt; unknown codes count towards the lockout, as they do for claims.',
@@ -79,12 +81,13 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/v1/claims/:id', {
     config: { access: 'agent' },
-    schema: { tags, summary: 'One claim, with its outcome and reversal', params: IdParams, response: { 200: ClaimRecord, 404: error, ...commonErrors } },
+    schema: { operationId: 'getClaim', tags, summary: 'One claim, with its outcome and reversal', params: IdParams, response: { 200: ClaimRecord, 404: error, ...commonErrors } },
   }, async (request) => service.getClaim(app.pool, request.params.id));
 
   app.post('/v1/claims/:id/reversal', {
     config: { access: 'agent', uncertainWrite: { what: 'the reversal', check: 'GET /v1/claims/{id}' } },
     schema: {
+      operationId: 'reverseClaim',
       tags,
       summary: 'Reverse a claim: debit its points, revoke its offers, remove the tags it added, free the code or give the use back',
       description: 'A second reversal answers 409 claim_already_reversed. Accepts an `Idempotency-Key` header.',
@@ -98,6 +101,7 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/customers/:id/claims', {
     config: { access: 'agent' },
     schema: {
+      operationId: 'listCustomerClaims',
       tags,
       summary: 'The claims of a customer, newest first (reversed ones included)',
       params: CustomerParams,
@@ -109,6 +113,7 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/customers/:id/attempts', {
     config: { access: 'agent' },
     schema: {
+      operationId: 'listCustomerAttempts',
       tags,
       summary: "A customer's claim and validate attempts, newest first; `result=failed` for the failed ones",
       params: CustomerParams,

@@ -7,7 +7,7 @@ import { ErrorResponse, IdParams, Page, PageQuery, commonErrors } from '../http/
 import { Batch, CreateBatchBody } from './batches.schema';
 import * as service from './batches.service';
 import { getList } from '../lists/lists.service';
-import { ExportQuery, attachment, exportCodes, today } from './exports';
+import { ExportFile, ExportQuery, attachment, exportCodes, today } from './exports';
 
 const tags = ['Batches'];
 const errors = { 404: Type.Ref(ErrorResponse), 409: Type.Ref(ErrorResponse), ...commonErrors };
@@ -15,6 +15,7 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/lists/:id/batches', {
     config: { access: 'admin' },
     schema: {
+      operationId: 'createBatch',
       tags,
       summary: 'Generate single-use codes in a background batch',
       description: 'Answers 202 with the batch `pending`; poll GET /v1/batches/{id} until `active` (or `failed`).',
@@ -32,6 +33,7 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/lists/:id/batches', {
     config: { access: 'agent' },
     schema: {
+      operationId: 'listBatches',
       tags,
       summary: "A list's batch log, newest first",
       params: IdParams,
@@ -42,17 +44,18 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/v1/batches/:id', {
     config: { access: 'agent' },
-    schema: { tags, summary: 'A batch with its progress', params: IdParams, response: { 200: Batch, ...errors } },
+    schema: { operationId: 'getBatch', tags, summary: 'A batch with its progress', params: IdParams, response: { 200: Batch, ...errors } },
   }, async (request) => service.getBatch(app.pool, request.params.id));
 
   app.get('/v1/batches/:id/export', {
     config: { access: 'admin' },
     schema: {
+      operationId: 'exportBatch',
       tags,
       summary: "Download a batch's codes as .csv or .xlsx (streamed)",
       params: IdParams,
       querystring: ExportQuery,
-      response: { 200: { description: 'the file', type: 'string' }, ...errors },
+      response: { 200: ExportFile, ...errors },
     },
   }, async (request, reply) => {
     const batch = await service.getBatch(app.pool, request.params.id);

@@ -7,7 +7,7 @@ import { auditContext } from '../auth/auth.plugin';
 import { ClaimRecord, ReasonBody } from '../claims/claims.schema';
 import { listCodes } from './codes.service';
 import { cancelCode, lookupCode } from './lookup.service';
-import { ExportQuery, attachment, exportCodes, today } from './exports';
+import { ExportFile, ExportQuery, attachment, exportCodes, today } from './exports';
 
 const tags = ['Codes'];
 const errors = { 404: Type.Ref(ErrorResponse), ...commonErrors };
@@ -72,6 +72,7 @@ export const codeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/codes/:code', {
     config: { access: 'agent' },
     schema: {
+      operationId: 'getCode',
       tags,
       summary: 'Find a code by its value: its list and status, batch or import, claims and cancellation',
       params: CodeParams,
@@ -82,6 +83,7 @@ export const codeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/codes/:code/cancel', {
     config: { access: 'agent' },
     schema: {
+      operationId: 'cancelCode',
       tags,
       summary: 'Cancel an unclaimed single-use or third-party code (idempotent)',
       description: 'A claimed code answers 409 code_already_claimed; a multi-use code 409 code_not_cancellable.',
@@ -95,6 +97,7 @@ export const codeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/lists/:id/codes', {
     config: { access: 'agent' },
     schema: {
+      operationId: 'listCodes',
       tags,
       summary: "A list's codes, by batch or import, in code order",
       params: IdParams,
@@ -109,11 +112,12 @@ export const codeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/lists/:id/export', {
     config: { access: 'admin' },
     schema: {
+      operationId: 'exportList',
       tags,
       summary: "Download all of a list's codes as .csv or .xlsx (streamed)",
       params: IdParams,
       querystring: ExportQuery,
-      response: { 200: { description: 'the file', type: 'string' }, ...errors },
+      response: { 200: ExportFile, ...errors },
     },
   }, async (request, reply) => {
     const list = await getList(app.pool, request.params.id);

@@ -15,6 +15,39 @@ export const ExportQuery = Type.Object(
   { additionalProperties: false },
 );
 
+const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+const CSV_TYPE = 'text/csv; charset=utf-8';
+
+const contentDisposition = {
+  'content-disposition': {
+    type: 'string',
+    description: "attachment, with the file's name: `filename` in ASCII and `filename*` in UTF-8",
+    example: `attachment; filename="Summer-sale_2026-12-04.csv"; filename*=UTF-8''Summer-sale_2026-12-04.csv`,
+  },
+} as const;
+
+/** The 200 of an export, for the OpenAPI document: the file is streamed, never JSON. */
+export const ExportFile = {
+  description: 'The codes as a file, streamed: CSV (UTF-8 with BOM; `format=csv`) or an Excel workbook (`format=xlsx`)',
+  headers: contentDisposition,
+  content: {
+    'text/csv': {
+      schema: {
+        type: 'string',
+        example: 'code,status,batch,batch_name,created_at,claimed_by,claimed_at\nK7PXM2QD,claimed,12,Flyers,2026-12-01 09:00:00+00,c-1042,2026-12-03 18:21:07+00\n',
+      },
+    },
+    [XLSX_TYPE]: { schema: { type: 'string', format: 'binary' } },
+  },
+};
+
+/** The 200 of a CSV-only download (an import's rejected rows). */
+export const CsvFile = (description: string, example: string) => ({
+  description,
+  headers: contentDisposition,
+  content: { 'text/csv': { schema: { type: 'string', example } } },
+});
+
 /**
  * Marks a reply as a file download. The name is made of descriptive parts (list name, batch
  * name, date), each reduced to letters, digits, `.` and `-`; `filename*` carries it in UTF-8
@@ -23,7 +56,7 @@ export const ExportQuery = Type.Object(
 export function attachment(reply: { header(name: string, value: string): unknown }, parts: (string | null | undefined)[], format: ExportFormat) {
   reply.header(
     'content-type',
-    format === 'csv' ? 'text/csv; charset=utf-8' : 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    format === 'csv' ? CSV_TYPE : XLSX_TYPE,
   );
   const name = fileName(parts);
   const ascii = name.normalize('NFKD').replace(/[^\x20-\x7e]/g, '').replace(/-{2,}/g, '-') || 'export';

@@ -9,7 +9,7 @@ import { conflict, invalid } from '../http/errors';
 import { ErrorResponse, IdParams, Page, PageQuery, commonErrors } from '../http/schemas';
 import { getList } from '../lists/lists.service';
 import { bindStreamedBody } from '../http/idempotency';
-import { ExportQuery, attachment, copyOut, csvSafe, exportCodes, today, withBom } from './exports';
+import { CsvFile, ExportFile, ExportQuery, attachment, copyOut, csvSafe, exportCodes, today, withBom } from './exports';
 import { Import, ImportQuery, Rejection } from './imports.schema';
 import * as service from './imports.service';
 
@@ -25,6 +25,22 @@ const RAW_TYPES = [
   'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
   'application/vnd.ms-excel',
 ];
+
+const UPLOAD_BODY = {
+  description: 'The file: CSV or text (one code per line, or a column of a table), or an .xlsx workbook; as the raw body or multipart',
+  content: {
+    'text/csv': { schema: { type: 'string', example: 'code\nSUMMER-0001\nSUMMER-0002\n' } },
+    'text/plain': { schema: { type: 'string', example: 'SUMMER-0001\nSUMMER-0002\n' } },
+    'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': { schema: { type: 'string', format: 'binary' } },
+    'multipart/form-data': {
+      schema: {
+        type: 'object',
+        required: ['file'],
+        properties: { file: { type: 'string', format: 'binary', description: 'the one file of the upload' } },
+      },
+    },
+  },
+};
 
 /** The body passed through a SHA-256, read once the stream has been consumed. */
 function digesting(body: Readable): { stream: Readable; hex(): string } {
@@ -46,8 +62,9 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
   await app.register(multipart, { limits: { files: 1, fields: 10, fileSize: Number.MAX_SAFE_INTEGER } });
 
   app.post('/v1/lists/:id/imports', {
-    config: { access: 'admin', idempotency: 'streamed' },
+    config: { access: 'admin', idempotency: 'streamed', documentedBody: UPLOAD_BODY },
     schema: {
+      operationId: 'createImport',
       tags,
       summary: 'Upload third-party codes: a CSV or text file, or an .xlsx workbook',
       description:
@@ -97,6 +114,7 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/lists/:id/imports', {
     config: { access: 'agent' },
     schema: {
+      operationId: 'listImports',
       tags,
       summary: "A list's imports, newest first",
       params: IdParams,
@@ -107,12 +125,13 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/v1/imports/:id', {
     config: { access: 'agent' },
-    schema: { tags, summary: 'An import with its counts', params: IdParams, response: { 200: Import, ...errors } },
+    schema: { operationId: 'getImport', tags, summary: 'An import with its counts', params: IdParams, response: { 200: Import, ...errors } },
   }, async (request) => service.getImport(app.pool, request.params.id));
 
   app.get('/v1/imports/:id/rejections', {
     config: { access: 'agent' },
     schema: {
+      operationId: 'listImportRejections',
       tags,
       summary: "An import's rejected rows, in file order: reason, an invalid row's problem, the line a duplicate repeats",
       params: IdParams,
@@ -124,10 +143,14 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/imports/:id/report', {
     config: { access: 'agent' },
     schema: {
+      operationId: 'getImportReport',
       tags,
       summary: 'The rejected rows of an import as CSV: line, value, reason (duplicate, invalid, code_taken), detail, repeats_line',
       params: IdParams,
-      response: { 200: { description: 'text/csv', type: 'string' }, ...errors },
+      response: {
+        200: CsvFile('The rejected rows as CSV (UTF-8 with BOM)', 'line,value,reason,detail,repeats_line\r\n7,SUMMER-01,duplicate,,3\r\n'),
+        ...errors,
+      },
     },
   }, async (request, reply) => {
     const found = await service.getImport(app.pool, request.params.id);
@@ -145,11 +168,12 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/imports/:id/export', {
     config: { access: 'admin' },
     schema: {
+      operationId: 'exportImport',
       tags,
       summary: "Download an import's accepted codes as .csv or .xlsx (streamed)",
       params: IdParams,
       querystring: ExportQuery,
-      response: { 200: { description: 'the file', type: 'string' }, ...errors },
+      response: { 200: ExportFile, ...errors },
     },
   }, async (request, reply) => {
     const found = await service.getImport(app.pool, request.params.id);

@@ -19,6 +19,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.put('/v1/customers/:id', {
     config: { access: 'client' },
     schema: {
+      operationId: 'upsertCustomer',
       tags,
       summary: 'Register a customer, or update the fields given',
       description: 'Answers 201 when the customer is new, 200 when it existed. Changes by admin and agent keys are audited.',
@@ -37,6 +38,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/customers/:id', {
     config: { access: 'client' },
     schema: {
+      operationId: 'getCustomer',
       tags,
       summary: "A customer's profile: balances, issued offers, tags, block and lockout state",
       params: CustomerParams,
@@ -47,6 +49,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/customers/:id/block', {
     config: { access: 'agent' },
     schema: {
+      operationId: 'blockCustomer',
       tags,
       summary: 'Stop a customer from claiming (idempotent: a second block keeps the first)',
       params: CustomerParams,
@@ -60,6 +63,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/customers/:id/unblock', {
     config: { access: 'agent' },
     schema: {
+      operationId: 'unblockCustomer',
       tags,
       summary: 'Let a blocked customer claim again (idempotent)',
       params: CustomerParams,
@@ -72,6 +76,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/customers/:id/lockout/clear', {
     config: { access: 'agent' },
     schema: {
+      operationId: 'clearCustomerLockout',
       tags,
       summary: 'End a lockout for too many unknown codes, and restart the count (idempotent)',
       params: CustomerParams,

@@ -25,6 +25,8 @@ const IDEMPOTENCY_WINDOW = '24 hours';
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const LOCK_NOT_AVAILABLE = '55P03';
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** The methods that change something, and so take an Idempotency-Key under /v1. */
+export const isWrite = (method: string) => WRITE_METHODS.has(method);
 /** Headers a handler sets that belong to the response it stores; the rest are per delivery. */
 const PER_DELIVERY = new Set(['x-request-id', 'connection', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset']);
 
@@ -232,7 +234,7 @@ export async function bindStreamedBody(digest: string): Promise<void> {
 export function registerIdempotency(app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    if (!route.url.startsWith('/v1/') || !methods.some((m) => WRITE_METHODS.has(m))) return;
+    if (!route.url.startsWith('/v1/') || !methods.some(isWrite)) return;
     const handler = route.handler as RouteHandlerMethod;
     const streamed = route.config?.idempotency === 'streamed';
     route.handler = async function keyed(this: FastifyInstance, request, reply) {

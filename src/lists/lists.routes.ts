@@ -13,6 +13,7 @@ export const listRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/lists', {
     config: { access: 'admin' },
     schema: {
+      operationId: 'createList',
       tags,
       summary: 'Create a promo code list',
       description: 'A multi_use list takes its one `code` here; single_use lists get codes from batches, third_party lists from imports.',
@@ -28,6 +29,7 @@ export const listRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/lists', {
     config: { access: 'agent' },
     schema: {
+      operationId: 'listLists',
       tags,
       summary: 'Search lists by name, filter by type and status, sort by any column',
       description: 'Default order: newest first. With `sort`, ascending unless `order=desc`.',
@@ -38,12 +40,13 @@ export const listRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/v1/lists/:id', {
     config: { access: 'agent' },
-    schema: { tags, summary: 'Get a list with its status and metrics', params: IdParams, response: { 200: List, ...errors } },
+    schema: { operationId: 'getList', tags, summary: 'Get a list with its status and metrics', params: IdParams, response: { 200: List, ...errors } },
   }, async (request) => service.getList(app.pool, request.params.id));
 
   app.patch('/v1/lists/:id', {
     config: { access: 'admin' },
     schema: {
+      operationId: 'updateList',
       tags,
       summary: 'Edit a list: name, description, ends_at, redemption_cap',
       params: IdParams,

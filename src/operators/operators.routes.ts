@@ -13,6 +13,7 @@ export const operatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/operators', {
     config: { access: 'admin' },
     schema: {
+      operationId: 'createOperator',
       tags,
       summary: 'Create a dashboard operator; their one-time password is returned once',
       description: 'The operator signs in with this password and must choose their own before doing anything else. ' +
@@ -29,6 +30,7 @@ export const operatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/operators', {
     config: { access: 'admin' },
     schema: {
+      operationId: 'listOperators',
       tags,
       summary: 'List operators (never their passwords)',
       querystring: Type.Object(PageQuery, { additionalProperties: false }),
@@ -39,6 +41,7 @@ export const operatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.patch('/v1/operators/:id', {
     config: { access: 'admin' },
     schema: {
+      operationId: 'updateOperator',
       tags,
       summary: 'Rename, change the role of, disable or enable an operator, or reset their password',
       description: '`disabled: true` and `reset_password: true` end the operator\'s sessions; a reset returns the new one-time ' +

@@ -10,7 +10,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../http/errors';
 import { findSession, type OperatorSession } from './sessions.service';
 
-const SESSION_COOKIE = 'promo_session';
+export const SESSION_COOKIE = 'promo_session';
 const CSRF_HEADER = 'x-requested-with';
 const CSRF_HEADER_VALUE = 'promo-dashboard';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -69,7 +69,9 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   };
 
   app.post('/session', {
+    config: { rateLimited: true },
     schema: {
+      operationId: 'signIn',
       tags,
       security: [],
       summary: 'Sign in to the dashboard',
@@ -91,6 +93,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/session', {
     schema: {
+      operationId: 'getSession',
       tags,
       security: [],
       summary: 'The signed-in operator',
@@ -102,6 +105,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete('/session', {
     schema: {
+      operationId: 'signOut',
       tags,
       security: [],
       summary: 'Sign out: ends the session and clears the cookie',
@@ -119,7 +123,9 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.post('/session/password', {
+    config: { rateLimited: true },
     schema: {
+      operationId: 'changePassword',
       tags,
       security: [],
       summary: "Change the signed-in operator's password",

@@ -17,12 +17,13 @@ const ClaimLimitsBody = Type.Object(
 export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/settings/claim-limits', {
     config: { access: 'admin' },
-    schema: { tags, summary: 'Claims allowed per customer per rolling week, month and year', response: { 200: ClaimLimits, ...commonErrors } },
+    schema: { operationId: 'getClaimLimits', tags, summary: 'Claims allowed per customer per rolling week, month and year', response: { 200: ClaimLimits, ...commonErrors } },
   }, async () => getClaimLimits(app.pool));
 
   app.put('/v1/settings/claim-limits', {
     config: { access: 'admin' },
     schema: {
+      operationId: 'setClaimLimits',
       tags,
       summary: 'Set the claims allowed per customer per rolling week (7 days), month and year',
       description: 'Reversed claims do not count. Applies to the next claim on every node.',

@@ -7,6 +7,7 @@ export const troubleshootRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/troubleshoot', {
     config: { access: 'agent' },
     schema: {
+      operationId: 'troubleshoot',
       tags: ['Troubleshoot'],
       summary: "One report on a code and/or a customer: what a claim would answer now and why, and what happened, as a timeline",
       querystring: TroubleshootQuery,
