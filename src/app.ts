@@ -13,8 +13,8 @@ import type { Pool } from './db/pool';
 import type { Worker } from './jobs/queue';
 import { clientErrorHandler, frameworkErrors, refuseWhileShuttingDown, registerErrorHandling, requireHostHeader } from './http/errors';
 import { registerIdempotency } from './http/idempotency';
-import { openApiTransforms } from './http/openapi';
-import { ErrorResponse } from './http/schemas';
+import { openApiTransforms, registerErrorContract } from './http/openapi';
+import { ErrorDetails } from './http/schemas';
 import { validatorCompiler } from './http/validation';
 import { registerAuth } from './auth/auth.plugin';
 import { apiKeyRoutes } from './auth/api-keys.routes';
@@ -84,7 +84,7 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
   app.decorate('worker', null);
   app.decorate('claimBatcher', new ClaimBatcher(pool, lockoutRules(config), { lanes: config.claimBatchLanes, maxSize: config.claimBatchSize }));
   app.setValidatorCompiler(validatorCompiler);
-  app.addSchema(ErrorResponse);
+  app.addSchema(ErrorDetails);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -110,6 +110,7 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
   registerAuth(app);
   // Before any route is added: it wraps every write handler under /v1 as the route is added.
   registerIdempotency(app);
+  registerErrorContract(app);
 
   await app.register(swagger, {
     openapi: {

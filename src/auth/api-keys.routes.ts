@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { transaction } from '../db/pool';
-import { ErrorResponse, IdParams, Page, PageQuery, commonErrors } from '../http/schemas';
+import { IdParams, Page, PageQuery, errorResponses } from '../http/schemas';
 import { auditContext } from './auth.plugin';
 import { ApiKey, CreateApiKeyBody, CreatedApiKey } from './api-keys.schema';
 import * as service from './api-keys.service';
@@ -16,7 +16,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary: 'Create an API key; the secret is returned once',
       body: CreateApiKeyBody,
-      response: { 201: CreatedApiKey, ...commonErrors },
+      response: { 201: CreatedApiKey },
     },
   }, async (request, reply) => {
     const key = await transaction(app.pool, (tx) => service.createApiKey(tx, auditContext(request), request.body));
@@ -31,7 +31,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary: 'List API keys (never their secrets)',
       querystring: Type.Object(PageQuery, { additionalProperties: false }),
-      response: { 200: Page(ApiKey), ...commonErrors },
+      response: { 200: Page(ApiKey) },
     },
   }, async (request) => service.listApiKeys(app.pool, { limit: request.query.limit ?? 100, cursor: request.query.cursor }));
 
@@ -42,7 +42,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary: 'Revoke an API key',
       params: IdParams,
-      response: { 200: ApiKey, 404: Type.Ref(ErrorResponse), ...commonErrors },
+      response: { 200: ApiKey, ...errorResponses('api_key_not_found') },
     },
   }, async (request) => transaction(app.pool, (tx) => service.revokeApiKey(tx, auditContext(request), request.params.id)));
 };

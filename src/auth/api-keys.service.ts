@@ -115,7 +115,7 @@ let waiting = 0;
 
 async function verifyChosenKey(db: Queryable, secret: string, hash: string): Promise<sql.ApiKeyRow | undefined> {
   if (waiting >= LINE_MAX) {
-    throw new DomainError(429, 'rate_limited', 'too many keys being checked at once; retry in a moment', undefined, { 'retry-after': '1' });
+    throw new DomainError('rate_limited', 'too many keys being checked at once; retry in a moment', undefined, { 'retry-after': '1' });
   }
   waiting++;
   const rows = await sql.findChosenKeys(db, true).catch((error: unknown) => {

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { transaction } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
-import { ErrorResponse, Page, PageQuery, commonErrors } from '../http/schemas';
+import { Page, PageQuery, errorResponses } from '../http/schemas';
 import {
   CreateOfferBody,
   CreatePointKindBody,
@@ -17,8 +17,8 @@ import type { PointKindTable } from './catalog.sql';
 
 const tags = ['Catalog'];
 const ListQuery = Type.Object(PageQuery, { additionalProperties: false });
-const notFound = { 404: Type.Ref(ErrorResponse) };
-const conflictResponse = { 409: Type.Ref(ErrorResponse) };
+const notFound = errorResponses('offer_not_found');
+const alreadyExists = errorResponses('already_exists');
 
 export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const pointKinds: [string, PointKindTable, typeof PointAccount, string, string][] = [
@@ -28,7 +28,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
   for (const [path, table, schema, noun, name] of pointKinds) {
     app.post(path, {
       config: { access: 'admin' },
-      schema: { operationId: `create${name}`, tags, summary: `Create a ${noun}`, body: CreatePointKindBody, response: { 201: schema, ...conflictResponse, ...commonErrors } },
+      schema: { operationId: `create${name}`, tags, summary: `Create a ${noun}`, body: CreatePointKindBody, response: { 201: schema, ...alreadyExists } },
     }, async (request, reply) => {
       const row = await transaction(app.pool, (tx) => service.createPointKind(tx, auditContext(request), table, request.body));
       reply.status(201);
@@ -37,13 +37,13 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
     app.get(path, {
       config: { access: 'agent' },
-      schema: { operationId: `list${name}s`, tags, summary: `List ${noun}s`, querystring: ListQuery, response: { 200: Page(schema), ...commonErrors } },
+      schema: { operationId: `list${name}s`, tags, summary: `List ${noun}s`, querystring: ListQuery, response: { 200: Page(schema) } },
     }, async (request) => service.listPointKinds(app.pool, table, { limit: request.query.limit ?? 100, cursor: request.query.cursor }));
   }
 
   app.post('/v1/offers', {
     config: { access: 'admin' },
-    schema: { operationId: 'createOffer', tags, summary: 'Create an offer', body: CreateOfferBody, response: { 201: Offer, ...conflictResponse, ...commonErrors } },
+    schema: { operationId: 'createOffer', tags, summary: 'Create an offer', body: CreateOfferBody, response: { 201: Offer, ...alreadyExists } },
   }, async (request, reply) => {
     const row = await transaction(app.pool, (tx) => service.createOffer(tx, auditContext(request), request.body));
     reply.status(201);
@@ -52,16 +52,16 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/v1/offers', {
     config: { access: 'agent' },
-    schema: { operationId: 'listOffers', tags, summary: 'List offers', querystring: ListQuery, response: { 200: Page(Offer), ...commonErrors } },
+    schema: { operationId: 'listOffers', tags, summary: 'List offers', querystring: ListQuery, response: { 200: Page(Offer) } },
   }, async (request) => service.listOffers(app.pool, { limit: request.query.limit ?? 100, cursor: request.query.cursor }));
 
   app.get('/v1/offers/:id', {
     config: { access: 'agent' },
-    schema: { operationId: 'getOffer', tags, summary: 'Get an offer', params: OfferParams, response: { 200: Offer, ...notFound, ...commonErrors } },
+    schema: { operationId: 'getOffer', tags, summary: 'Get an offer', params: OfferParams, response: { 200: Offer, ...notFound } },
   }, async (request) => service.getOffer(app.pool, request.params.id));
 
   app.patch('/v1/offers/:id', {
     config: { access: 'admin' },
-    schema: { operationId: 'updateOffer', tags, summary: 'Edit an offer', params: OfferParams, body: UpdateOfferBody, response: { 200: Offer, ...notFound, ...commonErrors } },
+    schema: { operationId: 'updateOffer', tags, summary: 'Edit an offer', params: OfferParams, body: UpdateOfferBody, response: { 200: Offer, ...notFound } },
   }, async (request) => transaction(app.pool, (tx) => service.updateOffer(tx, auditContext(request), request.params.id, request.body)));
 };

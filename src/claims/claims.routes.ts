@@ -5,15 +5,14 @@ import { ambientTransaction, transactionRetryingDeadlocks } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
 import { actorOf } from '../auth/roles';
 import { CustomerParams } from '../customers/customers.schema';
-import { ErrorResponse, IdParams, Page, commonErrors } from '../http/schemas';
+import { IdParams, Page, errorResponses } from '../http/schemas';
 import { Attempt, AttemptsQuery, ClaimBody, ClaimRecord, ClaimResponse, CustomerClaimsQuery, ReasonBody, ValidateResponse } from './claims.schema';
 import type { StoredResponse } from '../http/idempotency';
 import { rateLimiter, registerRateLimits } from '../http/rate-limit';
 import * as service from './claims.service';
 
 const tags = ['Claims'];
-const error = Type.Ref(ErrorResponse);
-const refusals = { 403: error, 404: error, 409: error, 422: error, 429: error };
+const refusals = errorResponses(...service.CLAIM_REFUSALS);
 
 /** A response as the handler's answer (returned, not sent: a keyed write stores it first). */
 function answer(reply: FastifyReply, response: StoredResponse) {
@@ -61,7 +60,7 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
         'Checks run in the order of docs/product.md; the first failure is the answer. Send an `Idempotency-Key` header to make retries safe: ' +
         'the same key with the same body within 24 hours replays the first response.',
       body: ClaimBody,
-      response: { 201: ClaimResponse, ...refusals, ...commonErrors },
+      response: { 201: ClaimResponse, ...refusals },
     },
     onRequest: limiters,
   }, async (request, reply) => answer(reply, await service.claim(runner(), request.body)));
@@ -74,14 +73,14 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'What a claim would do now, without claiming: the outcome, or the error a claim would get',
       description: 'Recorded as an attempt; unknown codes count towards the lockout, as they do for claims.',
       body: ClaimBody,
-      response: { 200: ValidateResponse, ...refusals, ...commonErrors },
+      response: { 200: ValidateResponse, ...refusals },
     },
     onRequest: limiters,
   }, async (request, reply) => answer(reply, await service.validate(runner(), request.body)));
 
   app.get('/v1/claims/:id', {
     config: { access: 'agent' },
-    schema: { operationId: 'getClaim', tags, summary: 'One claim, with its outcome and reversal', params: IdParams, response: { 200: ClaimRecord, 404: error, ...commonErrors } },
+    schema: { operationId: 'getClaim', tags, summary: 'One claim, with its outcome and reversal', params: IdParams, response: { 200: ClaimRecord, ...errorResponses('claim_not_found') } },
   }, async (request) => service.getClaim(app.pool, request.params.id));
 
   app.post('/v1/claims/:id/reversal', {
@@ -93,7 +92,7 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'A second reversal answers 409 claim_already_reversed. Accepts an `Idempotency-Key` header.',
       params: IdParams,
       body: ReasonBody,
-      response: { 200: ClaimRecord, 404: error, 409: error, 422: error, ...commonErrors },
+      response: { 200: ClaimRecord, ...errorResponses('claim_not_found', 'claim_already_reversed') },
     },
   }, async (request) =>
     transactionRetryingDeadlocks(app.pool, (tx) => service.reverseClaim(tx, auditContext(request), request.params.id, request.body.reason)));
@@ -106,7 +105,7 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'The claims of a customer, newest first (reversed ones included)',
       params: CustomerParams,
       querystring: CustomerClaimsQuery,
-      response: { 200: Page(ClaimRecord), 404: error, ...commonErrors },
+      response: { 200: Page(ClaimRecord), ...errorResponses('customer_not_found') },
     },
   }, async (request) => service.customerClaims(app.pool, request.params.id, request.query));
 
@@ -118,7 +117,7 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: "A customer's claim and validate attempts, newest first; `result=failed` for the failed ones",
       params: CustomerParams,
       querystring: AttemptsQuery,
-      response: { 200: Page(Attempt), 404: error, ...commonErrors },
+      response: { 200: Page(Attempt), ...errorResponses('customer_not_found') },
     },
   }, async (request) => service.customerAttempts(app.pool, request.params.id, request.query));
 };

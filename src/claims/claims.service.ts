@@ -3,7 +3,8 @@
 import type { Config } from '../config';
 import type { Queryable, Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
-import { DomainError, conflict, notFound } from '../http/errors';
+import { DomainError, conflict, notFound, type ErrorDetails } from '../http/errors';
+import type { ErrorCode } from '../http/error-codes';
 import { findCustomer } from '../customers/customers.sql';
 import { decodeCursor, page } from '../http/pagination';
 import { normalizeCode } from '../codes/normalize';
@@ -12,20 +13,24 @@ import type { ClaimBody } from './claims.schema';
 import { responseOf, type StoredResponse } from '../http/idempotency';
 import { metrics } from '../ops/metrics';
 
-/** Each refusal of docs/product.md: its HTTP status and what it tells the caller. */
-const REFUSALS: Record<string, { status: number; message: string }> = {
-  customer_not_found: { status: 404, message: 'no registered customer has this id' },
-  customer_blocked: { status: 403, message: 'the customer is blocked from claiming' },
-  customer_locked_out: { status: 429, message: 'the customer tried too many unknown codes and is locked out for a while' },
-  code_not_found: { status: 404, message: 'no such code' },
-  list_not_started: { status: 409, message: "the code's list has not started yet" },
-  list_ended: { status: 409, message: "the code's list has ended" },
-  list_cap_reached: { status: 409, message: "the code's list has reached its redemption cap" },
-  code_cancelled: { status: 409, message: 'the code was cancelled' },
-  code_already_claimed: { status: 409, message: 'the code has already been claimed' },
-  already_claimed_by_customer: { status: 409, message: 'the customer has already claimed this code' },
-  customer_limit_reached: { status: 409, message: 'the customer has reached their claim limit' },
-};
+/** Each refusal of the claim function (docs/product.md), and what it tells the caller; statuses are in http/error-codes.ts. */
+const REFUSALS = {
+  customer_not_found: 'no registered customer has this id',
+  customer_blocked: 'the customer is blocked from claiming',
+  customer_locked_out: 'the customer tried too many unknown codes and is locked out for a while',
+  code_not_found: 'no such code',
+  list_not_started: "the code's list has not started yet",
+  list_ended: "the code's list has ended",
+  list_cap_reached: "the code's list has reached its redemption cap",
+  code_cancelled: 'the code was cancelled',
+  code_already_claimed: 'the code has already been claimed',
+  already_claimed_by_customer: 'the customer has already claimed this code',
+  customer_limit_reached: 'the customer has reached their claim limit',
+} as const satisfies Partial<Record<ErrorCode, string>>;
+
+export type ClaimRefusal = keyof typeof REFUSALS;
+/** The codes a claim or validation may be refused with. */
+export const CLAIM_REFUSALS = Object.keys(REFUSALS) as ClaimRefusal[];
 
 export const lockoutRules = (config: Readonly<Config>): sql.LockoutRules => ({
   threshold: config.lockoutThreshold,
@@ -38,15 +43,15 @@ const secondsUntil = (time: string | Date) => Math.max(1, Math.ceil((new Date(ti
 
 /** A refusal of the claim function as the domain error a client gets, with Retry-After for a lockout. */
 export function refusalError(result: sql.ClaimResult): DomainError {
-  const reason = result.error!;
-  const { status, message } = REFUSALS[reason]!;
-  const details: Record<string, unknown> = {};
+  const reason = result.error as ClaimRefusal;
+  const message = REFUSALS[reason];
+  const details: ErrorDetails = {};
   if (result.list_id) details.list_id = result.list_id;
   if (result.locked_until) details.locked_until = new Date(result.locked_until).toISOString();
   if (result.period) Object.assign(details, { period: result.period, limit: result.limit });
   const detailed = result.period ? `${message} (${result.limit} per ${result.period})` : message;
   const headers = result.locked_until ? { 'retry-after': String(secondsUntil(result.locked_until)) } : undefined;
-  return new DomainError(status, reason, detailed, Object.keys(details).length ? details : undefined, headers);
+  return new DomainError(reason, detailed, Object.keys(details).length ? details : undefined, headers);
 }
 
 /**

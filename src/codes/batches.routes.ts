@@ -3,14 +3,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { transaction } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
 import { conflict } from '../http/errors';
-import { ErrorResponse, IdParams, Page, PageQuery, commonErrors } from '../http/schemas';
+import { IdParams, Page, PageQuery, errorResponses } from '../http/schemas';
 import { Batch, CreateBatchBody } from './batches.schema';
 import * as service from './batches.service';
 import { getList } from '../lists/lists.service';
 import { ExportFile, ExportQuery, attachment, exportCodes, today } from './exports';
 
 const tags = ['Batches'];
-const errors = { 404: Type.Ref(ErrorResponse), 409: Type.Ref(ErrorResponse), ...commonErrors };
 export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/lists/:id/batches', {
     config: { access: 'admin' },
@@ -21,7 +20,7 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Answers 202 with the batch `pending`; poll GET /v1/batches/{id} until `active` (or `failed`).',
       params: IdParams,
       body: CreateBatchBody,
-      response: { 202: Batch, ...errors },
+      response: { 202: Batch, ...errorResponses('list_not_found', 'wrong_list_type', 'list_completed', 'code_space_too_small') },
     },
   }, async (request, reply) => {
     const batch = await transaction(app.pool, (tx) =>
@@ -38,13 +37,13 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: "A list's batch log, newest first",
       params: IdParams,
       querystring: Type.Object(PageQuery, { additionalProperties: false }),
-      response: { 200: Page(Batch), ...errors },
+      response: { 200: Page(Batch), ...errorResponses('list_not_found') },
     },
   }, async (request) => service.listBatches(app.pool, request.params.id, request.query));
 
   app.get('/v1/batches/:id', {
     config: { access: 'agent' },
-    schema: { operationId: 'getBatch', tags, summary: 'A batch with its progress', params: IdParams, response: { 200: Batch, ...errors } },
+    schema: { operationId: 'getBatch', tags, summary: 'A batch with its progress', params: IdParams, response: { 200: Batch, ...errorResponses('batch_not_found') } },
   }, async (request) => service.getBatch(app.pool, request.params.id));
 
   app.get('/v1/batches/:id/export', {
@@ -55,7 +54,7 @@ export const batchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: "Download a batch's codes as .csv or .xlsx (streamed)",
       params: IdParams,
       querystring: ExportQuery,
-      response: { 200: ExportFile, ...errors },
+      response: { 200: ExportFile, ...errorResponses('batch_not_found', 'batch_not_ready') },
     },
   }, async (request, reply) => {
     const batch = await service.getBatch(app.pool, request.params.id);

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ErrorResponse, IdParams, Nullable, NullableTimestamp, Page, PageQuery, Timestamp, commonErrors } from '../http/schemas';
+import { IdParams, Nullable, NullableTimestamp, Page, PageQuery, Timestamp, errorResponses } from '../http/schemas';
 import { getList } from '../lists/lists.service';
 import { transactionRetryingDeadlocks } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
@@ -10,7 +10,6 @@ import { cancelCode, lookupCode } from './lookup.service';
 import { ExportFile, ExportQuery, attachment, exportCodes, today } from './exports';
 
 const tags = ['Codes'];
-const errors = { 404: Type.Ref(ErrorResponse), ...commonErrors };
 const Id = Type.String({ pattern: '^[1-9][0-9]{0,17}$' });
 
 export const CodeStatus = Type.Union([Type.Literal('available'), Type.Literal('claimed'), Type.Literal('cancelled')]);
@@ -76,7 +75,7 @@ export const codeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary: 'Find a code by its value: its list and status, batch or import, claims and cancellation',
       params: CodeParams,
-      response: { 200: CodeDetail, ...errors },
+      response: { 200: CodeDetail, ...errorResponses('code_not_found') },
     },
   }, async (request) => lookupCode(app.pool, request.params.code));
 
@@ -89,7 +88,7 @@ export const codeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'A claimed code answers 409 code_already_claimed; a multi-use code 409 code_not_cancellable.',
       params: CodeParams,
       body: ReasonBody,
-      response: { 200: CodeDetail, 409: Type.Ref(ErrorResponse), ...errors },
+      response: { 200: CodeDetail, ...errorResponses('code_not_found', 'code_not_cancellable', 'code_already_claimed') },
     },
   }, async (request) =>
     transactionRetryingDeadlocks(app.pool, (tx) => cancelCode(tx, auditContext(request), request.params.code, request.body.reason)));
@@ -105,7 +104,7 @@ export const codeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         { status: Type.Optional(CodeStatus), batch_id: Type.Optional(Id), import_id: Type.Optional(Id), ...PageQuery },
         { additionalProperties: false },
       ),
-      response: { 200: Page(CodeItem), ...errors },
+      response: { 200: Page(CodeItem), ...errorResponses('list_not_found') },
     },
   }, async (request) => listCodes(app.pool, request.params.id, request.query));
 
@@ -117,7 +116,7 @@ export const codeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: "Download all of a list's codes as .csv or .xlsx (streamed)",
       params: IdParams,
       querystring: ExportQuery,
-      response: { 200: ExportFile, ...errors },
+      response: { 200: ExportFile, ...errorResponses('list_not_found') },
     },
   }, async (request, reply) => {
     const list = await getList(app.pool, request.params.id);

@@ -6,7 +6,7 @@ import { Transform, pipeline, type Readable } from 'node:stream';
 import { transaction } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
 import { conflict, invalid } from '../http/errors';
-import { ErrorResponse, IdParams, Page, PageQuery, commonErrors } from '../http/schemas';
+import { IdParams, Page, PageQuery, errorResponses } from '../http/schemas';
 import { getList } from '../lists/lists.service';
 import { bindStreamedBody } from '../http/idempotency';
 import { CsvFile, ExportFile, ExportQuery, attachment, copyOut, csvSafe, exportCodes, today, withBom } from './exports';
@@ -14,7 +14,7 @@ import { Import, ImportQuery, Rejection } from './imports.schema';
 import * as service from './imports.service';
 
 const tags = ['Imports'];
-const errors = { 404: Type.Ref(ErrorResponse), 409: Type.Ref(ErrorResponse), ...commonErrors };
+const importNotFound = errorResponses('import_not_found');
 // Read by content (codes/upload.ts), so any of the types a browser or client gives a
 // spreadsheet or text file: Windows labels .csv files application/vnd.ms-excel.
 const RAW_TYPES = [
@@ -76,7 +76,7 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
         'Rejected rows are in GET /v1/imports/{id}/report.',
       params: IdParams,
       querystring: ImportQuery,
-      response: { 202: Import, ...errors },
+      response: { 202: Import, ...errorResponses('list_not_found', 'wrong_list_type', 'list_completed', 'unsupported_file') },
     },
   }, async (request, reply) => {
     let body: Readable;
@@ -119,13 +119,13 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: "A list's imports, newest first",
       params: IdParams,
       querystring: Type.Object(PageQuery, { additionalProperties: false }),
-      response: { 200: Page(Import), ...errors },
+      response: { 200: Page(Import), ...errorResponses('list_not_found') },
     },
   }, async (request) => service.listImports(app.pool, request.params.id, request.query));
 
   app.get('/v1/imports/:id', {
     config: { access: 'agent' },
-    schema: { operationId: 'getImport', tags, summary: 'An import with its counts', params: IdParams, response: { 200: Import, ...errors } },
+    schema: { operationId: 'getImport', tags, summary: 'An import with its counts', params: IdParams, response: { 200: Import, ...importNotFound } },
   }, async (request) => service.getImport(app.pool, request.params.id));
 
   app.get('/v1/imports/:id/rejections', {
@@ -136,7 +136,7 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: "An import's rejected rows, in file order: reason, an invalid row's problem, the line a duplicate repeats",
       params: IdParams,
       querystring: Type.Object(PageQuery, { additionalProperties: false }),
-      response: { 200: Page(Rejection), ...errors },
+      response: { 200: Page(Rejection), ...importNotFound },
     },
   }, async (request) => service.listRejections(app.pool, request.params.id, request.query));
 
@@ -149,7 +149,7 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams,
       response: {
         200: CsvFile('The rejected rows as CSV (UTF-8 with BOM)', 'line,value,reason,detail,repeats_line\r\n7,SUMMER-01,duplicate,,3\r\n'),
-        ...errors,
+        ...importNotFound,
       },
     },
   }, async (request, reply) => {
@@ -173,7 +173,7 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: "Download an import's accepted codes as .csv or .xlsx (streamed)",
       params: IdParams,
       querystring: ExportQuery,
-      response: { 200: ExportFile, ...errors },
+      response: { 200: ExportFile, ...errorResponses('import_not_found', 'import_not_ready') },
     },
   }, async (request, reply) => {
     const found = await service.getImport(app.pool, request.params.id);

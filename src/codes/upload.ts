@@ -57,7 +57,7 @@ function headerKey(cell: string): string {
 }
 
 export const unsupportedFile = (what: string) =>
-  new DomainError(400, 'unsupported_file', `${what}: upload a text file of codes (CSV or one per line) or an .xlsx workbook`);
+  new DomainError('unsupported_file', `${what}: upload a text file of codes (CSV or one per line) or an .xlsx workbook`);
 
 const lineTooLong = (line: number) =>
   invalid([{ path: 'body', message: `line ${line} is longer than ${MAX_LINE_LENGTH.toLocaleString('en-US')} characters; is this a text file of codes?` }]);

@@ -3,12 +3,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { transaction } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
-import { ErrorResponse, commonErrors } from '../http/schemas';
+import { errorResponses } from '../http/schemas';
 import { BlockCustomerBody, CustomerParams, CustomerProfile, UnblockCustomerBody, UpsertCustomerBody } from './customers.schema';
 import * as service from './customers.service';
 
 const tags = ['Customers'];
-const notFound = { 404: Type.Ref(ErrorResponse) };
+const notFound = errorResponses('customer_not_found');
 
 // Every body here is optional: a request with none is validated as `{}`.
 async function bodyOptional(request: FastifyRequest) {
@@ -25,7 +25,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Answers 201 when the customer is new, 200 when it existed. Changes by admin and agent keys are audited.',
       params: CustomerParams,
       body: UpsertCustomerBody,
-      response: { 200: CustomerProfile, 201: CustomerProfile, ...commonErrors },
+      response: { 200: CustomerProfile, 201: CustomerProfile },
     },
     preValidation: bodyOptional,
   }, async (request, reply) => {
@@ -42,7 +42,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary: "A customer's profile: balances, issued offers, tags, block and lockout state",
       params: CustomerParams,
-      response: { 200: CustomerProfile, ...notFound, ...commonErrors },
+      response: { 200: CustomerProfile, ...notFound },
     },
   }, async (request) => service.getProfile(app.pool, request.params.id));
 
@@ -54,7 +54,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Stop a customer from claiming (idempotent: a second block keeps the first)',
       params: CustomerParams,
       body: BlockCustomerBody,
-      response: { 200: CustomerProfile, ...notFound, ...commonErrors },
+      response: { 200: CustomerProfile, ...notFound },
     },
     preValidation: bodyOptional,
   }, async (request) =>
@@ -68,7 +68,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Let a blocked customer claim again (idempotent)',
       params: CustomerParams,
       body: UnblockCustomerBody,
-      response: { 200: CustomerProfile, ...notFound, ...commonErrors },
+      response: { 200: CustomerProfile, ...notFound },
     },
     preValidation: bodyOptional,
   }, async (request) => transaction(app.pool, (tx) => service.unblockCustomer(tx, auditContext(request), request.params.id)));
@@ -81,7 +81,7 @@ export const customerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'End a lockout for too many unknown codes, and restart the count (idempotent)',
       params: CustomerParams,
       body: UnblockCustomerBody,
-      response: { 200: CustomerProfile, ...notFound, ...commonErrors },
+      response: { 200: CustomerProfile, ...notFound },
     },
     preValidation: bodyOptional,
   }, async (request) => transaction(app.pool, (tx) => service.clearLockout(tx, auditContext(request), request.params.id)));

@@ -6,6 +6,7 @@ import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable, sqlState } from '../db/errors';
+import { statusOf, type ErrorCode } from './error-codes';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -22,33 +23,47 @@ export interface ErrorDetail {
   message: string;
 }
 
+/** What an error may say beyond its message: one shape for every code (ErrorDetails in http/schemas.ts). */
+export interface ErrorDetails {
+  /** The values at fault, by path (`body.count`, `querystring.cursor`, `headers.idempotency-key`). */
+  fields?: ErrorDetail[];
+  list_id?: string;
+  locked_until?: string;
+  period?: string;
+  limit?: number;
+  max_count?: number;
+  possible_codes?: string;
+}
+
 export class DomainError extends Error {
+  readonly status: number;
+
   constructor(
-    readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
-    readonly details?: unknown,
+    readonly details?: ErrorDetails,
     readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = 'DomainError';
+    this.status = statusOf(code);
   }
 }
 
-export const notFound = (entity: string, id: string) =>
-  new DomainError(404, `${entity}_not_found`, `${entity.replace(/_/g, ' ')} ${JSON.stringify(id)} does not exist`);
+export const notFound = (entity: 'api_key' | 'batch' | 'claim' | 'code' | 'customer' | 'import' | 'list' | 'offer' | 'operator', id: string) =>
+  new DomainError(`${entity}_not_found`, `${entity.replace(/_/g, ' ')} ${JSON.stringify(id)} does not exist`);
 
-export const invalid = (details: ErrorDetail[]) =>
-  new DomainError(400, 'validation_failed', details.map((d) => `${d.path}: ${d.message}`).join('; '), details);
+export const invalid = (fields: ErrorDetail[]) =>
+  new DomainError('validation_failed', fields.map((d) => `${d.path}: ${d.message}`).join('; '), { fields });
 
-export const conflict = (code: string, message: string, details?: unknown) => new DomainError(409, code, message, details);
+export const conflict = (code: ErrorCode, message: string, details?: ErrorDetails) => new DomainError(code, message, details);
 
-export function errorBody(code: string, message: string, details?: unknown) {
+export function errorBody(code: ErrorCode, message: string, details?: ErrorDetails) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 
 // Framework errors a client can cause, by Fastify error code.
-const CLIENT_ERRORS: Record<string, [number, string]> = {
+const CLIENT_ERRORS: Record<string, [number, ErrorCode]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: [413, 'payload_too_large'],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'unsupported_media_type'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'validation_failed'],
@@ -83,13 +98,13 @@ function validationDetails(error: FastifyError): ErrorDetail[] {
 // PostgreSQL integrity violations (class 23) that no check in code caught first. A duplicate
 // or a missing or still-referenced row is a conflict with what is stored; a null or a value a
 // CHECK refuses is a bad value. Constraint and table names stay in the log.
-const INTEGRITY_VIOLATIONS: Record<string, [number, string, string]> = {
+const INTEGRITY_VIOLATIONS: Record<string, [number, ErrorCode, string]> = {
   '23502': [400, 'validation_failed', 'a required value is missing'],
   '23514': [400, 'validation_failed', 'a value in the request is not acceptable'],
   '23505': [409, 'conflict', 'the request conflicts with a record that already exists'],
   '23503': [409, 'conflict', 'the request refers to a record that does not exist, or one that others still refer to'],
 };
-const OTHER_INTEGRITY_VIOLATION: [number, string, string] = [409, 'conflict', 'the request conflicts with the stored records'];
+const OTHER_INTEGRITY_VIOLATION: [number, ErrorCode, string] = [409, 'conflict', 'the request conflicts with the stored records'];
 
 const RETRY_AFTER_SECONDS = '1';
 
@@ -105,7 +120,7 @@ function databaseUnavailable(request: FastifyRequest): DomainError {
       `the database is unavailable, so ${write.what} may or may not have been applied: check ${write.check} before retrying, ` +
       'or send an Idempotency-Key header so that retries are safe';
   }
-  return new DomainError(503, 'database_unavailable', message, undefined, { 'retry-after': RETRY_AFTER_SECONDS });
+  return new DomainError('database_unavailable', message, undefined, { 'retry-after': RETRY_AFTER_SECONDS });
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {
@@ -117,7 +132,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (error instanceof DomainError) return sendDomainError(reply, error);
     if (error.validation) {
       const details = validationDetails(error);
-      return reply.status(400).send(errorBody('validation_failed', details.map((d) => `${d.path} ${d.message}`).join('; '), details));
+      return reply.status(400).send(errorBody('validation_failed', details.map((d) => `${d.path} ${d.message}`).join('; '), { fields: details }));
     }
     const known = error.code ? CLIENT_ERRORS[error.code] : undefined;
     if (known) return reply.status(known[0]).send(errorBody(known[1], error.message));
@@ -163,7 +178,7 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
   void reply
     .header('x-request-id', request.id)
     .status(400)
-    .send(errorBody('validation_failed', message, [{ path: 'params', message }]));
+    .send(errorBody('validation_failed', message, { fields: [{ path: 'params', message }] }));
 }
 
 /** Still answered while shutting down: /readyz says `shutting_down` itself, /healthz stays 200
@@ -200,12 +215,12 @@ export function requireHostHeader(app: FastifyInstance): void {
     return reply
       .status(400)
       .header('connection', 'close')
-      .send(errorBody('validation_failed', 'an HTTP/1.1 request needs a Host header', [{ path: 'headers.host', message: 'is required' }]));
+      .send(errorBody('validation_failed', 'an HTTP/1.1 request needs a Host header', { fields: [{ path: 'headers.host', message: 'is required' }] }));
   });
 }
 
 // Failures of the HTTP parser, by Node's error code; anything else it refuses is a 400.
-const CONNECTION_ERRORS: Record<string, [number, string, string]> = {
+const CONNECTION_ERRORS: Record<string, [number, ErrorCode, string]> = {
   HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'the request headers are too large'],
   HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'payload_too_large', 'the chunk extensions are too large'],
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'the request did not arrive in time'],

@@ -105,7 +105,7 @@ async function takeKey(tx: Tx, scope: KeyScope): Promise<void> {
     );
   } catch (error) {
     if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw error;
-    throw new DomainError(409, 'idempotency_key_in_progress', 'a request with this Idempotency-Key is still running; retry in a moment', undefined, {
+    throw new DomainError('idempotency_key_in_progress', 'a request with this Idempotency-Key is still running; retry in a moment', undefined, {
       'retry-after': '1',
     });
   }
@@ -117,7 +117,7 @@ async function takeKey(tx: Tx, scope: KeyScope): Promise<void> {
   );
   const stored = rows[0]!;
   if (stored.request_hash !== hash) {
-    throw new DomainError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request in the last 24 hours');
+    throw new DomainError('idempotency_key_reused', 'this Idempotency-Key was used with a different request in the last 24 hours');
   }
   throw new Replay({ status: stored.status, body: stored.response.body, headers: stored.response.headers });
 }

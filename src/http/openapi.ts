@@ -1,10 +1,14 @@
 // What the OpenAPI document says beyond each route's own schemas: the headers every route
 // shares (X-Request-Id; Idempotency-Key and Idempotent-Replayed on writes; Retry-After and
 // RateLimit-* where they are sent), the body of a streamed upload, and the error answers the
-// framework gives on its own (413, 415, 429).
-import type { FastifySchema } from 'fastify';
+// framework gives on its own (413, 415, 429). `registerErrorContract` adds the error codes every
+// route shares to each route's response schemas, so that its `code` enum is complete.
+import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify';
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
+import type { ErrorCode } from './error-codes';
+import { statusOf } from './error-codes';
 import { isWrite } from './idempotency';
+import { ErrorDetails, codesOf, errorSchema } from './schemas';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -83,11 +87,6 @@ interface Operation {
   responses?: Record<string, { description?: string; headers?: Record<string, unknown>; content?: unknown }>;
 }
 
-const errorAnswer = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorResponse' } } },
-});
-
 /** Completes the document; `limited` holds the operationIds of the rate-limited routes. */
 function completeDocument(document: Record<string, unknown>, limited: ReadonlySet<string>) {
   const components = (document.components ??= {}) as Record<string, Record<string, unknown>>;
@@ -100,15 +99,6 @@ function completeDocument(document: Record<string, unknown>, limited: ReadonlySe
       const rateLimited = operation.operationId !== undefined && limited.has(operation.operationId);
       operation.parameters = [...(operation.parameters ?? []), ...(write ? [ref('parameters', 'IdempotencyKey')] : []), ref('parameters', 'XRequestId')];
       const responses = (operation.responses ??= {});
-      if (operation.requestBody) {
-        responses['413'] ??= errorAnswer('payload_too_large: the body is over the limit');
-        responses['415'] ??= errorAnswer('unsupported_media_type: the route does not take a body of this Content-Type');
-      }
-      if (rateLimited) responses['429'] ??= errorAnswer('rate_limited: over a rate limit; retry after Retry-After');
-      if (write) {
-        responses['409'] ??= errorAnswer('idempotency_key_in_progress: a request with this Idempotency-Key is still running');
-        responses['422'] ??= errorAnswer('idempotency_key_reused: the Idempotency-Key was used with another request');
-      }
       for (const [status, response] of Object.entries(responses)) {
         const headers: Record<string, unknown> = { ...response.headers, 'X-Request-Id': ref('headers', 'XRequestId') };
         if (write) headers['Idempotent-Replayed'] = ref('headers', 'IdempotentReplayed');
@@ -125,4 +115,61 @@ function completeDocument(document: Record<string, unknown>, limited: ReadonlySe
     }
   }
   return document;
+}
+
+/** The error codes any route of this kind may answer, besides its own. */
+function sharedCodes(route: RouteOptions): ErrorCode[] {
+  const methods = [route.method].flat();
+  const api = route.url.startsWith('/v1/');
+  const write = api && methods.some(isWrite);
+  const codes: ErrorCode[] = ['validation_failed', 'internal_error', 'database_unavailable', 'shutting_down'];
+  // rate_limited: too many API keys checked at once (auth/api-keys.service.ts), besides the routes' own limits.
+  if (api && route.config?.access !== 'public') codes.push('unauthorized', 'forbidden', 'password_change_required', 'rate_limited');
+  // conflict: a constraint only the database enforced (http/errors.ts), which any write may meet.
+  if (write) codes.push('csrf_check_failed', 'conflict', 'idempotency_key_in_progress', 'idempotency_key_reused');
+  if (route.schema?.body || route.config?.documentedBody) codes.push('payload_too_large', 'unsupported_media_type');
+  if (route.config?.rateLimited) codes.push('rate_limited');
+  return codes;
+}
+
+/** The message logged for an error answer its route does not declare (a gap in the document). */
+export const UNDECLARED_ERROR = 'error answer not in the API contract';
+
+const DETAIL_FIELDS = new Set(Object.keys(ErrorDetails.properties));
+
+/**
+ * Adds the codes every route shares to each route's error answers, merged with the route's own
+ * (`errorResponses`), so that the document's `code` enums are complete. Register before the
+ * routes; only documented routes (under /v1 and /session) are completed. An answer that breaks
+ * its route's declaration (a code it does not list, a details field ErrorDetails lacks) is
+ * logged as an error: the document is wrong there, and the tests fail on such a log.
+ */
+export function registerErrorContract(app: FastifyInstance): void {
+  /** By `METHOD url`: the codes each error status of the route may carry. */
+  const declared = new Map<string, Map<number, Set<string>>>();
+  app.addHook('onRoute', (route) => {
+    if (!route.schema || route.schema.hide || !(route.url.startsWith('/v1/') || route.url.startsWith('/session'))) return;
+    const response: Record<string, unknown> = { ...(route.schema.response as Record<string, unknown> | undefined) };
+    const byStatus = new Map<number, ErrorCode[]>();
+    for (const code of sharedCodes(route)) byStatus.set(statusOf(code), [...(byStatus.get(statusOf(code)) ?? []), code]);
+    for (const [status, codes] of byStatus) response[status] = errorSchema([...(codesOf(response[status]) ?? []), ...codes]);
+    route.schema = { ...route.schema, response };
+    const codes = new Map<number, Set<string>>();
+    for (const [status, schema] of Object.entries(response)) {
+      const of = codesOf(schema);
+      if (of) codes.set(Number(status), new Set(of));
+    }
+    for (const method of [route.method].flat()) declared.set(`${method} ${route.url}`, codes);
+  });
+  app.addHook('preSerialization', async (request, reply, payload: unknown) => {
+    const error = (payload as { error?: { code?: unknown; details?: object } } | null)?.error;
+    if (reply.statusCode < 400 || typeof error?.code !== 'string') return payload;
+    const codes = declared.get(`${request.method} ${request.routeOptions.url}`);
+    if (!codes) return payload;
+    const extra = Object.keys(error.details ?? {}).filter((field) => !DETAIL_FIELDS.has(field));
+    if (!codes.get(reply.statusCode)?.has(error.code) || extra.length) {
+      request.log.error({ route: `${request.method} ${request.routeOptions.url}`, status: reply.statusCode, code: error.code, extra }, UNDECLARED_ERROR);
+    }
+    return payload;
+  });
 }

@@ -38,7 +38,7 @@ export function rateLimiter(app: FastifyInstance, rules: LimitRule[], refusal: (
       };
       if (limit.isExceeded) {
         metrics.rateLimited.inc({ limit: rule.name });
-        throw new DomainError(429, 'rate_limited', refusal(limit.ttlInSeconds, limit.max), undefined, {
+        throw new DomainError('rate_limited', refusal(limit.ttlInSeconds, limit.max), undefined, {
           ...headers,
           'retry-after': String(limit.ttlInSeconds),
         });

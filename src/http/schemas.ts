@@ -1,16 +1,56 @@
 // Schemas shared by every feature: the error shape, pages, ids and timestamps.
 import { Type, type TSchema } from '@sinclair/typebox';
+import { meaningOf, statusOf, type ErrorCode } from './error-codes';
 
-export const ErrorResponse = Type.Object(
+/** What an error may say beyond its message: one shape for every code. */
+export const ErrorDetails = Type.Object(
   {
-    error: Type.Object({
-      code: Type.String(),
-      message: Type.String(),
-      details: Type.Optional(Type.Unknown()),
-    }),
+    fields: Type.Optional(
+      Type.Array(Type.Object({ path: Type.String({ examples: ['body.count'] }), message: Type.String({ examples: ['must be >= 1'] }) }), {
+        description: 'the values at fault (validation_failed and other refusals of a value)',
+      }),
+    ),
+    list_id: Type.Optional(Type.String({ description: "the code's list (claim refusals from the list checks on)" })),
+    locked_until: Type.Optional(Type.String({ format: 'date-time', description: 'when the lockout ends (customer_locked_out)' })),
+    period: Type.Optional(Type.String({ enum: ['week', 'month', 'year'], description: 'the limit reached (customer_limit_reached)' })),
+    limit: Type.Optional(Type.Integer({ description: 'claims allowed in that period (customer_limit_reached)' })),
+    max_count: Type.Optional(Type.Integer({ description: 'the most codes that still fit (code_space_too_small)' })),
+    possible_codes: Type.Optional(Type.String({ description: "the format's possible codes, as a decimal string (code_space_too_small)" })),
   },
-  { $id: 'ErrorResponse', description: 'Every error has this shape' },
+  { $id: 'ErrorDetails', additionalProperties: false, description: 'Present when the error has more to say than its message' },
 );
+
+/** An error answer whose `code` is one of `codes` (all of one status). */
+export function errorSchema(codes: readonly ErrorCode[]) {
+  const sorted = [...new Set(codes)].sort();
+  return Type.Object(
+    {
+      error: Type.Object({
+        code: Type.Unsafe<ErrorCode>({ type: 'string', enum: sorted }),
+        message: Type.String({ examples: [meaningOf(sorted[0]!)] }),
+        details: Type.Optional(Type.Ref(ErrorDetails)),
+      }),
+    },
+    { description: sorted.map((code) => `\`${code}\`: ${meaningOf(code)}`).join('; ') },
+  );
+}
+
+/** The codes of an error answer made by `errorSchema`, or null for another schema. */
+export function codesOf(schema: unknown): ErrorCode[] | null {
+  const code = (schema as { properties?: { error?: { properties?: { code?: { enum?: ErrorCode[] } } } } } | null)?.properties?.error?.properties?.code;
+  return code?.enum ?? null;
+}
+
+/**
+ * A route's error answers by status, each with the codes it may carry. The errors every route
+ * shares (authentication, validation, the database, Idempotency-Key) are added to each route
+ * by `registerErrorContract` (http/openapi.ts); list only the route's own.
+ */
+export function errorResponses(...codes: ErrorCode[]) {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) byStatus.set(statusOf(code), [...(byStatus.get(statusOf(code)) ?? []), code]);
+  return Object.fromEntries([...byStatus].map(([status, of]) => [status, errorSchema(of)]));
+}
 
 /** A timestamp in a response: the handler returns a Date, the serializer writes ISO 8601 UTC. */
 export const Timestamp = Type.Unsafe<Date | string>({ type: 'string', format: 'date-time' });
@@ -32,11 +72,3 @@ export const PageQuery = {
 export const Page = <T extends TSchema>(item: T) =>
   Type.Object({ items: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });
 
-/** Error responses every authenticated route may give, for the OpenAPI document (503: the
- * database is unavailable, or the server is shutting down). */
-export const commonErrors = {
-  400: Type.Ref(ErrorResponse),
-  401: Type.Ref(ErrorResponse),
-  403: Type.Ref(ErrorResponse),
-  503: Type.Ref(ErrorResponse),
-};

@@ -2,12 +2,11 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { transaction, transactionRetryingDeadlocks } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
-import { ErrorResponse, IdParams, Page, commonErrors } from '../http/schemas';
+import { IdParams, Page, errorResponses } from '../http/schemas';
 import { CreateListBody, List, ListQuery, UpdateListBody } from './lists.schema';
 import * as service from './lists.service';
 
 const tags = ['Lists'];
-const errors = { 404: Type.Ref(ErrorResponse), 409: Type.Ref(ErrorResponse), ...commonErrors };
 
 export const listRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/lists', {
@@ -18,7 +17,7 @@ export const listRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Create a promo code list',
       description: 'A multi_use list takes its one `code` here; single_use lists get codes from batches, third_party lists from imports.',
       body: CreateListBody,
-      response: { 201: List, ...errors },
+      response: { 201: List, ...errorResponses('code_taken') },
     },
   }, async (request, reply) => {
     const list = await transaction(app.pool, (tx) => service.createList(tx, auditContext(request), request.body));
@@ -34,13 +33,13 @@ export const listRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Search lists by name, filter by type and status, sort by any column',
       description: 'Default order: newest first. With `sort`, ascending unless `order=desc`.',
       querystring: ListQuery,
-      response: { 200: Page(List), ...commonErrors },
+      response: { 200: Page(List) },
     },
   }, async (request) => service.searchLists(app.pool, request.query));
 
   app.get('/v1/lists/:id', {
     config: { access: 'agent' },
-    schema: { operationId: 'getList', tags, summary: 'Get a list with its status and metrics', params: IdParams, response: { 200: List, ...errors } },
+    schema: { operationId: 'getList', tags, summary: 'Get a list with its status and metrics', params: IdParams, response: { 200: List, ...errorResponses('list_not_found') } },
   }, async (request) => service.getList(app.pool, request.params.id));
 
   app.patch('/v1/lists/:id', {
@@ -51,7 +50,7 @@ export const listRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Edit a list: name, description, ends_at, redemption_cap',
       params: IdParams,
       body: UpdateListBody,
-      response: { 200: List, ...errors },
+      response: { 200: List, ...errorResponses('list_not_found', 'field_not_editable', 'redemption_cap_below_claim_count') },
     },
   }, async (request) =>
     // A cap edit locks the list's row and all its counter rows, which batches of claims also

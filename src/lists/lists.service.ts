@@ -41,7 +41,7 @@ export async function createList(tx: Tx, ctx: AuditContext, input: CreateList) {
     codeDisplay: input.type === 'multi_use' ? input.code!.trim() : null,
   });
   if (code !== null && !(await sql.insertListCode(tx, code, id, input.code!.trim()))) {
-    throw conflict('code_taken', `the code ${code} is already in use`, [{ path: 'body.code', message: 'is already in use' }]);
+    throw conflict('code_taken', `the code ${code} is already in use`, { fields: [{ path: 'body.code', message: 'is already in use' }] });
   }
   const list = (await sql.findList(tx, id))!;
   await recordAudit(tx, ctx, { action: 'list.create', entityType: 'list', entityId: id, after: auditView(list) });
@@ -87,10 +87,9 @@ export async function updateList(tx: Tx, ctx: AuditContext, id: string, changes:
   const fixed = NOT_EDITABLE.filter((field) => field in changes);
   if (fixed.length) {
     throw new DomainError(
-      400,
       'field_not_editable',
       `${fixed.join(', ')} cannot change once a list exists; editable: name, description, ends_at, redemption_cap`,
-      fixed.map((field) => ({ path: `body.${field}`, message: 'is not editable' })),
+      { fields: fixed.map((field) => ({ path: `body.${field}`, message: 'is not editable' })) },
     );
   }
   const { ends_at: endsAtText, ...rest } = changes;
@@ -104,7 +103,7 @@ export async function updateList(tx: Tx, ctx: AuditContext, id: string, changes:
     throw conflict(
       'redemption_cap_below_claim_count',
       `the list has ${before.claim_count} claims; the cap cannot be set below that`,
-      [{ path: 'body.redemption_cap', message: `must be at least ${before.claim_count}` }],
+      { fields: [{ path: 'body.redemption_cap', message: `must be at least ${before.claim_count}` }] },
     );
   }
   await sql.updateList(tx, id, 'ends_at' in changes ? { ...rest, ends_at: endsAt } : rest);

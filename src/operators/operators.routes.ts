@@ -2,12 +2,11 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { transaction } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
-import { ErrorResponse, IdParams, Page, PageQuery, commonErrors } from '../http/schemas';
+import { IdParams, Page, PageQuery, errorResponses } from '../http/schemas';
 import { CreateOperatorBody, CreatedOperator, Operator, UpdateOperatorBody, UpdatedOperator } from './operators.schema';
 import * as service from './operators.service';
 
 const tags = ['Operators'];
-const error = Type.Ref(ErrorResponse);
 
 export const operatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/v1/operators', {
@@ -19,7 +18,7 @@ export const operatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'The operator signs in with this password and must choose their own before doing anything else. ' +
         'An email already in use (in any case) is `409 email_taken`.',
       body: CreateOperatorBody,
-      response: { 201: CreatedOperator, 409: error, ...commonErrors },
+      response: { 201: CreatedOperator, ...errorResponses('email_taken') },
     },
   }, async (request, reply) => {
     const created = await transaction(app.pool, (tx) => service.createOperator(tx, auditContext(request), request.body));
@@ -34,7 +33,7 @@ export const operatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary: 'List operators (never their passwords)',
       querystring: Type.Object(PageQuery, { additionalProperties: false }),
-      response: { 200: Page(Operator), ...commonErrors },
+      response: { 200: Page(Operator) },
     },
   }, async (request) => service.listOperators(app.pool, { limit: request.query.limit ?? 100, cursor: request.query.cursor }));
 
@@ -49,7 +48,7 @@ export const operatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
         '(`409 cannot_change_own_access`).',
       params: IdParams,
       body: UpdateOperatorBody,
-      response: { 200: UpdatedOperator, 404: error, 409: error, ...commonErrors },
+      response: { 200: UpdatedOperator, ...errorResponses('operator_not_found', 'email_taken', 'cannot_change_own_access') },
     },
   }, async (request) => transaction(app.pool, (tx) => service.updateOperator(tx, auditContext(request), request.params.id, request.body)));
 };

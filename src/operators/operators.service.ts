@@ -64,7 +64,7 @@ export async function updateOperator(tx: Tx, ctx: AuditContext, id: string, inpu
   if (actorId && actorId !== id) {
     const actor = locked.get(actorId);
     if (!actor || actor.role !== 'admin' || actor.disabled_at !== null) {
-      throw new DomainError(403, 'forbidden', 'your operator account is no longer an enabled admin');
+      throw new DomainError('forbidden', 'your operator account is no longer an enabled admin');
     }
   }
   const self = actorId === id;

@@ -7,13 +7,12 @@ import type { FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from
 import { Address6 } from 'ip-address';
 import { DomainError } from '../http/errors';
 import { rateLimiter, registerRateLimits } from '../http/rate-limit';
-import { ErrorResponse } from '../http/schemas';
+import { errorResponses } from '../http/schemas';
 import { ChangePasswordBody, SessionResponse, SignInBody } from './operators.schema';
 import { checkCsrf, clearSessionCookie, sessionOf, sessionToken, setSessionCookie } from './session-cookie';
 import * as sessions from './sessions.service';
 
 const tags = ['Sessions'];
-const error = Type.Ref(ErrorResponse);
 const cookieAuth = 'Authenticated by the `promo_session` cookie that `POST /session` sets.';
 const csrfNote = ' Send `X-Requested-With: promo-dashboard`; a cross-site `Origin` is refused (`403 csrf_check_failed`).';
 
@@ -39,7 +38,7 @@ export function clientOf(ip: string): string {
   return `${new Address6(`${address.correctForm()}/64`).startAddress().correctForm()}/64`;
 }
 
-const notSignedIn = () => new DomainError(401, 'unauthorized', 'not signed in, or the session has ended: sign in with POST /session');
+const notSignedIn = () => new DomainError('unauthorized', 'not signed in, or the session has ended: sign in with POST /session');
 
 export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const ttl = app.config.sessionTtlSeconds;
@@ -78,7 +77,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Sets the `promo_session` cookie (HttpOnly, SameSite=Strict). A wrong email or password, or a disabled ' +
         `operator, is \`401 invalid_credentials\`. At most ${SIGN_INS_PER_EMAIL} attempts per minute per client and email.`,
       body: SignInBody,
-      response: { 200: SessionResponse, 400: error, 401: error, 429: error },
+      response: { 200: SessionResponse, ...errorResponses('invalid_credentials') },
     },
     onRequest: limitPerIp,
     preHandler: limitPerEmail,
@@ -98,7 +97,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       security: [],
       summary: 'The signed-in operator',
       description: cookieAuth,
-      response: { 200: SessionResponse, 401: error },
+      response: { 200: SessionResponse, ...errorResponses('unauthorized') },
     },
     onRequest: requireSession,
   }, async (request) => ({ operator: request.operatorSession!.operator }));
@@ -110,7 +109,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       security: [],
       summary: 'Sign out: ends the session and clears the cookie',
       description: cookieAuth + csrfNote + ' Answers 204 even when there was no session.',
-      response: { 204: Type.Null(), 403: error },
+      response: { 204: Type.Null(), ...errorResponses('csrf_check_failed') },
     },
   }, async (request, reply) => {
     const token = sessionToken(request);
@@ -133,7 +132,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         'A wrong current password is `401 invalid_credentials`; a new one shorter than 12 characters or equal to the current one is ' +
         '`400 validation_failed`.',
       body: ChangePasswordBody,
-      response: { 200: SessionResponse, 400: error, 401: error, 403: error },
+      response: { 200: SessionResponse, ...errorResponses('unauthorized', 'invalid_credentials', 'csrf_check_failed') },
     },
     onRequest: requireSession,
     preHandler: limitPasswordChanges,

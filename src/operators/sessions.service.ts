@@ -16,7 +16,7 @@ const sessionId = (token: string) => createHash('sha256').update(token).digest('
 
 // One answer for an unknown email, a wrong password and a disabled operator, so that the
 // sign-in form does not tell which emails exist.
-const invalidCredentials = () => new DomainError(401, 'invalid_credentials', 'wrong email or password');
+const invalidCredentials = () => new DomainError('invalid_credentials', 'wrong email or password');
 
 function presentSessionOperator(row: sql.OperatorRow) {
   return { id: row.id, email: row.email, name: row.name, role: row.role, must_change_password: row.must_change_password };

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { transaction } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
-import { Nullable, commonErrors } from '../http/schemas';
+import { Nullable } from '../http/schemas';
 import { getClaimLimits, setClaimLimits } from './settings.service';
 
 const tags = ['Settings'];
@@ -17,7 +17,7 @@ const ClaimLimitsBody = Type.Object(
 export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/v1/settings/claim-limits', {
     config: { access: 'admin' },
-    schema: { operationId: 'getClaimLimits', tags, summary: 'Claims allowed per customer per rolling week, month and year', response: { 200: ClaimLimits, ...commonErrors } },
+    schema: { operationId: 'getClaimLimits', tags, summary: 'Claims allowed per customer per rolling week, month and year', response: { 200: ClaimLimits } },
   }, async () => getClaimLimits(app.pool));
 
   app.put('/v1/settings/claim-limits', {
@@ -28,7 +28,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Set the claims allowed per customer per rolling week (7 days), month and year',
       description: 'Reversed claims do not count. Applies to the next claim on every node.',
       body: ClaimLimitsBody,
-      response: { 200: ClaimLimits, ...commonErrors },
+      response: { 200: ClaimLimits },
     },
   }, async (request) => transaction(app.pool, (tx) => setClaimLimits(tx, auditContext(request), request.body)));
 };

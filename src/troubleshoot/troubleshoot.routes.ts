@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { commonErrors } from '../http/schemas';
 import { TroubleshootQuery, TroubleshootReport } from './troubleshoot.schema';
 import { troubleshoot } from './troubleshoot.service';
 
@@ -11,7 +10,7 @@ export const troubleshootRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['Troubleshoot'],
       summary: "One report on a code and/or a customer: what a claim would answer now and why, and what happened, as a timeline",
       querystring: TroubleshootQuery,
-      response: { 200: TroubleshootReport, ...commonErrors },
+      response: { 200: TroubleshootReport },
     },
   }, async (request) => troubleshoot(app.pool, app.config, request.query));
 };

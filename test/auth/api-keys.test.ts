@@ -106,7 +106,7 @@ describe('API keys', () => {
       const res = await t.call('admin', { method: 'POST', url: '/v1/api-keys', payload });
       expect(res.statusCode, JSON.stringify(payload)).toBe(400);
       expect(res.data.error.code).toBe('validation_failed');
-      expect(res.data.error.details.length).toBeGreaterThan(0);
+      expect(res.data.error.details.fields.length).toBeGreaterThan(0);
     }
   });
 

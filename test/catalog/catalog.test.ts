@@ -30,7 +30,7 @@ describe('point accounts and sources', () => {
     const res = await t.call('admin', { method: 'POST', url: '/v1/point-accounts', payload: { key: 'has space' } });
     expect(res.statusCode).toBe(400);
     expect(res.data.error.code).toBe('validation_failed');
-    const paths = res.data.error.details.map((d: { path: string }) => d.path);
+    const paths = res.data.error.details.fields.map((d: { path: string }) => d.path);
     expect(paths).toEqual(expect.arrayContaining(['body.key', 'body.name']));
   });
 });
@@ -77,6 +77,6 @@ describe('offers', () => {
     expect(empty.statusCode).toBe(400);
     const unknown = await t.call('admin', { method: 'PATCH', url: '/v1/offers/edit-me', payload: { colour: 'red' } });
     expect(unknown.statusCode).toBe(400);
-    expect(unknown.data.error.details[0].path).toBe('body.colour');
+    expect(unknown.data.error.details.fields[0].path).toBe('body.colour');
   });
 });

@@ -247,7 +247,7 @@ describe('a claim with an Idempotency-Key', () => {
       const res = await claim(code, id, key);
       expect(res.statusCode, JSON.stringify(key)).toBe(400);
       expect(res.data.error.code).toBe('validation_failed');
-      expect(res.data.error.details).toEqual([expect.objectContaining({ path: 'headers.idempotency-key' })]);
+      expect(res.data.error.details).toEqual({ fields: [expect.objectContaining({ path: 'headers.idempotency-key' })] });
     }
     expect(await state(id)).toMatchObject({ claims: 0, attempts: 0 });
     // The longest and the strangest printable keys are fine.

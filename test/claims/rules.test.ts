@@ -584,7 +584,7 @@ describe('request validation', () => {
         });
         expect(res.statusCode, `${what}: ${res.body}`).toBe(400);
         expect(res.data.error.code, what).toBe('validation_failed');
-        if (path) expect(res.data.error.details.map((d: any) => d.path), what).toContain(path);
+        if (path) expect(res.data.error.details.fields.map((d: any) => d.path), what).toContain(path);
       }
       for (const [what, options] of [
         ['malformed JSON', { payload: '{"code": "ABC", ', headers: { 'content-type': 'application/json' } }],

@@ -211,7 +211,7 @@ describe('refusals', () => {
     const list = await newList();
     const over = await requestBatch(list.id, { count: 20001 });
     expect(over.statusCode).toBe(400);
-    expect(over.data.error.details[0].path).toBe('body.count');
+    expect(over.data.error.details.fields[0].path).toBe('body.count');
     const multi = await newList({ type: 'multi_use', code: 'NOBATCH' });
     expect((await requestBatch(multi.id, { count: 1 })).data.error.code).toBe('wrong_list_type');
     const third = await newList({ type: 'third_party' });

@@ -265,7 +265,7 @@ describe('refusals', () => {
     expect((await upload(list.id, '', 'text/plain')).statusCode).toBe(400);
     const badMail = await upload(list.id, 'MAIL0001\n', 'text/plain', '?notify=ops@example.com,not-an-email');
     expect(badMail.statusCode).toBe(400);
-    expect(badMail.data.error.details).toEqual([{ path: 'querystring.notify', message: '"not-an-email" is not an email address' }]);
+    expect(badMail.data.error.details).toEqual({ fields: [{ path: 'querystring.notify', message: '"not-an-email" is not an email address' }] });
     expect((await upload(list.id, 'X0001\n', 'text/plain', '?colour=red')).statusCode).toBe(400);
     expect(await importRows(list.id)).toBe(0);
   });
@@ -283,7 +283,7 @@ describe('with MAX_CODES_PER_REQUEST=100', () => {
       const res = await upload(list.id, lines(n), 'text/plain', '', small);
       expect(res.statusCode, `${n} lines`).toBe(400);
       expect(res.data.error.code).toBe('validation_failed');
-      expect(res.data.error.details[0].path).toBe('body');
+      expect(res.data.error.details.fields[0].path).toBe('body');
       expect(await counts()).toEqual({ imports: 0, lines: 0 });
     }
     const atLimit = await upload(list.id, `code\n${lines(100)}\n\n`, 'text/csv', '', small);

@@ -118,7 +118,7 @@ describe('text files as spreadsheets save them', () => {
   it('names the header it looked for when ?column= names none of the first row', async () => {
     const { res } = await importFile('serial,value\nA0001,1\n', '?column=voucher');
     expect(res.statusCode).toBe(400);
-    expect(res.data.error.details[0].path).toBe('querystring.column');
+    expect(res.data.error.details.fields[0].path).toBe('querystring.column');
   });
 });
 

@@ -170,7 +170,7 @@ describe('bad input', () => {
   const failsWith = async (res: { statusCode: number; data: any }, path: string) => {
     expect(res.statusCode).toBe(400);
     expect(res.data.error.code).toBe('validation_failed');
-    expect(res.data.error.details.map((d: { path: string }) => d.path)).toContain(path);
+    expect(res.data.error.details.fields.map((d: { path: string }) => d.path)).toContain(path);
   };
 
   it('refuses unknown fields, wrong types and invalid values in the upsert', async () => {

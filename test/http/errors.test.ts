@@ -26,7 +26,7 @@ async function expectError(role: UserRole | null, options: InjectOptions, status
   return res;
 }
 
-const detailPaths = (res: { data: any }) => (res.data.error.details ?? []).map((d: { path: string }) => d.path);
+const detailPaths = (res: { data: any }) => (res.data.error.details?.fields ?? []).map((d: { path: string }) => d.path);
 
 describe('request bodies', () => {
   it('malformed JSON → 400 validation_failed', async () => {

@@ -98,7 +98,7 @@ describe('creating lists', () => {
     const res = await createList(payload);
     expect(res.statusCode).toBe(400);
     expect(res.data.error.code).toBe('validation_failed');
-    expect(res.data.error.details.map((d: { path: string }) => d.path)).toContain(path);
+    expect(res.data.error.details.fields.map((d: { path: string }) => d.path)).toContain(path);
   });
 
   it('writes an audit event for the creation', async () => {
@@ -114,7 +114,7 @@ describe('timestamps a client sends', () => {
   const refused = async (res: { statusCode: number; data: any }, path: string, message: RegExp) => {
     expect(res.statusCode).toBe(400);
     expect(res.data.error.code).toBe('validation_failed');
-    expect(res.data.error.details).toEqual([{ path, message: expect.stringMatching(message) }]);
+    expect(res.data.error.details).toEqual({ fields: [{ path, message: expect.stringMatching(message) }] });
   };
 
   it.each([

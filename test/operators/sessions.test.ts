@@ -87,7 +87,7 @@ describe('the session cookie on /v1', () => {
     expect(same.data.error.code).toBe('validation_failed');
     const short = await withCookie(t, token!, { method: 'POST', url: '/session/password', payload: { current_password: op.password, new_password: 'short pass' } });
     expect(short.statusCode).toBe(400);
-    expect(short.data.error.details[0].path).toBe('body.new_password');
+    expect(short.data.error.details.fields[0].path).toBe('body.new_password');
     const wrong = await withCookie(t, token!, {
       method: 'POST',
       url: '/session/password',

@@ -3,13 +3,14 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import pino from 'pino';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { createPool, transaction, type Pool } from '../../src/db/pool';
 import { createApiKey } from '../../src/auth/api-keys.service';
 import type { UserRole } from '../../src/auth/roles';
+import { UNDECLARED_ERROR } from '../../src/http/openapi';
 import { withDatabase } from './global-setup';
 
 export interface TestApp {
@@ -41,8 +42,29 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
   };
 }
 
+/**
+ * The app's logger in tests: silent unless TEST_LOG_LEVEL is set, except that it keeps every
+ * error answer a route does not declare (http/openapi.ts), which fails the file.
+ */
+function contractLogger() {
+  const breaks: unknown[] = [];
+  const shown = process.env.TEST_LOG_LEVEL;
+  const logger = pino(
+    { level: shown ?? 'error' },
+    {
+      write(line: string) {
+        const entry = JSON.parse(line) as { msg?: string; route?: string; status?: number; code?: string; extra?: string[] };
+        if (entry.msg === UNDECLARED_ERROR) breaks.push({ route: entry.route, status: entry.status, code: entry.code, extra: entry.extra });
+        if (shown) process.stdout.write(line);
+      },
+    },
+  );
+  return { logger, breaks };
+}
+
 export function useTestApp(env: Record<string, string> = {}): TestApp {
   const ctx = {} as TestApp;
+  const contract = contractLogger();
   let drop: () => Promise<void> = async () => {};
   beforeAll(async () => {
     const database = await createTestDatabase();
@@ -50,7 +72,7 @@ export function useTestApp(env: Record<string, string> = {}): TestApp {
     const config: Config = { ...loadConfig({ LOG_LEVEL: 'silent', ...env }), databaseUrl: database.url };
     ctx.databaseUrl = database.url;
     ctx.pool = createPool(database.url, config.databasePoolSize);
-    ctx.app = await buildApp({ config, pool: ctx.pool, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+    ctx.app = await buildApp({ config, pool: ctx.pool, logger: contract.logger });
     await ctx.app.ready();
     const keys = {} as Record<UserRole, string>;
     ctx.actors = {} as Record<UserRole, string>;
@@ -77,6 +99,7 @@ export function useTestApp(env: Record<string, string> = {}): TestApp {
     await ctx.app?.close();
     await ctx.pool?.end();
     await drop();
+    expect(contract.breaks, 'error answers the OpenAPI document does not declare for their route').toEqual([]);
   });
   return ctx;
 }

@@ -17,7 +17,8 @@ export class ApiError extends Error {
   /** Field-level messages of a `400 validation_failed`, keyed by the field's path without `body.` (`outcome.points.amount`). */
   fieldErrors(): Record<string, string> {
     const out: Record<string, string> = {};
-    const list = Array.isArray(this.details) ? (this.details as { path?: string; message?: string }[]) : [];
+    const fields = (this.details as { fields?: { path?: string; message?: string }[] } | undefined)?.fields;
+    const list = Array.isArray(fields) ? fields : [];
     for (const item of list) {
       if (!item?.path) continue;
       const key = item.path.replace(/^body\.?/, '');
