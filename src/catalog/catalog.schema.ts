@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable, Timestamp } from '../http/schemas';
 
-export const CatalogKey = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$', description: 'letters, digits, _ . : -; up to 64' });
+export const CatalogKey = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$', description: 'letters, digits, _ . : -; up to 64', examples: ['coffee'] });
 const Name = Type.String({ minLength: 1, maxLength: 200 });
 
 export const PointKind = Type.Object({ key: CatalogKey, name: Type.String(), created_at: Timestamp });

@@ -10,10 +10,16 @@ import { Nullable, NullableTimestamp, PageQuery, Timestamp } from '../http/schem
 
 export const ClaimBody = Type.Object(
   {
-    code: Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000]*$', description: 'as the customer typed it; matched in normalized form' }),
+    code: Type.String({
+      minLength: 1,
+      maxLength: 128,
+      pattern: '^[^\\u0000]*$',
+      description: 'as the customer typed it; matched in normalized form',
+      examples: ['sum-k7px m2qd'],
+    }),
     customer_id: CustomerId,
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ code: 'sum-k7px m2qd', customer_id: 'c-1042' }] },
 );
 export type ClaimBody = Static<typeof ClaimBody>;
 
@@ -34,7 +40,23 @@ export const Claim = Type.Object({
   outcome: ClaimOutcome,
 });
 
-export const ClaimResponse = Type.Object({ claim: Claim });
+export const ClaimResponse = Type.Object(
+  { claim: Claim },
+  {
+    examples: [
+      {
+        claim: {
+          id: '9001',
+          code: 'SUMK7PXM2QD',
+          list_id: '42',
+          customer_id: 'c-1042',
+          claimed_at: '2026-12-04T09:30:00.000Z',
+          outcome: { points: { amount: 500, account: 'spendable', source: 'promo' }, offers: ['1733'], tags: ['summer-2026'] },
+        },
+      },
+    ],
+  },
+);
 
 export const ValidateResponse = Type.Object({
   valid: Type.Literal(true),
@@ -68,7 +90,7 @@ export const ClaimRecord = Type.Object({
 export type ClaimRecord = Static<typeof ClaimRecord>;
 
 export const ReasonBody = Type.Object(
-  { reason: Type.String({ minLength: 1, maxLength: 500, pattern: '^[^\\u0000]*$' }) },
+  { reason: Type.String({ minLength: 1, maxLength: 500, pattern: '^[^\\u0000]*$', examples: ['customer returned the order'] }) },
   { additionalProperties: false },
 );
 

@@ -4,7 +4,7 @@ import { CHARSETS, type Charset } from './format';
 
 const charsets = Object.keys(CHARSETS) as Charset[];
 export const CharsetSchema = Type.Unsafe<Charset>(Type.Union(charsets.map((c) => Type.Literal(c))));
-const Affix = Type.String({ pattern: '^[A-Za-z0-9]{0,16}$', description: '0–16 letters A–Z or digits; upper-cased' });
+const Affix = Type.String({ pattern: '^[A-Za-z0-9]{0,16}$', description: '0–16 letters A–Z or digits; upper-cased', examples: ['SUM'] });
 
 export const FormatInput = Type.Object(
   {
@@ -32,7 +32,10 @@ export const CreateBatchBody = Type.Object(
     notify: Type.Optional(Emails),
     format: Type.Optional(FormatInput),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [{ count: 100000, name: 'Flyers for the summer fair', notify: ['ops@example.com'], format: { length: 8, prefix: 'SUM' } }],
+  },
 );
 
 export const BatchStatus = Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('failed')]);

@@ -10,7 +10,7 @@ import { cancelCode, lookupCode } from './lookup.service';
 import { ExportFile, ExportQuery, attachment, exportCodes, today } from './exports';
 
 const tags = ['Codes'];
-const Id = Type.String({ pattern: '^[1-9][0-9]{0,17}$' });
+const Id = Type.String({ pattern: '^[1-9][0-9]{0,17}$', examples: ['42'] });
 
 export const CodeStatus = Type.Union([Type.Literal('available'), Type.Literal('claimed'), Type.Literal('cancelled')]);
 
@@ -27,7 +27,7 @@ export const CodeItem = Type.Object({
 });
 
 const CodeParams = Type.Object(
-  { code: Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000]*$', description: 'in any form: it is normalized' }) },
+  { code: Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000]*$', description: 'in any form: it is normalized', examples: ['SUMK7PXM2QD'] }) },
   { additionalProperties: false },
 );
 

@@ -16,6 +16,7 @@ export const CustomerId = Type.String({
   maxLength: 128,
   pattern: '^[^\\s\\u0000-\\u001f\\u007f-\\u009f/?#]+$',
   description: "the client's own customer id: 1–128 characters, no whitespace, control characters, / ? or #",
+  examples: ['c-1042'],
 });
 
 // PostgreSQL text cannot hold NUL; refusing it here keeps such input a 400, not a 500.
@@ -25,14 +26,14 @@ export const CustomerParams = Type.Object({ id: CustomerId }, { additionalProper
 
 export const UpsertCustomerBody = Type.Object(
   {
-    email: Type.Optional(Nullable(Type.String({ format: 'email', maxLength: 320 }))),
-    name: Type.Optional(Nullable(Type.String({ maxLength: 200, pattern: NO_NUL }))),
+    email: Type.Optional(Nullable(Type.String({ format: 'email', maxLength: 320, examples: ['ana@example.com'] }))),
+    name: Type.Optional(Nullable(Type.String({ maxLength: 200, pattern: NO_NUL, examples: ['Ana Silva'] }))),
   },
   { additionalProperties: false, description: 'a field left out keeps its current value; null clears it' },
 );
 
 export const BlockCustomerBody = Type.Object(
-  { reason: Type.Optional(Type.String({ maxLength: 500, pattern: NO_NUL })) },
+  { reason: Type.Optional(Type.String({ maxLength: 500, pattern: NO_NUL, examples: ['shared codes on a forum'] })) },
   { additionalProperties: false, description: 'optional; the request may have no body at all' },
 );
 export const UnblockCustomerBody = Type.Object({}, { additionalProperties: false, description: 'optional; the request may have no body at all' });

@@ -47,7 +47,20 @@ export const CreateListBody = Type.Object(
     outcome: Outcome,
     code: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'multi_use only: the one code of the list' })),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        name: 'Summer fair 2026',
+        type: 'single_use',
+        starts_at: '2026-06-01T00:00:00Z',
+        ends_at: '2026-09-01T00:00:00Z',
+        redemption_cap: 50000,
+        outcome: { points: { amount: 500, account: 'spendable', source: 'promo' }, offers: ['coffee'], tags: ['summer-2026'] },
+      },
+      { name: 'Welcome code', type: 'multi_use', code: 'WELCOME10', outcome: { tags: ['welcome'] } },
+    ],
+  },
 );
 
 /** Known list fields that exist but may not change are accepted here so that the service can

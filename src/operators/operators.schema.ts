@@ -7,7 +7,7 @@ import { RoleSchema } from '../auth/api-keys.schema';
 
 // Deliberately loose (one @, no spaces): `admin@localhost` is a valid operator email.
 export const EMAIL_PATTERN = '^[^\\s@]+@[^\\s@]+$';
-const Email = Type.String({ minLength: 3, maxLength: 254, pattern: EMAIL_PATTERN });
+const Email = Type.String({ minLength: 3, maxLength: 254, pattern: EMAIL_PATTERN, examples: ['ana@example.com'] });
 const Name = Type.String({ minLength: 1, maxLength: 200 });
 const OneTimePassword = Type.String({ description: 'a one-time password, shown only in this response; it must be changed at first sign-in' });
 

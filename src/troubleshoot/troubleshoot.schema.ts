@@ -9,7 +9,7 @@ const Limit = Nullable(Type.Integer());
 
 export const TroubleshootQuery = Type.Object(
   {
-    code: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000]*$' })),
+    code: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000]*$', examples: ['SUMK7PXM2QD'] })),
     customer_id: Type.Optional(CustomerId),
   },
   { additionalProperties: false, description: 'either or both' },
