@@ -6,13 +6,13 @@ import { auditContext } from '../auth/auth.plugin';
 import { actorOf } from '../auth/roles';
 import { CustomerParams } from '../customers/customers.schema';
 import { IdParams, Page, errorResponses } from '../http/schemas';
-import { Attempt, AttemptsQuery, ClaimBody, ClaimRecord, ClaimResponse, CustomerClaimsQuery, ReasonBody, ValidateResponse } from './claims.schema';
+import { Attempt, AttemptsQuery, CLAIM_REFUSALS, ClaimBody, ClaimRecord, ClaimResponse, CustomerClaimsQuery, ReasonBody, ValidateResponse } from './claims.schema';
 import type { StoredResponse } from '../http/idempotency';
 import { rateLimiter, registerRateLimits } from '../http/rate-limit';
 import * as service from './claims.service';
 
 const tags = ['Claims'];
-const refusals = errorResponses(...service.CLAIM_REFUSALS);
+const refusals = errorResponses(...CLAIM_REFUSALS);
 
 /** A response as the handler's answer (returned, not sent: a keyed write stores it first). */
 function answer(reply: FastifyReply, response: StoredResponse) {

@@ -6,7 +6,24 @@
 //   verdict   — what a claim by a customer would return right now, without doing it
 import { Type, type Static } from '@sinclair/typebox';
 import { CustomerId } from '../customers/customers.schema';
+import type { ErrorCode } from '../http/error-codes';
 import { Nullable, NullableTimestamp, PageQuery, Timestamp } from '../http/schemas';
+
+/** The codes a claim or validation may be refused with, in the order of the checks (docs/product.md). */
+export const CLAIM_REFUSALS = [
+  'customer_not_found',
+  'customer_blocked',
+  'customer_locked_out',
+  'code_not_found',
+  'list_not_started',
+  'list_ended',
+  'list_cap_reached',
+  'code_cancelled',
+  'code_already_claimed',
+  'already_claimed_by_customer',
+  'customer_limit_reached',
+] as const satisfies readonly ErrorCode[];
+export type ClaimRefusal = (typeof CLAIM_REFUSALS)[number];
 
 export const ClaimBody = Type.Object(
   {

@@ -4,17 +4,16 @@ import type { Config } from '../config';
 import type { Queryable, Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
 import { DomainError, conflict, notFound, type ErrorDetails } from '../http/errors';
-import type { ErrorCode } from '../http/error-codes';
 import { findCustomer } from '../customers/customers.sql';
 import { decodeCursor, page } from '../http/pagination';
 import { normalizeCode } from '../codes/normalize';
 import * as sql from './claims.sql';
-import type { ClaimBody } from './claims.schema';
+import type { ClaimBody, ClaimRefusal } from './claims.schema';
 import { responseOf, type StoredResponse } from '../http/idempotency';
 import { metrics } from '../ops/metrics';
 
-/** Each refusal of the claim function (docs/product.md), and what it tells the caller; statuses are in http/error-codes.ts. */
-const REFUSALS = {
+/** What each refusal of the claim function tells the caller; statuses are in http/error-codes.ts. */
+const REFUSALS: Record<ClaimRefusal, string> = {
   customer_not_found: 'no registered customer has this id',
   customer_blocked: 'the customer is blocked from claiming',
   customer_locked_out: 'the customer tried too many unknown codes and is locked out for a while',
@@ -26,11 +25,7 @@ const REFUSALS = {
   code_already_claimed: 'the code has already been claimed',
   already_claimed_by_customer: 'the customer has already claimed this code',
   customer_limit_reached: 'the customer has reached their claim limit',
-} as const satisfies Partial<Record<ErrorCode, string>>;
-
-export type ClaimRefusal = keyof typeof REFUSALS;
-/** The codes a claim or validation may be refused with. */
-export const CLAIM_REFUSALS = Object.keys(REFUSALS) as ClaimRefusal[];
+};
 
 export const lockoutRules = (config: Readonly<Config>): sql.LockoutRules => ({
   threshold: config.lockoutThreshold,
@@ -43,7 +38,7 @@ const secondsUntil = (time: string | Date) => Math.max(1, Math.ceil((new Date(ti
 
 /** A refusal of the claim function as the domain error a client gets, with Retry-After for a lockout. */
 export function refusalError(result: sql.ClaimResult): DomainError {
-  const reason = result.error as ClaimRefusal;
+  const reason = result.error!;
   const message = REFUSALS[reason];
   const details: ErrorDetails = {};
   if (result.list_id) details.list_id = result.list_id;

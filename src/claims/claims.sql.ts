@@ -1,5 +1,6 @@
 import { isPool, retryingDeadlocks, type Queryable, type Tx } from '../db/pool';
 import type { ClaimRecord } from './claims.schema';
+import type { ClaimRefusal } from './claims.schema';
 
 type ClaimKind = 'claim' | 'validate' | 'verdict';
 
@@ -11,7 +12,7 @@ export interface LockoutRules {
 
 /** What the claim function answers: an error reason with its details, or the result. */
 export interface ClaimResult {
-  error?: string;
+  error?: ClaimRefusal;
   list_id?: string;
   locked_until?: string;
   period?: string;

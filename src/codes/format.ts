@@ -1,5 +1,6 @@
 // Generated code formats (docs/product.md): random characters from a charset, with an optional fixed
-// prefix and suffix, and the sparsity rule that keeps guessing a code hopeless.
+// prefix and suffix, and the sparsity rule that keeps guessing a code hopeless. Pure and free of
+// Node-only imports: the dashboard imports it too (web/src/pages/lists/codeFormat.ts).
 
 export const CHARSETS = {
   // digits and letters without 0 1 I L O U, which people misread or mistype
@@ -28,9 +29,14 @@ export function formatKey(format: CodeFormat): string {
   return `${format.charset}:${format.length}:${format.prefix}:${format.suffix}`;
 }
 
+/** Every code the format can spell: charset^length. */
+export function possibleCodes(format: CodeFormat): bigint {
+  return BigInt(CHARSETS[format.charset].length) ** BigInt(format.length);
+}
+
 /** How many codes of this format may exist in all: ⌊charset^length / 10,000⌋. */
 export function formatCapacity(format: CodeFormat): bigint {
-  return BigInt(CHARSETS[format.charset].length) ** BigInt(format.length) / SPARSITY;
+  return possibleCodes(format) / SPARSITY;
 }
 
 /** A made-up code of the format, for previews; not drawn from the real generator's stream. */

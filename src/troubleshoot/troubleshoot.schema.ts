@@ -1,9 +1,9 @@
 // The troubleshooting report: everything an agent needs to answer "my code doesn't work".
 import { Type } from '@sinclair/typebox';
-import { Attempt, ClaimRecord } from '../claims/claims.schema';
+import { Attempt, CLAIM_REFUSALS, ClaimRecord, type ClaimRefusal } from '../claims/claims.schema';
 import { CodeDetail } from '../codes/codes.routes';
 import { CustomerId } from '../customers/customers.schema';
-import { Nullable, NullableTimestamp, Timestamp } from '../http/schemas';
+import { ErrorDetails, Nullable, NullableTimestamp, Timestamp } from '../http/schemas';
 
 const Limit = Nullable(Type.Integer());
 
@@ -46,9 +46,9 @@ export const TroubleshootReport = Type.Object({
       {
         would_succeed: Type.Boolean(),
         status: Type.Integer({ description: 'the HTTP status a claim would get' }),
-        error: Nullable(Type.String({ description: 'the error code a claim would get' })),
+        error: Nullable(Type.Unsafe<ClaimRefusal>({ type: 'string', enum: [...CLAIM_REFUSALS].sort(), description: 'the error code a claim would get' })),
         message: Type.String(),
-        details: Type.Unknown(),
+        details: Nullable(Type.Ref(ErrorDetails)),
       },
       { description: 'what POST /v1/claims by this customer with this code would return now; needs both code and customer_id' },
     ),

@@ -64,7 +64,7 @@ export async function troubleshoot(db: Queryable, config: Readonly<Config>, quer
   if (result) {
     if (result.error) {
       const error = refusalError(result);
-      verdict = { would_succeed: false, status: error.status, error: error.code, message: error.message, details: error.details ?? null };
+      verdict = { would_succeed: false, status: error.status, error: result.error, message: error.message, details: error.details ?? null };
     } else {
       verdict = { would_succeed: true, status: 201, error: null, message: 'a claim now would succeed and issue the list outcome', details: null };
     }

@@ -11630,9 +11630,9 @@ export interface operations {
                             would_succeed: boolean;
                             /** @description the HTTP status a claim would get */
                             status: number;
-                            error: string | null;
+                            error: ("already_claimed_by_customer" | "code_already_claimed" | "code_cancelled" | "code_not_found" | "customer_blocked" | "customer_limit_reached" | "customer_locked_out" | "customer_not_found" | "list_cap_reached" | "list_ended" | "list_not_started") | null;
                             message: string;
-                            details: unknown;
+                            details: components["schemas"]["ErrorDetails"] | null;
                         } | null;
                         attempts: {
                             id: string;
