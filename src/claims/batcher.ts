@@ -2,7 +2,7 @@
 // statement and the transaction around it, not the rules (a pgbench of the claim function:
 // ~3.4k claims/s one per transaction, ~11k/s eight per transaction). So claims are sent
 // through a few lanes: while every lane is busy, new requests queue, and the next free lane
-// takes all that queued (up to `maxSize`) as one call of claim_codes (migration 006). A
+// takes all that queued (up to `maxSize`) as one call of claim_codes (claims.functions.sql). A
 // request that finds a lane free goes at once, alone: batching costs no latency when there
 // is no load, and batches grow with the load. Each lane starts its claims at a counter slot
 // of its own, so lanes never wait on each other's slot.

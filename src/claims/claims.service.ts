@@ -1,5 +1,5 @@
 // Claims, validation and reversals. The rules themselves run in the database (claim_code,
-// migration 003); this layer turns their answers into HTTP responses and owns reversals.
+// claims.functions.sql); this layer turns their answers into HTTP responses and owns reversals.
 import type { Config } from '../config';
 import type { Queryable, Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';

@@ -24,7 +24,7 @@ export interface ClaimResult {
 
 
 /**
- * Runs the rules of docs/product.md in the database (see claim_code in migrations 003 and 006). A
+ * Runs the rules of docs/product.md in the database (claim_code in claims.functions.sql). A
  * claim is one statement, so one round trip. Run on its own (not inside a caller's
  * transaction), the statement is its own transaction, and is run again should it deadlock
  * with an agent's reversal or cancel of the same code.
@@ -43,7 +43,7 @@ export async function runClaim(db: Queryable, kind: ClaimKind, code: string, cus
 
 /**
  * Runs several claims or validations in one statement and one transaction (claim_codes in
- * migration 006), in the order given; answers come back in that order. Claims start at
+ * claims.functions.sql), in the order given; answers come back in that order. Claims start at
  * counter slot `slot`. See batcher.ts.
  */
 export async function runClaims(

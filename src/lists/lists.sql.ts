@@ -135,7 +135,7 @@ export async function insertList(db: Queryable, list: NewList): Promise<string> 
     [list.name, list.description, list.type, list.startsAt, list.endsAt, list.redemptionCap, JSON.stringify(list.outcome), list.codeDisplay],
   );
   const id = rows[0]!.id;
-  // 32 counter rows, as claim_code (a lane's slot or pid % 32) and spread_list_cap expect (migrations 003, 006); slot 0 also counts codes.
+  // 32 counter rows, as claim_code (a lane's slot or pid % 32) and spread_list_cap expect (claims.functions.sql, lists.functions.sql); slot 0 also counts codes.
   await db.query(
     `INSERT INTO list_counters (list_id, slot, codes) SELECT $1, s, CASE WHEN s = 0 THEN $2 ELSE 0 END FROM generate_series(0, 31) s`,
     [id, list.codeDisplay ? 1 : 0],

@@ -1,4 +1,4 @@
-// Claims in batches (src/claims/batcher.ts, claim_codes in migration 006): a batch answers
+// Claims in batches (src/claims/batcher.ts, claim_codes in src/claims/claims.functions.sql): a batch answers
 // each element exactly as if it had run alone, one after the other; batches form under load
 // without changing any count; and a batch held up by a lock gives way, so that the claims
 // queued behind it go on while the held one waits on its own.
