@@ -2,6 +2,7 @@
 // A bad value stops the process at start with a message naming the variable.
 import path from 'node:path';
 import { EMAIL_PATTERN } from './operators/operators.schema';
+import { COUNTER_SLOTS } from './lists/counters';
 
 export type Role = 'api' | 'worker' | 'all';
 
@@ -123,7 +124,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     databaseUrl,
     databasePoolSize,
     // Lanes leave at least one connection of the pool to everything else.
-    claimBatchLanes: Math.min(int(env, 'CLAIM_BATCH_LANES', 4, 1, 32), databasePoolSize - 1),
+    claimBatchLanes: Math.min(int(env, 'CLAIM_BATCH_LANES', 4, 1, COUNTER_SLOTS), databasePoolSize - 1),
     claimBatchSize: int(env, 'CLAIM_BATCH_SIZE', 32, 1, 1000),
     dataDir: path.resolve(text(env, 'DATA_DIR') ?? './data'),
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),

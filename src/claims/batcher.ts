@@ -19,6 +19,7 @@
 import pg from 'pg';
 import type { Pool } from '../db/pool';
 import * as sql from './claims.sql';
+import { COUNTER_SLOTS, laneSlot } from '../lists/counters';
 
 export type BatchKind = 'claim' | 'validate';
 
@@ -44,7 +45,6 @@ export interface BatchStats {
   fallbacks: number;
 }
 
-const SLOTS = 32; // list_counters rows per list (migration 003)
 
 /**
  * Whether a failed batch can be run again element by element: the database reported an
@@ -73,7 +73,7 @@ export class ClaimBatcher {
     private readonly lockout: sql.LockoutRules,
     private readonly options: BatchOptions,
   ) {
-    this.lanes = Math.min(Math.max(1, options.lanes), SLOTS);
+    this.lanes = Math.min(Math.max(1, options.lanes), COUNTER_SLOTS);
     this.freeLanes = Array.from({ length: this.lanes }, (_, lane) => lane);
   }
 
@@ -111,7 +111,7 @@ export class ClaimBatcher {
     this.stats.batches++;
     this.stats.elements += batch.length;
     const ordered = batch.sort(byCodeThenCustomer);
-    const slot = Math.floor((lane * SLOTS) / this.lanes);
+    const slot = laneSlot(lane, this.lanes);
     let results: sql.ClaimResult[];
     try {
       results = await sql.runClaims(this.pool, kind, ordered, this.lockout, slot);

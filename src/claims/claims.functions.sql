@@ -15,7 +15,7 @@
 --
 -- Two settings shape how it runs:
 --  * `p_slot`: the counter slot a claim starts at. A batch lane passes its own, so that the
---    lanes never share a slot; a lone claim keeps its connection's (pid % 32).
+--    lanes never share a slot; a lone claim passes NULL and starts at its connection's.
 --  * `enable_seqscan = off`. PL/pgSQL caches each statement's plan per connection. A plan
 --    made while `claims`, `attempts` or `list_counters` held a handful of rows is a
 --    sequential scan, and it stays cached as those tables grow: a fresh service measured
@@ -38,7 +38,6 @@ DECLARE
   v_month     bigint;
   v_year      bigint;
   v_slot      integer;
-  v_tries     integer := 0;
   v_claim_id  bigint;
   v_offers    jsonb;
   v_outcome   jsonb;
@@ -94,8 +93,7 @@ BEGIN
     IF v_now < v_list.starts_at THEN v_reason := 'list_not_started'; EXIT checks; END IF;
     IF v_list.ends_at <= v_now THEN v_reason := 'list_ended'; EXIT checks; END IF;
     IF v_list.redemption_cap IS NOT NULL THEN
-      SELECT sum(claims) INTO v_count FROM list_counters WHERE list_id = v_list.id;
-      IF v_count >= v_list.redemption_cap THEN v_reason := 'list_cap_reached'; EXIT checks; END IF;
+      IF list_claim_count(v_list.id) >= v_list.redemption_cap THEN v_reason := 'list_cap_reached'; EXIT checks; END IF;
     END IF;
     IF v_code.cancelled_at IS NOT NULL THEN v_reason := 'code_cancelled'; EXIT checks; END IF;
     IF v_list.type <> 'multi_use' AND v_code.claimed_by IS NOT NULL THEN v_reason := 'code_already_claimed'; EXIT checks; END IF;
@@ -125,23 +123,10 @@ BEGIN
   IF v_reason IS NULL AND p_kind = 'claim' THEN
     <<take>>
     BEGIN
-      -- Count the claim first: take one unit of a counter slot before anything else is
-      -- written, so that a full list costs no undo. Start at the caller's slot (a batch lane's,
-      -- else this connection's); on a capped list, when that slot's quota is used up, move to
-      -- a slot that still has room, until none has. The search locks nothing, so a lone claim
-      -- never holds one slot while it waits for another. The quota is read by the UPDATE
-      -- itself (NULL = uncapped), so a cap set or lifted while this claim was in flight is
-      -- honoured.
-      v_slot := coalesce(p_slot, pg_backend_pid()) % 32;
-      LOOP
-        UPDATE list_counters SET claims = claims + 1
-         WHERE list_id = v_list.id AND slot = v_slot AND (quota IS NULL OR claims < quota);
-        EXIT WHEN FOUND;
-        SELECT slot INTO v_slot FROM list_counters
-         WHERE list_id = v_list.id AND (quota IS NULL OR claims < quota) ORDER BY random() LIMIT 1;
-        v_tries := v_tries + 1;
-        IF NOT FOUND OR v_tries > 64 THEN v_reason := 'list_cap_reached'; EXIT take; END IF;
-      END LOOP;
+      -- Count the claim first (src/lists/counters.functions.sql): take one unit of a counter
+      -- slot before anything else is written, so that a full list costs no undo.
+      v_slot := take_claim_unit(v_list.id, p_slot);
+      IF v_slot IS NULL THEN v_reason := 'list_cap_reached'; EXIT take; END IF;
 
       IF v_list.type <> 'multi_use' THEN
         UPDATE codes SET claimed_by = p_customer, claimed_at = v_now
@@ -169,7 +154,7 @@ BEGIN
 
       IF v_reason IS NOT NULL THEN
         -- Lost a race after counting the claim: give the unit back.
-        UPDATE list_counters SET claims = claims - 1 WHERE list_id = v_list.id AND slot = v_slot;
+        PERFORM give_back_claim_unit(v_list.id, v_slot);
         EXIT take;
       END IF;
 

@@ -1,6 +1,7 @@
 import { isPool, retryingDeadlocks, type Queryable, type Tx } from '../db/pool';
 import type { ClaimRecord } from './claims.schema';
 import type { ClaimRefusal } from './claims.schema';
+import { giveBackClaim } from '../lists/counters';
 
 type ClaimKind = 'claim' | 'validate' | 'verdict';
 
@@ -110,7 +111,7 @@ export async function listCustomerClaims(db: Queryable, customerId: string, afte
  * same code cannot deadlock with it.
  */
 export async function reverseClaim(tx: Tx, claim: { id: string; code: string; list_id: string; slot: number; customer_id: string }, reason: string, actor: string) {
-  await tx.query('UPDATE list_counters SET claims = claims - 1 WHERE list_id = $1 AND slot = $2', [claim.list_id, claim.slot]);
+  await giveBackClaim(tx, claim.list_id, claim.slot);
   await tx.query(
     // A multi-use code's row never carries claimed_by, so this frees single-use and
     // third-party codes only.

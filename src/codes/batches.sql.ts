@@ -2,6 +2,7 @@ import { finished } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Queryable } from '../db/pool';
 import type { CodeFormat } from './format';
+import { countCodes } from '../lists/counters';
 
 export interface BatchRow {
   id: string;
@@ -154,7 +155,7 @@ export async function insertBatchCodes(
   tell();
   if (inserted > 0) {
     await db.query('UPDATE batches SET generated = generated + $2 WHERE id = $1', [batch.id, inserted]);
-    await db.query('UPDATE list_counters SET codes = codes + $2 WHERE list_id = $1 AND slot = 0', [batch.list_id, inserted]);
+    await countCodes(db, batch.list_id, inserted);
   }
   return { inserted, clashed };
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool';
+import { countCancel, lockCancelCounter } from '../lists/counters';
 
 export type CodeStatus = 'available' | 'claimed' | 'cancelled';
 
@@ -108,13 +109,13 @@ export async function findCode(db: Queryable, normalized: string): Promise<CodeD
  * order a claim takes them, so a cancel racing a claim cannot deadlock with it.
  */
 export async function cancelCode(db: Queryable, listId: string, normalized: string, reason: string): Promise<boolean> {
-  await db.query('SELECT 1 FROM list_counters WHERE list_id = $1 AND slot = 0 FOR UPDATE', [listId]);
+  await lockCancelCounter(db, listId);
   const { rowCount } = await db.query(
     `UPDATE codes SET cancelled_at = now(), cancel_reason = $2
       WHERE code = $1 AND claimed_by IS NULL AND cancelled_at IS NULL`,
     [normalized, reason],
   );
-  if (rowCount) await db.query('UPDATE list_counters SET cancelled = cancelled + 1 WHERE list_id = $1 AND slot = 0', [listId]);
+  if (rowCount) await countCancel(db, listId);
   return rowCount === 1;
 }
 

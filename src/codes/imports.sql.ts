@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/pool';
 import type { Rejection } from './imports.schema';
+import { countCodes } from '../lists/counters';
 
 export interface ImportRow {
   id: string;
@@ -128,7 +129,7 @@ export async function processImportChunk(
     await removeStagedLines(db, imp.id, rest <= size ? null : result.through);
     await db.query('UPDATE imports SET accepted = accepted + $2, rejected = rejected + $3 WHERE id = $1', [imp.id, result.accepted, result.rejected]);
     if (result.accepted > 0) {
-      await db.query('UPDATE list_counters SET codes = codes + $2 WHERE list_id = $1 AND slot = 0', [imp.list_id, result.accepted]);
+      await countCodes(db, imp.list_id, result.accepted);
     }
   }
   return { lines: result.lines, accepted: result.accepted, rejected: result.rejected, clashed };

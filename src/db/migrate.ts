@@ -122,6 +122,8 @@ export async function migrate(pool: pg.Pool): Promise<string[]> {
         });
         applied.push(migration.name);
       }
+      // A file that was renamed or removed is forgotten (what it created stays until dropped).
+      await client.query('DELETE FROM schema_repeatables WHERE NOT (name = ANY($1))', [repeatables.map((r) => r.name)]);
       const current = await client.query<{ name: string; checksum: string }>('SELECT name, checksum FROM schema_repeatables');
       const known = new Map(current.rows.map((r) => [r.name, r.checksum]));
       for (const repeatable of repeatables) {

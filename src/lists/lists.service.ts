@@ -9,6 +9,7 @@ import { decodeCursor, encodeCursor } from '../http/pagination';
 import { parseTimestamp } from '../http/timestamps';
 import * as sql from './lists.sql';
 import { NOT_EDITABLE, type CreateList, type ListQuery, type OutcomeInput, type UpdateList } from './lists.schema';
+import { spreadCap } from './counters';
 
 export async function createList(tx: Tx, ctx: AuditContext, input: CreateList) {
   const problems: ErrorDetail[] = [];
@@ -107,7 +108,7 @@ export async function updateList(tx: Tx, ctx: AuditContext, id: string, changes:
     );
   }
   await sql.updateList(tx, id, 'ends_at' in changes ? { ...rest, ends_at: endsAt } : rest);
-  if ('redemption_cap' in changes) await sql.spreadCap(tx, id);
+  if ('redemption_cap' in changes) await spreadCap(tx, id);
   const after = (await sql.findList(tx, id))!;
   await recordAudit(tx, ctx, { action: 'list.update', entityType: 'list', entityId: id, before: auditView(before), after: auditView(after) });
   return after;

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/pool';
 import type { ListSort, OutcomeInput } from './lists.schema';
+import { counterTotals, createCounters, lockCounters, spreadCap } from './counters';
 
 export interface ListRow {
   id: string;
@@ -35,10 +36,7 @@ const LIST_VIEW = `
            AS available_count,
          CASE l.type WHEN 'multi_use' THEN l.redemption_cap ELSE 1 END AS entry_cap
     FROM lists l
-   CROSS JOIN LATERAL (
-         SELECT COALESCE(sum(claims), 0)::float8 AS claims, COALESCE(sum(codes), 0)::float8 AS codes,
-                COALESCE(sum(cancelled), 0)::float8 AS cancelled
-           FROM list_counters WHERE list_id = l.id) c
+   CROSS JOIN LATERAL (${counterTotals('l')}) c
    CROSS JOIN LATERAL (
          SELECT CASE
                   WHEN now() < l.starts_at THEN 'pending'
@@ -79,13 +77,8 @@ export async function findList(db: Queryable, id: string): Promise<ListRow | und
 export async function lockList(db: Queryable, id: string): Promise<ListRow | undefined> {
   const { rowCount } = await db.query('SELECT 1 FROM lists WHERE id = $1 FOR UPDATE', [id]);
   if (!rowCount) return undefined;
-  await db.query('SELECT 1 FROM list_counters WHERE list_id = $1 ORDER BY slot FOR UPDATE', [id]);
+  await lockCounters(db, id);
   return findList(db, id);
-}
-
-/** Shares a changed cap out over the list's counter slots; the caller holds them locked. */
-export async function spreadCap(db: Queryable, id: string): Promise<void> {
-  await db.query('SELECT spread_list_cap($1)', [id]);
 }
 
 export interface ListSearch {
@@ -135,11 +128,7 @@ export async function insertList(db: Queryable, list: NewList): Promise<string> 
     [list.name, list.description, list.type, list.startsAt, list.endsAt, list.redemptionCap, JSON.stringify(list.outcome), list.codeDisplay],
   );
   const id = rows[0]!.id;
-  // 32 counter rows, as claim_code (a lane's slot or pid % 32) and spread_list_cap expect (claims.functions.sql, lists.functions.sql); slot 0 also counts codes.
-  await db.query(
-    `INSERT INTO list_counters (list_id, slot, codes) SELECT $1, s, CASE WHEN s = 0 THEN $2 ELSE 0 END FROM generate_series(0, 31) s`,
-    [id, list.codeDisplay ? 1 : 0],
-  );
+  await createCounters(db, id, list.codeDisplay ? 1 : 0);
   if (list.redemptionCap !== null) await spreadCap(db, id);
   return id;
 }

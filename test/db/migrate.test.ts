@@ -9,6 +9,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createPool } from '../../src/db/pool';
 import { MigrationChangedError, loadMigrations, loadRepeatables, migrate } from '../../src/db/migrate';
 import { migrateQueue } from '../../src/jobs/queue';
+import { COUNTER_SLOTS } from '../../src/lists/counters';
 import { withDatabase } from '../support/global-setup';
 
 const created: string[] = [];
@@ -48,7 +49,7 @@ describe('migrations', () => {
       const migrations = await loadMigrations();
       const repeatables = await loadRepeatables();
       expect(migrations.length).toBeGreaterThan(0);
-      expect(repeatables.map((r) => r.name)).toEqual(['claims/claims.functions.sql', 'lists/lists.functions.sql']);
+      expect(repeatables.map((r) => r.name)).toEqual(['claims/claims.functions.sql', 'lists/counters.functions.sql']);
       const applied = results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
       // Between them the three calls applied each migration and each repeatable file once; the
       // lock made the others wait.
@@ -112,14 +113,19 @@ describe('upgrades', () => {
       const before = await functions(old);
       expect(Object.keys(before)).toContain('claim_code(text,text,text,integer,interval,interval,integer)');
 
-      expect(await migrate(old)).toEqual(['claims/claims.functions.sql', 'lists/lists.functions.sql']);
+      expect(await migrate(old)).toEqual(['claims/claims.functions.sql', 'lists/counters.functions.sql']);
       await migrate(fresh);
       const upgraded = await functions(old);
       expect(upgraded).toEqual(await functions(fresh));
       expect(Object.keys(upgraded).sort()).toEqual([
         'claim_code(text,text,text,integer,interval,interval,integer)',
         'claim_codes(text,text[],text[],integer,interval,interval,integer)',
+        'create_list_counters(bigint,bigint)',
+        'give_back_claim_unit(bigint,integer)',
+        'list_claim_count(bigint)',
+        'list_counter_slots()',
         'spread_list_cap(bigint)',
+        'take_claim_unit(bigint,integer)',
       ]);
       // The old migrations got their checksums on that start; a second start does nothing.
       const { rows } = await old.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations WHERE checksum IS NULL');
@@ -135,9 +141,11 @@ describe('upgrades', () => {
     try {
       await migrate(pool);
       // Another checksum stored: as if the file had changed since it was applied.
-      await pool.query(`UPDATE schema_repeatables SET checksum = 'older' WHERE name = 'lists/lists.functions.sql'`);
+      await pool.query(`UPDATE schema_repeatables SET checksum = 'older' WHERE name = 'lists/counters.functions.sql'`);
+      // The slot count is said twice, once in each language of the counters module: they agree.
+      expect((await pool.query('SELECT list_counter_slots() AS n')).rows[0].n).toBe(COUNTER_SLOTS);
       await pool.query('DROP FUNCTION spread_list_cap(bigint)');
-      expect(await migrate(pool)).toEqual(['lists/lists.functions.sql']);
+      expect(await migrate(pool)).toEqual(['lists/counters.functions.sql']);
       expect(Object.keys(await functions(pool))).toContain('spread_list_cap(bigint)');
 
       await pool.query(`UPDATE schema_migrations SET checksum = 'edited' WHERE version = 3`);
