@@ -1,26 +1,6 @@
-// Shapes and formatters that both the list views and the agent/admin views use.
-
-/** What a claim gives the customer (a list's outcome, copied onto each claim). */
-export interface Outcome {
-  points?: { amount: number; account: string; source: string };
-  offers?: string[];
-  tags?: string[];
-}
-
-/** A point account or point source of the catalog. */
-export interface PointKind {
-  key: string;
-  name: string;
-  created_at: string;
-}
-
-export interface Offer {
-  id: string;
-  name: string;
-  description: string | null;
-  created_at: string;
-  updated_at: string;
-}
+// Formatters that both the list views and the agent/admin views use. The shapes they read
+// (Outcome, Offer) are the API's own (api/types.ts, from the OpenAPI document).
+import type { Offer, Outcome } from './api';
 
 /** Outcome in a sentence: "100 spendable points from promo_code, offers: Free coffee, tags: vip". */
 export function describeOutcome(outcome: Outcome, offers?: Offer[]): string {

@@ -1,7 +1,7 @@
 // Who is signed in. The app asks the service once at start; a 401 from any call later
 // (expired or ended session) sends the person back to the login form.
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from 'react';
-import { onSessionEnded, sessionApi, type Operator, type Role } from './api';
+import { api, onSessionEnded, unwrap, type Operator, type Role } from './api';
 
 interface SessionState {
   operator: Operator | null;
@@ -20,8 +20,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [loading, setLoading] = useState(true);
 
   useEffect(() => {
-    sessionApi
-      .current()
+    unwrap(api.GET('/session'))
       .then((answer) => setOperator(answer.operator))
       .catch(() => setOperator(null))
       .finally(() => setLoading(false));
@@ -29,7 +28,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const logout = useCallback(async () => {
-    await sessionApi.logout().catch(() => undefined);
+    await unwrap(api.DELETE('/session')).catch(() => undefined);
     setOperator(null);
   }, []);
 

@@ -2,14 +2,13 @@
 // unclaimed code, reverse a claim. The search lives in the URL (?code= / ?customer=).
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { api } from '../api';
+import { api, unwrap } from '../api';
 import { useLoad } from '../hooks';
 import { Empty, ErrorMessage, Loading, inWords } from '../components/Feedback';
 import { ClaimsTable } from './ops/ClaimsTable';
 import { CodeCard } from './ops/CodeCard';
 import { LoadMore } from '../components/PagedTable';
 import { NoticeBar, isNotFound, useAction, usePaged } from './ops/common';
-import type { ClaimRecord, CodeDetail } from './ops/types';
 
 type Mode = 'code' | 'customer';
 
@@ -88,7 +87,7 @@ function Intro() {
 }
 
 function CodeResult({ code, action }: { code: string; action: ReturnType<typeof useAction> }) {
-  const { data, error, loading, reload } = useLoad(() => api.get<CodeDetail>(`/codes/${encodeURIComponent(code)}`), [code]);
+  const { data, error, loading, reload } = useLoad(() => unwrap(api.GET('/v1/codes/{code}', { params: { path: { code } } })), [code]);
   if (loading && !data) return <Loading what="Looking the code up" />;
   if (isNotFound(error))
     return (
@@ -103,8 +102,7 @@ function CodeResult({ code, action }: { code: string; action: ReturnType<typeof 
 }
 
 function CustomerResult({ customerId, action }: { customerId: string; action: ReturnType<typeof useAction> }) {
-  const path = `/customers/${encodeURIComponent(customerId)}`;
-  const claims = usePaged<ClaimRecord>(`${path}/claims`);
+  const claims = usePaged(customerId, (cursor) => unwrap(api.GET('/v1/customers/{id}/claims', { params: { path: { id: customerId }, query: { cursor } } })));
   if (claims.loading && claims.items.length === 0 && !claims.error) return <Loading what="Loading the customer's claims" />;
   if (isNotFound(claims.error))
     return <Empty title={`No customer “${customerId}”`}>No registered customer has this ID. Customer IDs are matched exactly, including case.</Empty>;

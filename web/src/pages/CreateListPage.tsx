@@ -2,7 +2,8 @@
 // here; the service's field errors appear under the matching field, anything else at the top.
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { api } from '../api';
+import { codeProblem, normalizeCode } from '../../../src/codes/normalize';
+import { api, unwrap, type ListType } from '../api';
 import { Field } from '../components/Field';
 import { CapField, EndsField, type CapMode } from './lists/ListFields';
 import { OutcomeFields, outcomeOf, outcomeProblems, type OutcomeDraft } from './lists/OutcomeFields';
@@ -16,15 +17,10 @@ import {
   serverFieldErrors,
   toLocalInput,
   wholeNumber,
-  type ListType,
-  type PromoList,
 } from './lists/model';
 
 const TYPES: ListType[] = ['single_use', 'multi_use', 'third_party'];
 const SHOWN = ['name', 'description', 'type', 'code', 'starts_at', 'ends_at', 'redemption_cap', 'outcome'];
-// The service's code alphabet (docs/product.md): the form says so before the server does.
-const CODE_PATTERN = /^[A-Z0-9]{3,64}$/;
-const normalizeCode = (code: string) => code.normalize('NFKC').replace(/[\s-]+/gu, '').toUpperCase();
 
 export function CreateListPage() {
   const navigate = useNavigate();
@@ -60,8 +56,9 @@ export function CreateListPage() {
     else if (name.trim().length > 200) found.name = 'Use at most 200 characters.';
     if (description.length > 2000) found.description = 'Use at most 2,000 characters.';
     if (type === 'multi_use') {
+      // The service's own code rules (src/codes/normalize.ts): the form says so before the server does.
       if (!code.trim()) found.code = 'Name the code customers will type, e.g. SpringSale.';
-      else if (!CODE_PATTERN.test(normalizeCode(code))) found.code = 'Use 3–64 letters A–Z and digits 0–9 (spaces and dashes are ignored).';
+      else if (codeProblem(normalizeCode(code)) !== null) found.code = 'Use 3–64 letters A–Z and digits 0–9 (spaces and dashes are ignored).';
     }
     const startsAt = fromLocalInput(starts);
     if (!startsAt) found.starts_at = 'Enter when the list starts.';
@@ -85,16 +82,20 @@ export function CreateListPage() {
     if (Object.keys(problems()).length) return;
     setBusy(true);
     try {
-      const created = await api.post<PromoList>('/lists', {
-        name: name.trim(),
-        ...(description.trim() ? { description: description.trim() } : {}),
-        type,
-        ...(type === 'multi_use' ? { code: code.trim() } : {}),
-        starts_at: fromLocalInput(starts),
-        ends_at: ends ? fromLocalInput(ends) : null,
-        redemption_cap: capMode === 'cap' ? wholeNumber(cap) : null,
-        outcome: outcomeOf(outcome),
-      });
+      const created = await unwrap(
+        api.POST('/v1/lists', {
+          body: {
+            name: name.trim(),
+            ...(description.trim() ? { description: description.trim() } : {}),
+            type,
+            ...(type === 'multi_use' ? { code: code.trim() } : {}),
+            starts_at: fromLocalInput(starts) ?? undefined, // never empty here: problems() requires it
+            ends_at: ends ? fromLocalInput(ends) : null,
+            redemption_cap: capMode === 'cap' ? wholeNumber(cap) : null,
+            outcome: outcomeOf(outcome),
+          },
+        }),
+      );
       navigate(`/lists/${created.id}`);
     } catch (caught) {
       setFailure(caught);

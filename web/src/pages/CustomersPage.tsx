@@ -2,7 +2,7 @@
 // state, balances, issued offers, tags, claims and failed attempts — with agent actions.
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
-import { api } from '../api';
+import { api, unwrap } from '../api';
 import { useLoad } from '../hooks';
 import { Empty, ErrorMessage, Loading } from '../components/Feedback';
 import { StatusTag } from '../components/StatusTag';
@@ -12,7 +12,6 @@ import { CustomerActions } from './ops/CustomerActions';
 import { LoadMore, PagedTable } from '../components/PagedTable';
 import { NoticeBar, Time, isNotFound, useAction, usePaged } from './ops/common';
 import { reasonText } from './ops/words';
-import type { Attempt, ClaimRecord, CustomerProfile } from './ops/types';
 
 export function CustomersPage() {
   const { id } = useParams();
@@ -48,10 +47,9 @@ function Lookup({ initial = '' }: { initial?: string }) {
 }
 
 function Profile({ id }: { id: string }) {
-  const path = `/customers/${encodeURIComponent(id)}`;
-  const profile = useLoad(() => api.get<CustomerProfile>(path), [path]);
-  const claims = usePaged<ClaimRecord>(`${path}/claims`);
-  const failed = usePaged<Attempt>(`${path}/attempts?result=failed`);
+  const profile = useLoad(() => unwrap(api.GET('/v1/customers/{id}', { params: { path: { id } } })), [id]);
+  const claims = usePaged(id, (cursor) => unwrap(api.GET('/v1/customers/{id}/claims', { params: { path: { id }, query: { cursor } } })));
+  const failed = usePaged(id, (cursor) => unwrap(api.GET('/v1/customers/{id}/attempts', { params: { path: { id }, query: { result: 'failed', cursor } } })));
   const action = useAction();
   const refresh = () => {
     profile.reload();

@@ -2,7 +2,7 @@
 // log (single-use), the uploads (third-party) or the one code and its claims (multi-use).
 import { useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
-import { api } from '../api';
+import { api, unwrap, type PromoList } from '../api';
 import { useLoad } from '../hooks';
 import { useSession } from '../session';
 import { formatCount, formatDate } from '../format';
@@ -14,12 +14,12 @@ import { EditListModal } from './lists/EditListModal';
 import { Progress } from './lists/bits';
 import { useCatalog } from './lists/useCatalog';
 import { describeOutcome } from '../domain';
-import { TYPE_EXPLANATIONS, TYPE_LABELS, completedReason, exportHref, type PromoList } from './lists/model';
+import { TYPE_EXPLANATIONS, TYPE_LABELS, completedReason, exportHref } from './lists/model';
 
 export function ListDetailsPage() {
   const { id = '' } = useParams();
   const { can } = useSession();
-  const list = useLoad(() => api.get<PromoList>(`/lists/${encodeURIComponent(id)}`), [id]);
+  const list = useLoad(() => unwrap(api.GET('/v1/lists/{id}', { params: { path: { id } } })), [id]);
   const catalog = useCatalog();
   const [editing, setEditing] = useState(false);
   const [saved, setSaved] = useState(false);

@@ -3,16 +3,17 @@
 // returns to the same view.
 import { useEffect, useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
-import { api, query, type Page } from '../api';
+import { api, unwrap, type ListQuery, type ListStatus, type ListType, type PromoList } from '../api';
 import { useLoad } from '../hooks';
 import { useSession } from '../session';
 import { formatCount, formatDate } from '../format';
 import { StatusTag } from '../components/StatusTag';
 import { Empty, ErrorMessage, Loading, describeError } from '../components/Feedback';
 import { Field } from '../components/Field';
-import { STATUS_LABELS, TYPE_LABELS, completedReason, type ListStatus, type ListType, type PromoList } from './lists/model';
+import { STATUS_LABELS, TYPE_LABELS, completedReason } from './lists/model';
 
-type SortKey = 'name' | 'type' | 'status' | 'starts_at' | 'ends_at' | 'claim_count' | 'entry_cap' | 'code_count';
+/** The columns one can sort by: orders GET /v1/lists knows. */
+type SortKey = Exclude<NonNullable<ListQuery['sort']>, 'created_at'>;
 
 const COLUMNS: { key: SortKey; label: string; numeric?: boolean }[] = [
   { key: 'name', label: 'Name' },
@@ -60,8 +61,16 @@ export function ListsPage() {
     setParams(next, { replace: true });
   }
 
-  const listQuery = { q, type, status, sort, order: sort ? order : undefined, limit: PAGE_SIZE };
-  const first = useLoad(() => api.get<Page<PromoList>>(`/lists${query(listQuery)}`), [q, type, status, sort, order]);
+  // The URL may hold any value; the service answers 400 validation_failed to one it does not know, shown as the error.
+  const listQuery: ListQuery = {
+    q: q || undefined,
+    type: (type || undefined) as ListQuery['type'],
+    status: (status || undefined) as ListQuery['status'],
+    sort: (sort || undefined) as ListQuery['sort'],
+    order: sort ? order : undefined,
+    limit: PAGE_SIZE,
+  };
+  const first = useLoad(() => unwrap(api.GET('/v1/lists', { params: { query: listQuery } })), [q, type, status, sort, order]);
   const [more, setMore] = useState<{ items: PromoList[]; cursor: string | null } | null>(null);
   const [moreBusy, setMoreBusy] = useState(false);
   const [moreError, setMoreError] = useState<unknown>(null);
@@ -78,7 +87,7 @@ export function ListsPage() {
     setMoreBusy(true);
     setMoreError(null);
     try {
-      const page = await api.get<Page<PromoList>>(`/lists${query({ ...listQuery, cursor })}`);
+      const page = await unwrap(api.GET('/v1/lists', { params: { query: { ...listQuery, cursor } } }));
       setMore((previous) => ({ items: [...(previous?.items ?? []), ...page.items], cursor: page.next_cursor }));
     } catch (failure) {
       setMoreError(failure);

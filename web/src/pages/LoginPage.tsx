@@ -1,6 +1,6 @@
 // Sign in with email and password; an operator holding a one-time password chooses their own first.
 import { useState, type FormEvent } from 'react';
-import { ApiError, sessionApi } from '../api';
+import { ApiError, api, unwrap } from '../api';
 import { useSession } from '../session';
 import { describeError } from '../components/Feedback';
 import { Field } from '../components/Field';
@@ -17,7 +17,7 @@ export function LoginPage() {
     setBusy(true);
     setError(null);
     try {
-      signedIn((await sessionApi.login(email.trim(), password)).operator);
+      signedIn((await unwrap(api.POST('/session', { body: { email: email.trim(), password } }))).operator);
     } catch (failure) {
       setError(failure instanceof ApiError && failure.status === 401 ? 'That email and password do not match an active account.' : describeError(failure));
     } finally {
@@ -61,7 +61,7 @@ export function ChangePasswordPage() {
     setBusy(true);
     setError(null);
     try {
-      signedIn((await sessionApi.changePassword(current, next)).operator);
+      signedIn((await unwrap(api.POST('/session/password', { body: { current_password: current, new_password: next } }))).operator);
     } catch (failure) {
       // 401 unauthorized: the session itself has ended (expired, or an admin disabled or reset the account).
       if (failure instanceof ApiError && failure.code === 'unauthorized') return void logout();

@@ -2,7 +2,7 @@
 // behind it, the customer's lockout and limits, and everything that happened, as a timeline.
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { api, query } from '../api';
+import { api, unwrap, type TroubleshootReport } from '../api';
 import { useLoad } from '../hooks';
 import { Empty, ErrorMessage, Loading } from '../components/Feedback';
 import { Field } from '../components/Field';
@@ -10,7 +10,6 @@ import { NoticeBar, useAction } from './ops/common';
 import { CodeFacts, CustomerFacts, Timeline } from './ops/TroubleshootParts';
 import { ClaimsTable } from './ops/ClaimsTable';
 import { refusalSentence } from './ops/words';
-import type { TroubleshootReport } from './ops/types';
 
 export function TroubleshootPage() {
   const [params, setParams] = useSearchParams();
@@ -69,7 +68,7 @@ export function TroubleshootPage() {
 
 function Report({ code, customerId, action }: { code: string; customerId: string; action: ReturnType<typeof useAction> }) {
   const { data, error, loading, reload } = useLoad(
-    () => api.get<TroubleshootReport>(`/troubleshoot${query({ code: code || undefined, customer_id: customerId || undefined })}`),
+    () => unwrap(api.GET('/v1/troubleshoot', { params: { query: { code: code || undefined, customer_id: customerId || undefined } } })),
     [code, customerId],
   );
   if (loading && !data) return <Loading what="Building the report" />;

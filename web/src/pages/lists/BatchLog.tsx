@@ -1,7 +1,7 @@
 // A single-use list's batches (GET /v1/lists/:id/batches), newest first, with live progress while
 // any batch is still being generated, and the exports of finished batches.
 import { useRef, useState } from 'react';
-import { api, type Page } from '../../api';
+import { api, unwrap, type PromoList } from '../../api';
 import { useInterval, useLoad, useSettled } from '../../hooks';
 import { useSession } from '../../session';
 import { formatCount, formatDate } from '../../format';
@@ -10,7 +10,6 @@ import { Empty, ErrorMessage, Loading } from '../../components/Feedback';
 import { GenerateCodesModal } from './GenerateCodesModal';
 import { ExportLinks, Progress } from './bits';
 import { CHARSET_LABELS } from './codeFormat';
-import type { Batch, PromoList } from './model';
 
 export function BatchLog({ list, onProgress }: { list: PromoList; onProgress: () => void }) {
   const { can } = useSession();
@@ -20,7 +19,7 @@ export function BatchLog({ list, onProgress }: { list: PromoList; onProgress: ()
     setGenerating(false);
     setTimeout(() => trigger.current?.focus(), 0); // once the dialog is gone and the page is no longer inert
   };
-  const batches = useLoad(() => api.get<Page<Batch>>(`/lists/${list.id}/batches?limit=100`), [list.id]);
+  const batches = useLoad(() => unwrap(api.GET('/v1/lists/{id}/batches', { params: { path: { id: list.id }, query: { limit: 100 } } })), [list.id]);
   const items = batches.data?.items ?? [];
   const running = items.some((batch) => batch.status === 'pending');
   useInterval(

@@ -1,13 +1,13 @@
 // Edit what a live list allows (PATCH /v1/lists/:id): name, description, end and cap. Only the
 // fields that changed are sent.
 import { useState, type FormEvent } from 'react';
-import { ApiError, api } from '../../api';
+import { ApiError, api, unwrap, type ListChanges, type PromoList } from '../../api';
 import { Modal } from '../../components/Modal';
 import { Field } from '../../components/Field';
 import { topError } from '../../components/Feedback';
 import { formatCount } from '../../format';
 import { CapField, EndsField, type CapMode } from './ListFields';
-import { fieldError, fromLocalInput, serverFieldErrors, toLocalInput, wholeNumber, type PromoList } from './model';
+import { fieldError, fromLocalInput, serverFieldErrors, toLocalInput, wholeNumber } from './model';
 
 const SHOWN = ['name', 'description', 'ends_at', 'redemption_cap'];
 
@@ -47,7 +47,7 @@ export function EditListModal({ list, onClose, onSaved }: { list: PromoList; onC
     setAttempted(true);
     setFailure(null);
     if (Object.keys(local).length) return;
-    const changes: Record<string, unknown> = {};
+    const changes: ListChanges = {};
     if (name.trim() !== list.name) changes.name = name.trim();
     const nextDescription = description.trim() === '' ? null : description.trim();
     if (nextDescription !== list.description) changes.description = nextDescription;
@@ -60,7 +60,7 @@ export function EditListModal({ list, onClose, onSaved }: { list: PromoList; onC
     }
     setBusy(true);
     try {
-      onSaved(await api.patch<PromoList>(`/lists/${list.id}`, changes));
+      onSaved(await unwrap(api.PATCH('/v1/lists/{id}', { params: { path: { id: list.id } }, body: changes })));
     } catch (caught) {
       setFailure(caught);
       setBusy(false);

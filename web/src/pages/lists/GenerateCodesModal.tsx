@@ -1,7 +1,7 @@
 // "Generate codes" for a single-use list (POST /v1/lists/:id/batches): count, batch name, email
 // alert and format, with a live sample and the possible-codes check of docs/product.md.
 import { useMemo, useState, type FormEvent } from 'react';
-import { ApiError, api } from '../../api';
+import { ApiError, api, unwrap, type Batch, type Charset } from '../../api';
 import { Modal } from '../../components/Modal';
 import { Field } from '../../components/Field';
 import { topError } from '../../components/Feedback';
@@ -21,7 +21,7 @@ import {
   sampleCode,
   type CodeFormat,
 } from './codeFormat';
-import { fieldError, serverFieldErrors, wholeNumber, type Batch, type Charset } from './model';
+import { fieldError, serverFieldErrors, wholeNumber } from './model';
 
 const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/;
 const SHOWN = ['count', 'name', 'notify', 'format'];
@@ -70,12 +70,17 @@ export function GenerateCodesModal({ listId, onClose, onCreated }: { listId: str
     if (Object.keys(local).length || tooMany || !format) return;
     setBusy(true);
     try {
-      const batch = await api.post<Batch>(`/lists/${listId}/batches`, {
-        count: countValue,
-        ...(name.trim() ? { name: name.trim() } : {}),
-        ...(emails.length ? { notify: [...new Set(emails)] } : {}),
-        format: { length: format.length, charset: format.charset, ...(prefix ? { prefix } : {}), ...(suffix ? { suffix } : {}) },
-      });
+      const batch = await unwrap(
+        api.POST('/v1/lists/{id}/batches', {
+          params: { path: { id: listId } },
+          body: {
+            count: countValue,
+            ...(name.trim() ? { name: name.trim() } : {}),
+            ...(emails.length ? { notify: [...new Set(emails)] } : {}),
+            format: { length: format.length, charset: format.charset, ...(prefix ? { prefix } : {}), ...(suffix ? { suffix } : {}) },
+          },
+        }),
+      );
       onCreated(batch);
     } catch (caught) {
       setFailure(caught);
@@ -174,6 +179,6 @@ export function GenerateCodesModal({ listId, onClose, onCreated }: { listId: str
 
 /** A full code space in words: how many more codes of this format fit. */
 function spaceMessage(failure: unknown): string {
-  const max = failure instanceof ApiError ? (failure.details as { max_count?: number } | undefined)?.max_count : undefined;
+  const max = failure instanceof ApiError ? failure.details?.max_count : undefined;
   return `Codes already made in this format leave room for only ${formatCount(max ?? 0)} more. Make fewer codes, or use a longer length, a larger character set or a prefix.`;
 }

@@ -3,7 +3,7 @@
 // the rejected rows (a table, and the CSV report) and the exports.
 import { Fragment, useRef, useState, type FormEvent } from 'react';
 import { useSearchParams } from 'react-router';
-import { api, query, upload, type Page } from '../../api';
+import { api, unwrap, uploadImport, type PromoList } from '../../api';
 import { useInterval, useLoad, useSettled } from '../../hooks';
 import { useSession } from '../../session';
 import { formatCount, formatDate } from '../../format';
@@ -13,11 +13,10 @@ import { Field } from '../../components/Field';
 import { Empty, ErrorMessage, Loading } from '../../components/Feedback';
 import { ExportLinks, Progress } from './bits';
 import { RejectedRows } from './RejectedRows';
-import type { Import, PromoList } from './model';
 
 export function ImportsPanel({ list, onProgress }: { list: PromoList; onProgress: () => void }) {
   const { can } = useSession();
-  const imports = useLoad(() => api.get<Page<Import>>(`/lists/${list.id}/imports?limit=100`), [list.id]);
+  const imports = useLoad(() => unwrap(api.GET('/v1/lists/{id}/imports', { params: { path: { id: list.id }, query: { limit: 100 } } })), [list.id]);
   const items = imports.data?.items ?? [];
   const running = items.some((item) => item.status === 'pending');
   useInterval(
@@ -141,8 +140,7 @@ function UploadForm({ listId, onUploaded }: { listId: string; onUploaded: () => 
     }
     setProgress(0);
     try {
-      const params = query({ name: name.trim() || file.name.slice(0, 200), notify: splitEmails(notify).join(',') });
-      const created = await upload<Import>(`/lists/${listId}/imports${params}`, file, setProgress);
+      const created = await uploadImport(listId, file, { name: name.trim() || file.name.slice(0, 200), notify: splitEmails(notify).join(',') }, setProgress);
       setDone(`${created.name ?? file.name} is uploaded; its codes are being checked and added.`);
       setFile(null);
       setName('');

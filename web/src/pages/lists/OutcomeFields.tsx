@@ -5,7 +5,7 @@ import { Link } from 'react-router';
 import { Field } from '../../components/Field';
 import { ErrorMessage, Loading } from '../../components/Feedback';
 import type { Catalog } from './useCatalog';
-import type { Outcome } from '../../domain';
+import type { Outcome } from '../../api';
 import { wholeNumber } from './model';
 
 export interface OutcomeDraft {

@@ -1,9 +1,8 @@
 // An import's rejected rows in words: the first 100 in a table, the rest in the CSV report.
-import { api, type Page } from '../../api';
+import { api, unwrap, type Import, type Rejection } from '../../api';
 import { useLoad } from '../../hooks';
 import { formatCount } from '../../format';
 import { ErrorMessage, Loading } from '../../components/Feedback';
-import type { Import, Rejection } from './model';
 
 const SHOWN = 100;
 
@@ -20,7 +19,7 @@ function why(row: Rejection): string {
 }
 
 export function RejectedRows({ item }: { item: Import }) {
-  const rows = useLoad(() => api.get<Page<Rejection>>(`/imports/${item.id}/rejections?limit=${SHOWN}`), [item.id]);
+  const rows = useLoad(() => unwrap(api.GET('/v1/imports/{id}/rejections', { params: { path: { id: item.id }, query: { limit: SHOWN } } })), [item.id]);
   const report = `/v1/imports/${encodeURIComponent(item.id)}/report`;
   return (
     <div className="lists-rejections">

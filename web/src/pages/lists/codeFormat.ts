@@ -1,14 +1,11 @@
-// The generated-code format rules, mirrored from src/codes/format.ts for the "Generate codes"
-// form: a live sample and the possible-codes (sparsity) check. The service stays authoritative:
-// it also counts codes already made in the same format and answers `code_space_too_small`.
-import type { Charset } from './model';
+// The generated-code format for the "Generate codes" form: a live sample and the possible-codes
+// (sparsity) check, with the service's own rules from src/codes/format.ts. The service stays
+// authoritative: it also counts codes already made in the same format and answers
+// `code_space_too_small`. Labels and input bounds are the form's.
+import { DEFAULT_FORMAT, formatCapacity, sampleCode as sampleOf, type CodeFormat } from '../../../../src/codes/format';
+import type { Charset } from '../../api';
 
-export const CHARSETS: Record<Charset, string> = {
-  unambiguous: '23456789ABCDEFGHJKMNPQRSTVWXYZ',
-  alphanumeric: '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ',
-  letters: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ',
-  numeric: '0123456789',
-};
+export { CHARSETS, SPARSITY, formatCapacity, possibleCodes, type CodeFormat } from '../../../../src/codes/format';
 
 export const CHARSET_LABELS: Record<Charset, string> = {
   unambiguous: 'Unambiguous: digits and letters without 0 1 I L O U',
@@ -17,35 +14,17 @@ export const CHARSET_LABELS: Record<Charset, string> = {
   numeric: 'Digits only',
 };
 
+// The bounds of POST /v1/lists/{id}/batches (src/codes/batches.schema.ts), for the form's own messages.
 export const MIN_LENGTH = 6;
 export const MAX_LENGTH = 32;
-export const DEFAULT_LENGTH = 10;
-/** After a batch, a format's codes may fill at most 1 / SPARSITY of its space. */
-export const SPARSITY = 10_000n;
+export const DEFAULT_LENGTH = DEFAULT_FORMAT.length;
 export const AFFIX_PATTERN = /^[A-Z0-9]{0,16}$/;
 
-export interface CodeFormat {
-  length: number;
-  prefix: string;
-  suffix: string;
-  charset: Charset;
-}
-
-/** Every code the format can spell: charset size ^ length. */
-export const possibleCodes = (format: CodeFormat): bigint => BigInt(CHARSETS[format.charset].length) ** BigInt(format.length);
-
-/** How many codes of this format may exist in all: ⌊possible / 10,000⌋. */
-export const formatCapacity = (format: CodeFormat): bigint => possibleCodes(format) / SPARSITY;
+/** A random whole number below `n` from the browser's cryptographic source. */
+const cryptoRandom = (n: number): number => crypto.getRandomValues(new Uint32Array(1))[0]! % n;
 
 /** A random code of the format, from the browser's cryptographic source (a preview only). */
-export function sampleCode(format: CodeFormat): string {
-  const chars = CHARSETS[format.charset];
-  const random = new Uint32Array(format.length);
-  crypto.getRandomValues(random);
-  let body = '';
-  for (const value of random) body += chars[value % chars.length];
-  return format.prefix + body + format.suffix;
-}
+export const sampleCode = (format: CodeFormat): string => sampleOf(format, cryptoRandom);
 
 /** A big count for people: grouped digits, or "about 1.9 × 10^47" when it is too long to read. */
 export function formatBig(n: bigint): string {

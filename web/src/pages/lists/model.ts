@@ -1,74 +1,7 @@
-// Shapes of lists, batches, imports and the catalog as the /v1 API answers them
-// (src/lists/lists.schema.ts, src/codes/batches.schema.ts, imports.schema.ts, catalog.schema.ts),
-// and the small helpers the list views share.
-import { ApiError } from '../../api';
+// Words and small helpers the list views share. The shapes of lists, batches, imports and the
+// catalog are the API's own (api/types.ts, from the OpenAPI document).
+import { ApiError, type ListStatus, type ListType, type PromoList } from '../../api';
 import { asSentence } from '../../components/Feedback';
-import type { Outcome } from '../../domain';
-
-export type ListType = 'single_use' | 'multi_use' | 'third_party';
-export type ListStatus = 'pending' | 'active' | 'completed';
-export type JobStatus = 'pending' | 'active' | 'failed';
-
-
-export interface PromoList {
-  id: string;
-  name: string;
-  description: string | null;
-  type: ListType;
-  starts_at: string;
-  ends_at: string | null;
-  redemption_cap: number | null;
-  outcome: Outcome;
-  code: string | null;
-  status: ListStatus;
-  completed_reason: 'ended' | 'cap_reached' | null;
-  claim_count: number;
-  code_count: number;
-  available_count: number;
-  cancelled_count: number;
-  entry_cap: number | null;
-  created_at: string;
-  updated_at: string;
-}
-
-export type Charset = 'unambiguous' | 'alphanumeric' | 'letters' | 'numeric';
-
-export interface Batch {
-  id: string;
-  list_id: string;
-  name: string | null;
-  requested: number;
-  generated: number;
-  status: JobStatus;
-  error: string | null;
-  notify: string[];
-  format: { length: number; prefix: string; suffix: string; charset: Charset };
-  created_at: string;
-  completed_at: string | null;
-}
-
-export interface Import {
-  id: string;
-  list_id: string;
-  name: string | null;
-  status: JobStatus;
-  total_lines: number;
-  accepted: number;
-  rejected: number;
-  error: string | null;
-  notify: string[];
-  created_at: string;
-  completed_at: string | null;
-}
-
-/** A rejected row of an import (GET /v1/imports/:id/rejections). */
-export interface Rejection {
-  line: number;
-  value: string;
-  reason: 'invalid' | 'duplicate' | 'code_taken';
-  detail: 'too_short' | 'too_long' | 'bad_characters' | null;
-  repeats_line: number | null;
-}
 
 export const TYPE_LABELS: Record<ListType, string> = {
   single_use: 'Single-use',

@@ -1,12 +1,11 @@
 // API keys: create (the secret is shown once), list, revoke.
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, type Role } from '../../api';
+import { api, ApiError, unwrap, type ApiKey, type NewApiKey, type Role } from '../../api';
 import { Field } from '../../components/Field';
 import { Confirm } from '../../components/Modal';
 import { StatusTag } from '../../components/StatusTag';
 import { PagedTable } from '../../components/PagedTable';
 import { NoticeBar, RoleSelect, SecretModal, Time, roleLabel, useAction, usePaged } from './common';
-import type { ApiKey } from './types';
 
 const ROLE_HINTS: Record<Role, string> = {
   client: 'Client: register customers, validate and claim codes (apps, websites, POS).',
@@ -15,12 +14,12 @@ const ROLE_HINTS: Record<Role, string> = {
 };
 
 export function ApiKeysSettings() {
-  const keys = usePaged<ApiKey>('/api-keys?limit=1000');
+  const keys = usePaged('api-keys', (cursor) => unwrap(api.GET('/v1/api-keys', { params: { query: { limit: 1000, cursor } } })));
   const action = useAction();
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role>('client');
   const [nameError, setNameError] = useState<string>();
-  const [created, setCreated] = useState<(ApiKey & { key: string }) | null>(null);
+  const [created, setCreated] = useState<NewApiKey | null>(null);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
 
   async function create(event: FormEvent) {
@@ -28,7 +27,7 @@ export function ApiKeysSettings() {
     setNameError(undefined);
     const result = await action.run(
       () =>
-        api.post<ApiKey & { key: string }>('/api-keys', { name: name.trim(), role }).catch((failure: unknown) => {
+        unwrap(api.POST('/v1/api-keys', { body: { name: name.trim(), role } })).catch((failure: unknown) => {
           if (failure instanceof ApiError) setNameError(failure.fieldErrors().name);
           throw failure;
         }),
@@ -42,7 +41,7 @@ export function ApiKeysSettings() {
   }
 
   async function revoke(key: ApiKey) {
-    const done = await action.run(() => api.delete<ApiKey>(`/api-keys/${key.id}`), `API key “${key.name}” was revoked. Requests with it are now refused.`);
+    const done = await action.run(() => unwrap(api.DELETE('/v1/api-keys/{id}', { params: { path: { id: key.id } } })), `API key “${key.name}” was revoked. Requests with it are now refused.`);
     setRevoking(null);
     if (done) keys.reload();
   }

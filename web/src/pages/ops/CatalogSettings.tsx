@@ -1,11 +1,10 @@
 // Catalog: point accounts, point sources and offers that list outcomes refer to.
 import { useState, type FormEvent } from 'react';
-import { api, ApiError } from '../../api';
+import { api, ApiError, unwrap, type Offer, type RequestBody } from '../../api';
 import { Field } from '../../components/Field';
 import { Modal } from '../../components/Modal';
 import { PagedTable } from '../../components/PagedTable';
 import { NoticeBar, Time, usePaged, useAction, type Action } from './common';
-import type { Offer, PointKind } from '../../domain';
 
 const KEY_HINT = 'Letters, digits and _ . : - (up to 64); cannot be changed later.';
 
@@ -36,16 +35,29 @@ export function CatalogSettings() {
   return (
     <>
       <div className="grid-2">
-        <PointKinds path="/point-accounts" noun="account" title="Point accounts" example="spendable" />
-        <PointKinds path="/point-sources" noun="source" title="Point sources" example="promo_code" />
+        <PointKinds noun="account" title="Point accounts" example="spendable" />
+        <PointKinds noun="source" title="Point sources" example="promo_code" />
       </div>
       <Offers />
     </>
   );
 }
 
-function PointKinds({ path, noun, title, example }: { path: string; noun: string; title: string; example: string }) {
-  const rows = usePaged<PointKind>(`${path}?limit=1000`);
+/** The catalog's point accounts and point sources: read a page, create one. */
+const POINT_KINDS = {
+  account: {
+    list: (cursor?: string) => unwrap(api.GET('/v1/point-accounts', { params: { query: { limit: 1000, cursor } } })),
+    create: (body: RequestBody<'createPointAccount'>) => unwrap(api.POST('/v1/point-accounts', { body })),
+  },
+  source: {
+    list: (cursor?: string) => unwrap(api.GET('/v1/point-sources', { params: { query: { limit: 1000, cursor } } })),
+    create: (body: RequestBody<'createPointSource'>) => unwrap(api.POST('/v1/point-sources', { body })),
+  },
+};
+
+function PointKinds({ noun, title, example }: { noun: keyof typeof POINT_KINDS; title: string; example: string }) {
+  const calls = POINT_KINDS[noun];
+  const rows = usePaged(noun, calls.list);
   const action = useAction();
   const [key, setKey] = useState('');
   const [name, setName] = useState('');
@@ -55,7 +67,7 @@ function PointKinds({ path, noun, title, example }: { path: string; noun: string
   async function create(event: FormEvent) {
     event.preventDefault();
     if (!KEY_PATTERN.test(key.trim())) return setErrors({ key: KEY_PROBLEM });
-    const ok = await submitForm(action, () => api.post(path, { key: key.trim(), name: name.trim() }), `Point ${noun} “${key.trim()}” created.`, setErrors);
+    const ok = await submitForm(action, () => calls.create({ key: key.trim(), name: name.trim() }), `Point ${noun} “${key.trim()}” created.`, setErrors);
     if (ok) {
       setKey('');
       setName('');
@@ -100,7 +112,7 @@ function PointKinds({ path, noun, title, example }: { path: string; noun: string
 }
 
 function Offers() {
-  const rows = usePaged<Offer>('/offers?limit=1000');
+  const rows = usePaged('offers', (cursor) => unwrap(api.GET('/v1/offers', { params: { query: { limit: 1000, cursor } } })));
   const action = useAction();
   const [id, setId] = useState('');
   const [name, setName] = useState('');
@@ -112,7 +124,7 @@ function Offers() {
     event.preventDefault();
     if (!KEY_PATTERN.test(id.trim())) return setErrors({ id: KEY_PROBLEM });
     const body = { id: id.trim(), name: name.trim(), ...(description.trim() ? { description: description.trim() } : {}) };
-    const ok = await submitForm(action, () => api.post('/offers', body), `Offer “${body.id}” created.`, setErrors);
+    const ok = await submitForm(action, () => unwrap(api.POST('/v1/offers', { body })), `Offer “${body.id}” created.`, setErrors);
     if (ok) {
       setId('');
       setName('');
@@ -188,7 +200,7 @@ function EditOffer({ offer, onClose, onSaved }: { offer: Offer; onClose: () => v
     event.preventDefault();
     const body = { name: name.trim(), description: description.trim() || null };
     let saved: Offer | undefined;
-    await submitForm(action, async () => (saved = await api.patch<Offer>(`/offers/${encodeURIComponent(offer.id)}`, body)), 'Saved.', setErrors);
+    await submitForm(action, async () => (saved = await unwrap(api.PATCH('/v1/offers/{id}', { params: { path: { id: offer.id } }, body }))), 'Saved.', setErrors);
     if (saved) onSaved(saved);
   }
 

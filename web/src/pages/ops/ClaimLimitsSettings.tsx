@@ -1,11 +1,10 @@
 // Claim limits: how many claims one customer may make per rolling week, month and year.
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, ApiError } from '../../api';
+import { api, ApiError, unwrap, type ClaimLimits } from '../../api';
 import { useLoad } from '../../hooks';
 import { ErrorMessage, Loading } from '../../components/Feedback';
 import { Field } from '../../components/Field';
 import { NoticeBar, useAction } from './common';
-import type { ClaimLimits } from './types';
 
 const PERIODS = [
   { key: 'per_week', label: 'Per week', hint: 'Rolling 7 days.' },
@@ -21,6 +20,9 @@ const toForm = (limits: ClaimLimits): Form => ({
   per_year: limits.per_year?.toString() ?? '',
 });
 
+const limitOf = (value: string) => (value.trim() === '' ? null : Number(value));
+const toLimits = (form: Form): ClaimLimits => ({ per_week: limitOf(form.per_week), per_month: limitOf(form.per_month), per_year: limitOf(form.per_year) });
+
 function check(value: string): string | undefined {
   if (value.trim() === '') return undefined;
   const n = Number(value);
@@ -29,7 +31,7 @@ function check(value: string): string | undefined {
 }
 
 export function ClaimLimitsSettings() {
-  const { data, error, loading, reload } = useLoad(() => api.get<ClaimLimits>('/settings/claim-limits'), []);
+  const { data, error, loading, reload } = useLoad(() => unwrap(api.GET('/v1/settings/claim-limits')), []);
   const [form, setForm] = useState<Form>({ per_week: '', per_month: '', per_year: '' });
   const [serverErrors, setServerErrors] = useState<Record<string, string>>({});
   const action = useAction();
@@ -47,10 +49,9 @@ export function ClaimLimitsSettings() {
     event.preventDefault();
     if (Object.values(errors).some(Boolean)) return;
     setServerErrors({});
-    const body = Object.fromEntries(PERIODS.map(({ key }) => [key, form[key].trim() === '' ? null : Number(form[key])]));
     const saved = await action.run(
       () =>
-        api.put<ClaimLimits>('/settings/claim-limits', body).catch((failure: unknown) => {
+        unwrap(api.PUT('/v1/settings/claim-limits', { body: toLimits(form) })).catch((failure: unknown) => {
           if (failure instanceof ApiError) setServerErrors(failure.fieldErrors());
           throw failure;
         }),

@@ -1,13 +1,12 @@
 // Claims of a code or of a customer, each with a "Reverse" button while it is live.
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { api } from '../../api';
+import { api, unwrap, type ClaimRecord } from '../../api';
 import { useSession } from '../../session';
 import { Empty } from '../../components/Feedback';
 import { StatusTag } from '../../components/StatusTag';
 import { ReasonConfirm, Time, type Action } from './common';
 import { describeOutcome } from '../../domain';
-import type { ClaimRecord } from './types';
 
 export function ClaimsTable({
   claims,
@@ -33,7 +32,7 @@ export function ClaimsTable({
 
   async function reverse(claim: ClaimRecord, reason: string) {
     await action.run(
-      () => api.post<ClaimRecord>(`/claims/${encodeURIComponent(claim.id)}/reversal`, { reason: reason || 'Reversed from the dashboard' }),
+      () => unwrap(api.POST('/v1/claims/{id}/reversal', { params: { path: { id: claim.id } }, body: { reason: reason || 'Reversed from the dashboard' } })),
       `Claim ${claim.id} of ${claim.code} by ${claim.customer_id} was reversed.`,
     );
     setReversing(null);

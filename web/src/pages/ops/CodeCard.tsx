@@ -1,14 +1,13 @@
 // One code found by its value: list, source, status, claims, and "Cancel code" while it can be.
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { api } from '../../api';
+import { api, unwrap, type CodeDetail } from '../../api';
 import { useSession } from '../../session';
 import { StatusTag } from '../../components/StatusTag';
 import { formatCount } from '../../format';
 import { TYPE_LABELS } from '../lists/model';
 import { ClaimsTable } from './ClaimsTable';
 import { ReasonConfirm, Time, type Action } from './common';
-import type { CodeDetail } from './types';
 
 export const listTypeLabel = (type: string) => TYPE_LABELS[type as keyof typeof TYPE_LABELS] ?? type;
 
@@ -45,7 +44,7 @@ export function CodeCard({ code, action, onChanged }: { code: CodeDetail; action
 
   async function cancel(reason: string) {
     await action.run(
-      () => api.post<CodeDetail>(`/codes/${encodeURIComponent(code.normalized)}/cancel`, { reason: reason || 'Cancelled from the dashboard' }),
+      () => unwrap(api.POST('/v1/codes/{code}/cancel', { params: { path: { code: code.normalized } }, body: { reason: reason || 'Cancelled from the dashboard' } })),
       `Code ${code.code} was cancelled. It can no longer be claimed.`,
     );
     setConfirming(false);

@@ -1,10 +1,9 @@
 // Block / unblock a customer and clear a lockout, each after a confirmation (agent and up).
 import { useState } from 'react';
-import { api } from '../../api';
+import { api, unwrap } from '../../api';
 import { useSession } from '../../session';
 import { Confirm } from '../../components/Modal';
 import { ReasonConfirm, Time, type Action } from './common';
-import type { CustomerProfile } from './types';
 
 type Pending = 'block' | 'unblock' | 'clear' | null;
 
@@ -24,13 +23,13 @@ export function CustomerActions({
   const { can } = useSession();
   const [pending, setPending] = useState<Pending>(null);
   if (!can('agent')) return null;
-  const path = `/customers/${encodeURIComponent(customerId)}`;
 
   async function change(kind: Exclude<Pending, null>, reason = '') {
+    const params = { path: { id: customerId } };
     const calls = {
-      block: () => api.post<CustomerProfile>(`${path}/block`, reason ? { reason } : {}),
-      unblock: () => api.post<CustomerProfile>(`${path}/unblock`, {}),
-      clear: () => api.post<CustomerProfile>(`${path}/lockout/clear`, {}),
+      block: () => unwrap(api.POST('/v1/customers/{id}/block', { params, body: reason ? { reason } : {} })),
+      unblock: () => unwrap(api.POST('/v1/customers/{id}/unblock', { params, body: {} })),
+      clear: () => unwrap(api.POST('/v1/customers/{id}/lockout/clear', { params, body: {} })),
     };
     const words = {
       block: `${customerId} is blocked: their claims are refused until an agent unblocks them.`,

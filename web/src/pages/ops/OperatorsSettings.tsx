@@ -1,14 +1,13 @@
 // Dashboard operators: create (one-time password shown once), change name and role,
 // disable / enable, reset the password (a new one-time password, shown once).
 import { useState, type FormEvent } from 'react';
-import { api, ApiError, type Role } from '../../api';
+import { api, ApiError, unwrap, type NewOperator, type OperatorChanges, type OperatorRow, type Role } from '../../api';
 import { useSession } from '../../session';
 import { Field } from '../../components/Field';
 import { Confirm, Modal } from '../../components/Modal';
 import { StatusTag } from '../../components/StatusTag';
 import { PagedTable } from '../../components/PagedTable';
 import { NoticeBar, RoleSelect, SecretModal, Time, roleLabel, useAction, usePaged, type Action } from './common';
-import type { OperatorRow } from './types';
 
 type Pending = { kind: 'disable' | 'enable' | 'reset' | 'edit'; operator: OperatorRow } | null;
 
@@ -24,13 +23,13 @@ function statusOf(operator: OperatorRow) {
 
 export function OperatorsSettings() {
   const { operator: me } = useSession();
-  const operators = usePaged<OperatorRow>('/operators?limit=1000');
+  const operators = usePaged('operators', (cursor) => unwrap(api.GET('/v1/operators', { params: { query: { limit: 1000, cursor } } })));
   const action = useAction();
   const [pending, setPending] = useState<Pending>(null);
   const [secret, setSecret] = useState<{ title: string; email: string; password: string } | null>(null);
 
-  async function update(operator: OperatorRow, body: Record<string, unknown>, success: string) {
-    const result = await action.run(() => api.patch<OperatorRow>(`/operators/${operator.id}`, body), success);
+  async function update(operator: OperatorRow, body: OperatorChanges, success: string) {
+    const result = await action.run(() => unwrap(api.PATCH('/v1/operators/{id}', { params: { path: { id: operator.id } }, body })), success);
     setPending(null);
     if (!result) return;
     operators.reload();
@@ -98,7 +97,7 @@ export function OperatorsSettings() {
         action={action}
         onCreated={(created) => {
           operators.reload();
-          setSecret({ title: 'Operator created', email: created.email, password: created.password! });
+          setSecret({ title: 'Operator created', email: created.email, password: created.password });
         }}
       />
 
@@ -138,7 +137,7 @@ export function OperatorsSettings() {
   );
 }
 
-function CreateOperator({ action, onCreated }: { action: Action; onCreated: (operator: OperatorRow) => void }) {
+function CreateOperator({ action, onCreated }: { action: Action; onCreated: (operator: NewOperator) => void }) {
   const [email, setEmail] = useState('');
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role>('agent');
@@ -150,7 +149,7 @@ function CreateOperator({ action, onCreated }: { action: Action; onCreated: (ope
     const body = { email: email.trim(), role, ...(name.trim() ? { name: name.trim() } : {}) };
     const created = await action.run(
       () =>
-        api.post<OperatorRow>('/operators', body).catch((failure: unknown) => {
+        unwrap(api.POST('/v1/operators', { body })).catch((failure: unknown) => {
           if (failure instanceof ApiError) setErrors(failure.fieldErrors());
           throw failure;
         }),
@@ -182,12 +181,12 @@ function CreateOperator({ action, onCreated }: { action: Action; onCreated: (ope
   );
 }
 
-function EditOperator({ operator, self, busy, onClose, onSave }: { operator: OperatorRow; self: boolean; busy: boolean; onClose: () => void; onSave: (body: Record<string, unknown>) => void }) {
+function EditOperator({ operator, self, busy, onClose, onSave }: { operator: OperatorRow; self: boolean; busy: boolean; onClose: () => void; onSave: (body: OperatorChanges) => void }) {
   const [name, setName] = useState(operator.name ?? '');
   const [role, setRole] = useState<Role>(operator.role);
   function save(event: FormEvent) {
     event.preventDefault();
-    const body: Record<string, unknown> = {};
+    const body: OperatorChanges = {};
     if ((name.trim() || null) !== operator.name) body.name = name.trim() || null;
     if (role !== operator.role) body.role = role;
     if (Object.keys(body).length === 0) return onClose();

@@ -6,7 +6,7 @@ import { Time, type Action } from './common';
 import { CustomerActions } from './CustomerActions';
 import { listTypeLabel, sourceText } from './CodeCard';
 import { EVENT_LABELS, eventSentence, isBadEvent } from './words';
-import type { TroubleshootReport } from './types';
+import type { TroubleshootReport } from '../../api';
 
 export function CodeFacts({ report }: { report: TroubleshootReport }) {
   const code = report.code;

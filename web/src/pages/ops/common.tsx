@@ -1,7 +1,7 @@
 // Pieces the agent and admin views share: running a change with a confirmation and a result
 // message, paged collections, times, and the one-time secret dialog.
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
-import { api, ApiError, type Page, type Role } from '../../api';
+import { ApiError, type Role } from '../../api';
 import { inWords } from '../../components/Feedback';
 import { Field } from '../../components/Field';
 import { Confirm, Modal } from '../../components/Modal';
@@ -89,8 +89,13 @@ export function Time({ at, precise }: { at: string | null | undefined; precise?:
   );
 }
 
-/** A collection read page by page (`next_cursor`), with "Load more". */
-export function usePaged<T>(path: string | null) {
+/**
+ * A collection read page by page (`next_cursor`), with "Load more": `load(cursor)` reads one page
+ * (the first with no cursor); it is read again from the start when `key` changes or on `reload()`.
+ */
+export function usePaged<T>(key: string, load: (cursor: string | undefined) => Promise<{ items: T[]; next_cursor: string | null }>) {
+  const loader = useRef(load);
+  loader.current = load;
   const [items, setItems] = useState<T[]>([]);
   const [next, setNext] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
@@ -100,12 +105,10 @@ export function usePaged<T>(path: string | null) {
 
   const fetchPage = useCallback(
     async (cursor: string | null, append: boolean) => {
-      if (path === null) return;
       const mine = ++current.current;
       setLoading(true);
       try {
-        const url = cursor ? `${path}${path.includes('?') ? '&' : '?'}cursor=${encodeURIComponent(cursor)}` : path;
-        const page = await api.get<Page<T>>(url);
+        const page = await loader.current(cursor || undefined);
         if (mine !== current.current) return;
         setItems((before) => (append ? [...before, ...page.items] : page.items));
         setNext(page.next_cursor);
@@ -116,7 +119,8 @@ export function usePaged<T>(path: string | null) {
         if (mine === current.current) setLoading(false);
       }
     },
-    [path],
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [key],
   );
 
   useEffect(() => {

@@ -1,9 +1,9 @@
 // Refusal codes, outcomes and audit actions in words an agent can read out to a customer.
 import { formatCount, formatDate } from '../../format';
-import type { AuditEvent, TimelineEvent, TroubleshootReport } from './types';
+import type { AuditEvent, ClaimRefusal, ErrorCodeOf, TimelineEvent, TroubleshootReport } from '../../api';
 
-/** What each refusal of a claim (docs/product.md) means. */
-export const REASONS: Record<string, string> = {
+/** What each refusal of a claim (docs/product.md) means: every refusal, and other codes a claim may answer. */
+export const REASONS = {
   customer_not_found: 'No registered customer has this ID.',
   customer_blocked: 'The customer is blocked from claiming by an agent.',
   customer_locked_out: 'The customer tried too many unknown codes and is locked out for a while.',
@@ -16,9 +16,11 @@ export const REASONS: Record<string, string> = {
   already_claimed_by_customer: 'The customer has already claimed this code.',
   customer_limit_reached: 'The customer has reached their claim limit.',
   rate_limited: 'Too many requests at once.',
-};
+} satisfies Record<ClaimRefusal, string> & Partial<Record<ErrorCodeOf<'claimCode'>, string>>;
 
-export const reasonText = (reason: string | null | undefined) => (reason ? (REASONS[reason] ?? reason.replace(/_/g, ' ')) : '');
+/** An attempt's reason (a refusal code, as the service stored it) in words. */
+export const reasonText = (reason: string | null | undefined) =>
+  reason ? ((REASONS as Partial<Record<string, string>>)[reason] ?? reason.replace(/_/g, ' ')) : '';
 
 const at = (iso: string | null | undefined) => (iso ? formatDate(iso) : 'an unknown time');
 
@@ -27,7 +29,7 @@ export function refusalSentence(report: TroubleshootReport): string {
   const verdict = report.verdict!;
   const code = report.code;
   const customer = report.customer;
-  const details = (verdict.details ?? {}) as { locked_until?: string; period?: string; limit?: number };
+  const details = verdict.details ?? {};
   switch (verdict.error) {
     case 'customer_not_found':
       return `No registered customer has the ID “${report.query.customer_id}”.`;
