@@ -47,17 +47,33 @@ async function waitForBatch(server: RunningServer, id: string) {
   }
 }
 
-async function singleUseList(server: RunningServer, db: pg.Client, name: string, cap: number | null): Promise<string[]> {
+async function singleUseList(
+  server: RunningServer,
+  db: pg.Client,
+  name: string,
+  cap: number | null,
+): Promise<string[]> {
   const outcome = { points: { amount: 10, account: 'spendable', source: 'promo_code' }, tags: ['bench'] };
   const list = await api(server, 'POST', '/v1/lists', { name, type: 'single_use', redemption_cap: cap, outcome });
   const batch = await api(server, 'POST', `/v1/lists/${list.id}/batches`, { count: codesPerList, name });
   await waitForBatch(server, batch.id);
-  const { rows } = await db.query<{ code: string }>('SELECT code FROM codes WHERE list_id = $1 ORDER BY random()', [list.id]);
+  const { rows } = await db.query<{ code: string }>('SELECT code FROM codes WHERE list_id = $1 ORDER BY random()', [
+    list.id,
+  ]);
   return rows.map((r) => r.code);
 }
 
 /** Drives one route with a new body per request; counts only `okStatus` as done. */
-async function drive(server: RunningServer, database: string, key: string, name: string, route: string, body: (i: number) => unknown, okStatus: number, seconds = duration): Promise<Scenario> {
+async function drive(
+  server: RunningServer,
+  database: string,
+  key: string,
+  name: string,
+  route: string,
+  body: (i: number) => unknown,
+  okStatus: number,
+  seconds = duration,
+): Promise<Scenario> {
   let i = 0;
   const cpuBefore = processCpuMs(server.process.pid!);
   const dbCpuBefore = clusterCpuMs(database);
@@ -76,7 +92,9 @@ async function drive(server: RunningServer, database: string, key: string, name:
       },
     ],
   });
-  const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stat]) => [code, stat?.count ?? 0] as const));
+  const statuses = Object.fromEntries(
+    Object.entries(result.statusCodeStats ?? {}).map(([code, stat]) => [code, stat?.count ?? 0] as const),
+  );
   return {
     name,
     serverCpuMs: (processCpuMs(server.process.pid!) - cpuBefore) / Math.max(1, result.requests.total),
@@ -97,13 +115,17 @@ async function drive(server: RunningServer, database: string, key: string, name:
  * writing counts too; backends that come and go with the pool are not lost.
  */
 function clusterCpuMs(database: string): number {
-  const stats = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).flatMap((pid) => {
-    try {
-      return [{ pid: Number(pid), cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8'), fields: statFields(Number(pid)) }];
-    } catch {
-      return []; // gone
-    }
-  });
+  const stats = readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .flatMap((pid) => {
+      try {
+        return [
+          { pid: Number(pid), cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8'), fields: statFields(Number(pid)) },
+        ];
+      } catch {
+        return []; // gone
+      }
+    });
   const backend = stats.find((p) => p.cmdline.includes(` ${database} `));
   if (!backend) return 0;
   const postmaster = Number(backend.fields[1]);
@@ -140,7 +162,11 @@ async function pgbench(url: string, script: string, seconds: number): Promise<nu
   const file = path.join(dir, 'claim.sql');
   await writeFile(file, script);
   try {
-    const { stdout } = await run('pgbench', ['-n', '-M', 'prepared', '-c', String(connections), '-j', '2', '-T', String(seconds), '-f', file, url], { maxBuffer: 1 << 24 });
+    const { stdout } = await run(
+      'pgbench',
+      ['-n', '-M', 'prepared', '-c', String(connections), '-j', '2', '-T', String(seconds), '-f', file, url],
+      { maxBuffer: 1 << 24 },
+    );
     const tps = /tps = ([\d.]+)/.exec(stdout);
     if (!tps) throw new Error(`pgbench printed no tps:\n${stdout}`);
     return Number(tps[1]);
@@ -166,7 +192,11 @@ INSERT INTO bench_claims (code_id, customer_id) VALUES (:n, 'c' || :n);
 `;
   const minimal = await pgbench(url, `${claim}END;\n`, duration);
   await db.query('UPDATE bench_codes SET claimed_by = NULL WHERE claimed_by IS NOT NULL; TRUNCATE bench_claims');
-  const sharedCounter = await pgbench(url, `${claim}UPDATE bench_counter SET claims = claims + 1 WHERE id = 1;\nEND;\n`, duration);
+  const sharedCounter = await pgbench(
+    url,
+    `${claim}UPDATE bench_counter SET claims = claims + 1 WHERE id = 1;\nEND;\n`,
+    duration,
+  );
   await db.query('DROP TABLE bench_codes, bench_claims, bench_counter');
   return { minimal, sharedCounter };
 }
@@ -178,7 +208,10 @@ const fmt = (s: Scenario) =>
 async function main() {
   const database = await benchDatabase();
   // The claim routes' rate limits stay on, set above the load, so their cost is measured.
-  const server = await startServer(database.url, { RATE_LIMIT_PER_MINUTE: '100000000', ...(process.env.BENCH_POOL ? { DATABASE_POOL_SIZE: process.env.BENCH_POOL } : {}) });
+  const server = await startServer(database.url, {
+    RATE_LIMIT_PER_MINUTE: '100000000',
+    ...(process.env.BENCH_POOL ? { DATABASE_POOL_SIZE: process.env.BENCH_POOL } : {}),
+  });
   const db = new pg.Client({ connectionString: database.url });
   await db.connect();
   const dbName = new URL(database.url).pathname.slice(1);
@@ -193,7 +226,13 @@ async function main() {
     const uncapped = await singleUseList(server, db, 'bench uncapped', null);
     const capped = await singleUseList(server, db, 'bench capped', 2_000_000_000);
     const outcome = { points: { amount: 10, account: 'spendable', source: 'promo_code' }, tags: ['bench'] };
-    await api(server, 'POST', '/v1/lists', { name: 'bench multi-use', type: 'multi_use', code: 'BENCH-MULTI', redemption_cap: 2_000_000_000, outcome });
+    await api(server, 'POST', '/v1/lists', {
+      name: 'bench multi-use',
+      type: 'multi_use',
+      code: 'BENCH-MULTI',
+      redemption_cap: 2_000_000_000,
+      outcome,
+    });
     const validateCodes = await singleUseList(server, db, 'bench validate', null);
     await db.query("INSERT INTO customers (id) SELECT 'c' || i FROM generate_series(1, 1000000) i");
     await db.query('VACUUM ANALYZE');
@@ -210,18 +249,67 @@ async function main() {
     // end of the uncapped list, which the scenario does not reach.
     const warmCodes = uncapped.slice(-Math.min(WARM_UP_SECONDS * 10_000, Math.floor(uncapped.length / 10)));
     const warm = customer(750_000);
-    await drive(server, dbName, client, 'warm-up', '/v1/claims', (i) => ({ code: warmCodes[i % warmCodes.length], customer_id: warm(i) }), 201, WARM_UP_SECONDS);
+    await drive(
+      server,
+      dbName,
+      client,
+      'warm-up',
+      '/v1/claims',
+      (i) => ({ code: warmCodes[i % warmCodes.length], customer_id: warm(i) }),
+      201,
+      WARM_UP_SECONDS,
+    );
     const c1 = customer(0);
-    scenarios.push(await drive(server, dbName, client, 'claim: distinct codes, uncapped', '/v1/claims', (i) => ({ code: uncapped[i % uncapped.length], customer_id: c1(i) }), 201));
+    scenarios.push(
+      await drive(
+        server,
+        dbName,
+        client,
+        'claim: distinct codes, uncapped',
+        '/v1/claims',
+        (i) => ({ code: uncapped[i % uncapped.length], customer_id: c1(i) }),
+        201,
+      ),
+    );
     console.log(fmt(scenarios.at(-1)!));
     const c2 = customer(250_000);
-    scenarios.push(await drive(server, dbName, client, 'claim: distinct codes, capped list', '/v1/claims', (i) => ({ code: capped[i % capped.length], customer_id: c2(i) }), 201));
+    scenarios.push(
+      await drive(
+        server,
+        dbName,
+        client,
+        'claim: distinct codes, capped list',
+        '/v1/claims',
+        (i) => ({ code: capped[i % capped.length], customer_id: c2(i) }),
+        201,
+      ),
+    );
     console.log(fmt(scenarios.at(-1)!));
     const c3 = customer(500_000);
-    scenarios.push(await drive(server, dbName, client, 'claim: one multi-use code', '/v1/claims', (i) => ({ code: 'bench-multi', customer_id: c3(i) }), 201));
+    scenarios.push(
+      await drive(
+        server,
+        dbName,
+        client,
+        'claim: one multi-use code',
+        '/v1/claims',
+        (i) => ({ code: 'bench-multi', customer_id: c3(i) }),
+        201,
+      ),
+    );
     console.log(fmt(scenarios.at(-1)!));
     const c4 = customer(750_000);
-    scenarios.push(await drive(server, dbName, client, 'validate: distinct codes', '/v1/claims/validate', (i) => ({ code: validateCodes[i % validateCodes.length], customer_id: c4(i) }), 200));
+    scenarios.push(
+      await drive(
+        server,
+        dbName,
+        client,
+        'validate: distinct codes',
+        '/v1/claims/validate',
+        (i) => ({ code: validateCodes[i % validateCodes.length], customer_id: c4(i) }),
+        200,
+      ),
+    );
     console.log(fmt(scenarios.at(-1)!));
 
     console.log(`loading ${fillerCodes} more codes for the lookup`);
@@ -235,7 +323,9 @@ async function main() {
     // and the bulk insert left the checkpointer a few GB to write; both would otherwise run
     // during the lookups, on the same two cores.
     await db.query('VACUUM ANALYZE');
-    await db.query('CHECKPOINT').catch((error: Error) => console.log(`no CHECKPOINT before the lookups: ${error.message}`));
+    await db
+      .query('CHECKPOINT')
+      .catch((error: Error) => console.log(`no CHECKPOINT before the lookups: ${error.message}`));
     const lookupCodes = [...uncapped.slice(0, 50_000), ...capped.slice(0, 50_000)];
     const lookupConnections = 4;
     const lookup = await (async () => {
@@ -244,23 +334,43 @@ async function main() {
         url: server.url,
         connections: lookupConnections,
         duration: Math.min(duration, 10),
-        requests: [{ method: 'GET', path: '/', headers: { authorization: `Bearer ${agent}` }, setupRequest: (r) => ({ ...r, path: `/v1/codes/${lookupCodes[i++ % lookupCodes.length]}` }) }],
+        requests: [
+          {
+            method: 'GET',
+            path: '/',
+            headers: { authorization: `Bearer ${agent}` },
+            setupRequest: (r) => ({ ...r, path: `/v1/codes/${lookupCodes[i++ % lookupCodes.length]}` }),
+          },
+        ],
       });
-      return { perSecond: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx };
+      return {
+        perSecond: result.requests.average,
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        non2xx: result.non2xx,
+      };
     })();
-    console.log(`GET /v1/codes/{code}, ${stored} codes stored, ${lookupConnections} connections: ${lookup.perSecond}/s p50 ${lookup.p50} ms p99 ${lookup.p99} ms non-2xx ${lookup.non2xx}`);
+    console.log(
+      `GET /v1/codes/{code}, ${stored} codes stored, ${lookupConnections} connections: ${lookup.perSecond}/s p50 ${lookup.p50} ms p99 ${lookup.p99} ms non-2xx ${lookup.non2xx}`,
+    );
 
     const peakRss = server.rss.peakMb();
     await server.stop();
     stopped = true;
     const ceilings = await ceiling(db, database.url);
-    console.log(`pgbench ceiling, minimal claim transaction (${connections} clients): ${ceilings.minimal.toFixed(0)} tps; with one shared counter row: ${ceilings.sharedCounter.toFixed(0)} tps`);
+    console.log(
+      `pgbench ceiling, minimal claim transaction (${connections} clients): ${ceilings.minimal.toFixed(0)} tps; with one shared counter row: ${ceilings.sharedCounter.toFixed(0)} tps`,
+    );
 
     console.log('\n## bench/claims');
-    console.log(`machine: ${machine()}; database: ${database.kind}; ${connections} connections × ${duration} s per scenario`);
+    console.log(
+      `machine: ${machine()}; database: ${database.kind}; ${connections} connections × ${duration} s per scenario`,
+    );
     for (const s of scenarios) console.log(fmt(s));
     const base = scenarios[0]!.okPerSecond;
-    console.log(`ratio to the pgbench ceiling: ${(base / ceilings.minimal).toFixed(2)}; capped/uncapped ${(scenarios[1]!.okPerSecond / base).toFixed(2)}; multi-use/uncapped ${(scenarios[2]!.okPerSecond / base).toFixed(2)}`);
+    console.log(
+      `ratio to the pgbench ceiling: ${(base / ceilings.minimal).toFixed(2)}; capped/uncapped ${(scenarios[1]!.okPerSecond / base).toFixed(2)}; multi-use/uncapped ${(scenarios[2]!.okPerSecond / base).toFixed(2)}`,
+    );
     console.log(`server peak RSS: ${peakRss.toFixed(0)} MB`);
   } finally {
     await db.end();

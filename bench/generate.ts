@@ -54,29 +54,37 @@ async function download(server: RunningServer, route: string): Promise<number> {
 async function ceiling(db: pg.Client, order: 'code' | 'ord'): Promise<number> {
   await db.query('DROP TABLE IF EXISTS bench_bare; CREATE TABLE bench_bare (code text PRIMARY KEY, list_id bigint)');
   await db.query('CHECKPOINT');
-  const [, seconds] = await timed(() => db.query(`INSERT INTO bench_bare SELECT code, 1 FROM bench_premade ORDER BY ${order}`));
+  const [, seconds] = await timed(() =>
+    db.query(`INSERT INTO bench_bare SELECT code, 1 FROM bench_premade ORDER BY ${order}`),
+  );
   await db.query('DROP TABLE bench_bare');
   return seconds;
 }
 
 function importBody(lines: number): Readable {
   const alphabet = 'ABCDEFGHJKMNPQRSTVWXYZ23456789';
-  return Readable.from((function* () {
-    for (let done = 0; done < lines; done += 10_000) {
-      const bytes = randomBytes(10_000 * 12);
-      let text = '';
-      for (let i = 0; i < Math.min(10_000, lines - done); i++) {
-        let code = 'TP';
-        for (let j = 0; j < 12; j++) code += alphabet[bytes[i * 12 + j]! % alphabet.length];
-        text += code + '\n';
+  return Readable.from(
+    (function* () {
+      for (let done = 0; done < lines; done += 10_000) {
+        const bytes = randomBytes(10_000 * 12);
+        let text = '';
+        for (let i = 0; i < Math.min(10_000, lines - done); i++) {
+          let code = 'TP';
+          for (let j = 0; j < 12; j++) code += alphabet[bytes[i * 12 + j]! % alphabet.length];
+          text += `${code}\n`;
+        }
+        yield Buffer.from(text);
       }
-      yield Buffer.from(text);
-    }
-  })());
+    })(),
+  );
 }
 
 async function oneRun(server: RunningServer, db: pg.Client, run: number): Promise<Run> {
-  const list = await api(server, 'POST', '/v1/lists', { name: `bench ${run}`, type: 'single_use', outcome: { tags: ['bench'] } });
+  const list = await api(server, 'POST', '/v1/lists', {
+    name: `bench ${run}`,
+    type: 'single_use',
+    outcome: { tags: ['bench'] },
+  });
   await db.query('CHECKPOINT');
   server.rss.reset();
   const [batch, generateS] = await timed(async () => {
@@ -96,7 +104,11 @@ async function oneRun(server: RunningServer, db: pg.Client, run: number): Promis
   const [xlsxBytes, xlsxS] = await timed(() => download(server, `/v1/batches/${batch.id}/export?format=xlsx`));
   const xlsxRssMb = server.rss.peakMb();
 
-  const third = await api(server, 'POST', '/v1/lists', { name: `bench import ${run}`, type: 'third_party', outcome: { tags: ['bench'] } });
+  const third = await api(server, 'POST', '/v1/lists', {
+    name: `bench import ${run}`,
+    type: 'third_party',
+    outcome: { tags: ['bench'] },
+  });
   await db.query('CHECKPOINT');
   server.rss.reset();
   const [imported, importS] = await timed(async () => {
@@ -111,9 +123,23 @@ async function oneRun(server: RunningServer, db: pg.Client, run: number): Promis
     return waitFor(server, `/v1/imports/${created.id}`);
   });
   const importRssMb = server.rss.peakMb();
-  if (imported.accepted + imported.rejected !== count) throw new Error(`import counted ${imported.accepted + imported.rejected} lines`);
+  if (imported.accepted + imported.rejected !== count)
+    throw new Error(`import counted ${imported.accepted + imported.rejected} lines`);
 
-  return { generateS, generateRssMb, ceilingSortedS, ceilingRandomS, csvS, csvRssMb, csvBytes, xlsxS, xlsxRssMb, xlsxBytes, importS, importRssMb };
+  return {
+    generateS,
+    generateRssMb,
+    ceilingSortedS,
+    ceilingRandomS,
+    csvS,
+    csvRssMb,
+    csvBytes,
+    xlsxS,
+    xlsxRssMb,
+    xlsxBytes,
+    importS,
+    importRssMb,
+  };
 }
 
 async function main() {
@@ -124,28 +150,44 @@ async function main() {
   try {
     // The ceiling's input: `count` distinct pre-made codes in random order, made once.
     const { literal } = generateCodes({ ...DEFAULT_FORMAT, prefix: 'CEIL' }, count);
-    await db.query('CREATE UNLOGGED TABLE bench_premade AS SELECT DISTINCT c AS code, random() AS ord FROM unnest($1::text[]) AS c', [literal]);
+    await db.query(
+      'CREATE UNLOGGED TABLE bench_premade AS SELECT DISTINCT c AS code, random() AS ord FROM unnest($1::text[]) AS c',
+      [literal],
+    );
 
     const results: Run[] = [];
     for (let run = 1; run <= runs; run++) {
       const result = await oneRun(server, db, run);
       results.push(result);
-      console.log(`run ${run}:`, JSON.stringify(Object.fromEntries(Object.entries(result).map(([k, v]) => [k, Math.round(v * 100) / 100]))));
+      console.log(
+        `run ${run}:`,
+        JSON.stringify(Object.fromEntries(Object.entries(result).map(([k, v]) => [k, Math.round(v * 100) / 100]))),
+      );
     }
     const m = (key: keyof Run) => median(results.map((r) => r[key]));
     const f = (n: number, digits = 2) => n.toFixed(digits);
     console.log(`\n### bench/generate — ${new Date().toISOString().slice(0, 10)}\n`);
-    console.log(`Machine: ${machine()}; ${database.kind}. Command: \`npm run bench:generate -- --runs ${runs} --count ${count}\`. Median of ${runs} runs.\n`);
+    console.log(
+      `Machine: ${machine()}; ${database.kind}. Command: \`npm run bench:generate -- --runs ${runs} --count ${count}\`. Median of ${runs} runs.\n`,
+    );
     console.log('| measure | median | target |');
     console.log('|---|---|---|');
-    console.log(`| ${count.toLocaleString('en-US')} codes, request → active (HTTP API) | ${f(m('generateS'))} s | ≤ 5 s |`);
+    console.log(
+      `| ${count.toLocaleString('en-US')} codes, request → active (HTTP API) | ${f(m('generateS'))} s | ≤ 5 s |`,
+    );
     console.log(`| bare-insert ceiling, sorted input | ${f(m('ceilingSortedS'))} s | |`);
     console.log(`| bare-insert ceiling, random order | ${f(m('ceilingRandomS'))} s | |`);
     console.log(`| ratio to the sorted ceiling | ${f(m('generateS') / m('ceilingSortedS'))} × | ≤ 1.5 × |`);
     console.log(`| server peak RSS while generating | ${f(m('generateRssMb'), 0)} MB | |`);
-    console.log(`| export .csv (${f(m('csvBytes') / 2 ** 20, 1)} MiB) | ${f(m('csvS'))} s, peak RSS ${f(m('csvRssMb'), 0)} MB | ≤ 4 s, ≤ 350 MB |`);
-    console.log(`| export .xlsx (${f(m('xlsxBytes') / 2 ** 20, 1)} MiB) | ${f(m('xlsxS'))} s, peak RSS ${f(m('xlsxRssMb'), 0)} MB | ≤ 10 s, ≤ 350 MB |`);
-    console.log(`| import of ${count.toLocaleString('en-US')} lines, upload → active | ${f(m('importS'))} s, peak RSS ${f(m('importRssMb'), 0)} MB | ≤ 15 s |`);
+    console.log(
+      `| export .csv (${f(m('csvBytes') / 2 ** 20, 1)} MiB) | ${f(m('csvS'))} s, peak RSS ${f(m('csvRssMb'), 0)} MB | ≤ 4 s, ≤ 350 MB |`,
+    );
+    console.log(
+      `| export .xlsx (${f(m('xlsxBytes') / 2 ** 20, 1)} MiB) | ${f(m('xlsxS'))} s, peak RSS ${f(m('xlsxRssMb'), 0)} MB | ≤ 10 s, ≤ 350 MB |`,
+    );
+    console.log(
+      `| import of ${count.toLocaleString('en-US')} lines, upload → active | ${f(m('importS'))} s, peak RSS ${f(m('importRssMb'), 0)} MB | ≤ 15 s |`,
+    );
   } finally {
     await db.end();
     await server.stop();

@@ -21,7 +21,12 @@ export async function freePort(): Promise<number> {
 }
 
 /** A fresh database on DATABASE_URL's server, or on an embedded PostgreSQL started here. */
-export async function benchDatabase(): Promise<{ url: string; serverUrl: string; kind: string; close(): Promise<void> }> {
+export async function benchDatabase(): Promise<{
+  url: string;
+  serverUrl: string;
+  kind: string;
+  close(): Promise<void>;
+}> {
   let embedded: EmbeddedDatabase | null = null;
   let dir: string | null = null;
   let serverUrl = process.env.DATABASE_URL;
@@ -69,14 +74,27 @@ export async function startServer(databaseUrl: string, env: Record<string, strin
   // BENCH_NODE_ARGS passes flags to the server's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/server.ts'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', ADMIN_API_KEY: key, LOG_LEVEL: 'warn', SEED_DEMO: 'false', DATA_DIR: dataDir, ...env },
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ADMIN_API_KEY: key,
+      LOG_LEVEL: 'warn',
+      SEED_DEMO: 'false',
+      DATA_DIR: dataDir,
+      ...env,
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
   for (let waited = 0; ; waited += 200) {
     if (child.exitCode !== null) throw new Error('the server exited during start-up');
     if (waited > 60_000) throw new Error('the server did not become ready');
-    const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     await sleep(200);
   }
@@ -144,7 +162,10 @@ export function argument(name: string, fallback: number): number {
 export async function api(server: RunningServer, method: string, route: string, body?: unknown) {
   const res = await fetch(`${server.url}${route}`, {
     method,
-    headers: { authorization: `Bearer ${server.key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${server.key}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const data = (await res.json()) as any;

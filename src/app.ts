@@ -11,7 +11,13 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import type { Pool } from './db/pool';
 import type { Worker } from './jobs/queue';
-import { clientErrorHandler, frameworkErrors, refuseWhileShuttingDown, registerErrorHandling, requireHostHeader } from './http/errors';
+import {
+  clientErrorHandler,
+  frameworkErrors,
+  refuseWhileShuttingDown,
+  registerErrorHandling,
+  requireHostHeader,
+} from './http/errors';
 import { registerIdempotency } from './http/idempotency';
 import { openApiTransforms, registerErrorContract } from './http/openapi';
 import { ErrorDetails } from './http/schemas';
@@ -82,7 +88,10 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
   app.decorate('config', config);
   app.decorate('shuttingDown', false);
   app.decorate('worker', null);
-  app.decorate('claimBatcher', new ClaimBatcher(pool, lockoutRules(config), { lanes: config.claimBatchLanes, maxSize: config.claimBatchSize }));
+  app.decorate(
+    'claimBatcher',
+    new ClaimBatcher(pool, lockoutRules(config), { lanes: config.claimBatchLanes, maxSize: config.claimBatchSize }),
+  );
   app.setValidatorCompiler(validatorCompiler);
   app.addSchema(ErrorDetails);
   app.addHook('onSend', async (request, reply) => {
@@ -100,8 +109,14 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
     strictPreflight: false,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
     exposedHeaders: [
-      'content-disposition', 'idempotent-replayed', 'location', 'retry-after', 'x-request-id',
-      'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset',
+      'content-disposition',
+      'idempotent-replayed',
+      'location',
+      'retry-after',
+      'x-request-id',
+      'ratelimit-limit',
+      'ratelimit-remaining',
+      'ratelimit-reset',
     ],
     maxAge: 600,
   });
@@ -126,12 +141,17 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
       servers: [{ url: config.publicUrl, description: 'this service (PUBLIC_URL)' }],
       components: {
         securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', description: 'an API key, created with POST /v1/api-keys or ADMIN_API_KEY' },
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'an API key, created with POST /v1/api-keys or ADMIN_API_KEY',
+          },
           session: {
             type: 'apiKey',
             in: 'cookie',
             name: SESSION_COOKIE,
-            description: 'the dashboard session set by POST /session; changes also need `X-Requested-With: promo-dashboard`',
+            description:
+              'the dashboard session set by POST /session; changes also need `X-Requested-With: promo-dashboard`',
           },
         },
       },

@@ -67,7 +67,9 @@ function origins(env: Env, name: string): string[] {
       // reported below
     }
     if (!url || !['http:', 'https:'].includes(url.protocol) || url.origin !== given.replace(/\/$/, '')) {
-      throw new ConfigError(`${name} must be '*' or a comma-separated list of origins such as https://app.example.com, got "${given}"`);
+      throw new ConfigError(
+        `${name} must be '*' or a comma-separated list of origins such as https://app.example.com, got "${given}"`,
+      );
     }
     return url.origin;
   });
@@ -98,7 +100,8 @@ function text(env: Env, name: string): string | null {
 
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const role = (env.ROLE ?? 'all').trim() as Role;
-  if (!['api', 'worker', 'all'].includes(role)) throw new ConfigError(`ROLE must be api, worker or all, got "${env.ROLE}"`);
+  if (!['api', 'worker', 'all'].includes(role))
+    throw new ConfigError(`ROLE must be api, worker or all, got "${env.ROLE}"`);
 
   const databaseUrl = text(env, 'DATABASE_URL');
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {

@@ -2,7 +2,7 @@
 // HTTP API and/or the job worker, and an orderly shutdown on SIGTERM/SIGINT.
 import pino, { type Logger } from 'pino';
 import { buildApp } from './app';
-import { ConfigError, loadConfig } from './config';
+import { type Config, ConfigError, loadConfig } from './config';
 import { isDatabaseUnavailable } from './db/errors';
 import { createPool, type Pool } from './db/pool';
 import { migrate } from './db/migrate';
@@ -15,7 +15,7 @@ import { createMailer } from './notify/mailer';
 import { SCHEDULE, buildTaskList } from './jobs/tasks';
 
 async function main(): Promise<void> {
-  let config;
+  let config: Readonly<Config>;
   try {
     config = loadConfig();
   } catch (error) {
@@ -39,7 +39,11 @@ async function main(): Promise<void> {
   if (!databaseUrl) {
     log.info({ dataDir: config.dataDir }, 'starting embedded PostgreSQL');
     const pgLog = log.child({ component: 'postgres' });
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, log: (line) => pgLog.debug(line) });
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.dataDir,
+      port: config.embeddedPgPort,
+      log: (line) => pgLog.debug(line),
+    });
     databaseUrl = embedded.url;
   }
 
@@ -57,7 +61,13 @@ async function main(): Promise<void> {
   // /metrics (worker), so that a load balancer or orchestrator can watch any process.
   const app = await buildApp({ config, pool, logger: log });
   let runner: Worker | null = null;
-  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, publicUrl: config.publicUrl, log });
+  const mailer = createMailer({
+    smtpUrl: config.smtpUrl,
+    from: config.mailFrom,
+    dataDir: config.dataDir,
+    publicUrl: config.publicUrl,
+    log,
+  });
   if (config.role !== 'api') {
     const workerLog = log.child({ component: 'worker' });
     runner = await startWorker(pool, workerLog, buildTaskList({ pool, config, log: workerLog, mailer }), {
@@ -71,7 +81,8 @@ async function main(): Promise<void> {
     app.worker = runner;
   }
   const address = await app.listen({ port: config.port, host: config.host });
-  if (config.role === 'worker') log.info(`promo codes worker listening on ${address} for /healthz, /readyz and /metrics`);
+  if (config.role === 'worker')
+    log.info(`promo codes worker listening on ${address} for /healthz, /readyz and /metrics`);
   else log.info(`promo codes service listening on ${address} (API docs at ${config.publicUrl}/docs)`);
   // console.log, not the logger: shown once, whatever LOG_LEVEL says.
   if (firstAdmin) console.log(firstAdminNotice(config.publicUrl, firstAdmin));
@@ -102,7 +113,9 @@ async function main(): Promise<void> {
       const cut = setTimeout(() => {
         log.warn('requests or jobs still running at the shutdown deadline; closing connections and handing jobs back');
         app.server.closeAllConnections();
-        runner?.handBackRunning().catch((error: unknown) => log.warn({ err: error }, 'could not hand the running jobs back'));
+        runner
+          ?.handBackRunning()
+          .catch((error: unknown) => log.warn({ err: error }, 'could not hand the running jobs back'));
       }, drainMs);
       cut.unref();
       // Running jobs finish or, once asked to stop, are handed back at a safe point.

@@ -10,7 +10,12 @@ const AuditEvent = Type.Object(
     action: Type.String({ description: 'e.g. list.create, api_key.revoke' }),
     entity_type: Type.String(),
     entity_id: Type.String(),
-    before: Nullable(Type.Object({}, { additionalProperties: true, description: 'the entity before the change; null when it was created' })),
+    before: Nullable(
+      Type.Object(
+        {},
+        { additionalProperties: true, description: 'the entity before the change; null when it was created' },
+      ),
+    ),
     after: Nullable(Type.Object({}, { additionalProperties: true, description: 'the entity after the change' })),
     request_id: Nullable(Type.String()),
     created_at: Timestamp,
@@ -19,22 +24,26 @@ const AuditEvent = Type.Object(
 );
 
 export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/v1/audit', {
-    config: { access: 'admin' },
-    schema: {
-      operationId: 'listAuditEntries',
-      tags: ['Audit'],
-      summary: 'Audit log of admin and agent changes, newest first',
-      querystring: Type.Object(
-        {
-          entity_type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-          entity_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-          actor: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-          ...PageQuery,
-        },
-        { additionalProperties: false },
-      ),
-      response: { 200: Page(AuditEvent) },
+  app.get(
+    '/v1/audit',
+    {
+      config: { access: 'admin' },
+      schema: {
+        operationId: 'listAuditEntries',
+        tags: ['Audit'],
+        summary: 'Audit log of admin and agent changes, newest first',
+        querystring: Type.Object(
+          {
+            entity_type: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            entity_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+            actor: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+            ...PageQuery,
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Page(AuditEvent) },
+      },
     },
-  }, async (request) => listAudit(app.pool, { ...request.query, limit: request.query.limit ?? 100 }));
+    async (request) => listAudit(app.pool, { ...request.query, limit: request.query.limit ?? 100 }),
+  );
 };

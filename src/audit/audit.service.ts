@@ -70,7 +70,11 @@ export async function listAudit(db: Queryable, query: AuditQuery) {
 }
 
 /** The latest audit events on any of the given entities, newest first. */
-export async function auditOfEntities(db: Queryable, entities: { type: string; id: string }[], limit: number): Promise<AuditRow[]> {
+export async function auditOfEntities(
+  db: Queryable,
+  entities: { type: string; id: string }[],
+  limit: number,
+): Promise<AuditRow[]> {
   if (!entities.length) return [];
   const { rows } = await db.query<AuditRow>(
     `SELECT a.id, a.actor, a.action, a.entity_type, a.entity_id, a.before, a.after, a.request_id, a.created_at

@@ -41,7 +41,13 @@ export async function createApiKey(tx: Tx, ctx: AuditContext | null, input: { na
     prefix: displayPrefix(secret),
     createdBy: ctx?.actor ?? null,
   });
-  if (ctx) await recordAudit(tx, ctx, { action: 'api_key.create', entityType: 'api_key', entityId: row.id, after: presentKey(row) });
+  if (ctx)
+    await recordAudit(tx, ctx, {
+      action: 'api_key.create',
+      entityType: 'api_key',
+      entityId: row.id,
+      after: presentKey(row),
+    });
   return { ...presentKey(row), key: secret };
 }
 
@@ -59,7 +65,12 @@ export async function ensureBootstrapAdminKey(pool: Pool, secret: string): Promi
     // A generated key given as ADMIN_API_KEY is as random as any, and authenticateKey never
     // tries scrypt on that shape: it is stored and found by SHA-256 like the others.
     if (GENERATED_SHAPE.test(secret)) {
-      return sql.upsertApiKey(tx, { name: 'ADMIN_API_KEY', role: 'admin', hash: hashKey(secret), prefix: BOOTSTRAP_PREFIX });
+      return sql.upsertApiKey(tx, {
+        name: 'ADMIN_API_KEY',
+        role: 'admin',
+        hash: hashKey(secret),
+        prefix: BOOTSTRAP_PREFIX,
+      });
     }
     for (const row of await sql.findChosenKeys(tx, false)) {
       if (await verifyPassword(secret, row.key_hash)) {
@@ -70,7 +81,15 @@ export async function ensureBootstrapAdminKey(pool: Pool, secret: string): Promi
     const stored = await hashPassword(secret);
     return (
       (await sql.rehashKey(tx, hashKey(secret), stored)) ??
-      (await sql.insertApiKey(tx, { name: 'ADMIN_API_KEY', role: 'admin', hash: stored, prefix: BOOTSTRAP_PREFIX, createdBy: 'system' })).id
+      (
+        await sql.insertApiKey(tx, {
+          name: 'ADMIN_API_KEY',
+          role: 'admin',
+          hash: stored,
+          prefix: BOOTSTRAP_PREFIX,
+          createdBy: 'system',
+        })
+      ).id
     );
   });
   // This process may remember the key with the role or revocation it had before.
@@ -115,7 +134,9 @@ let waiting = 0;
 
 async function verifyChosenKey(db: Queryable, secret: string, hash: string): Promise<sql.ApiKeyRow | undefined> {
   if (waiting >= LINE_MAX) {
-    throw new DomainError('rate_limited', 'too many keys being checked at once; retry in a moment', undefined, { 'retry-after': '1' });
+    throw new DomainError('rate_limited', 'too many keys being checked at once; retry in a moment', undefined, {
+      'retry-after': '1',
+    });
   }
   waiting++;
   const rows = await sql.findChosenKeys(db, true).catch((error: unknown) => {

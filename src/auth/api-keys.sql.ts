@@ -24,7 +24,10 @@ export async function insertApiKey(
 }
 
 /** Inserts or un-revokes the key with this SHA-256, with the given role. */
-export async function upsertApiKey(db: Queryable, key: { name: string; role: string; hash: string; prefix: string }): Promise<string> {
+export async function upsertApiKey(
+  db: Queryable,
+  key: { name: string; role: string; hash: string; prefix: string },
+): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO api_keys (name, role, key_hash, key_prefix, created_by) VALUES ($1, $2, $3, $4, 'system')
      ON CONFLICT (key_hash) DO UPDATE SET role = EXCLUDED.role, revoked_at = NULL RETURNING id`,
@@ -37,7 +40,10 @@ export async function upsertApiKey(db: Queryable, key: { name: string; role: str
 // ones as 64 hex digits. The ADMIN_API_KEY rows are the ones created by 'system'.
 
 /** Keys with a chosen secret, with their stored hash to verify against: a handful at most. */
-export async function findChosenKeys(db: Queryable, activeOnly: boolean): Promise<(ApiKeyRow & { key_hash: string })[]> {
+export async function findChosenKeys(
+  db: Queryable,
+  activeOnly: boolean,
+): Promise<(ApiKeyRow & { key_hash: string })[]> {
   const { rows } = await db.query<ApiKeyRow & { key_hash: string }>(
     `SELECT ${COLUMNS}, key_hash FROM api_keys WHERE key_hash LIKE 'scrypt$%' AND (NOT $1 OR revoked_at IS NULL) ORDER BY id`,
     [activeOnly],

@@ -29,12 +29,20 @@ declare module 'fastify' {
 }
 
 const unauthorized = () =>
-  new DomainError('unauthorized', 'missing or unknown credentials: send Authorization: Bearer <api key>, or sign in to the dashboard', undefined, {
-    'WWW-Authenticate': 'Bearer',
-  });
+  new DomainError(
+    'unauthorized',
+    'missing or unknown credentials: send Authorization: Bearer <api key>, or sign in to the dashboard',
+    undefined,
+    {
+      'WWW-Authenticate': 'Bearer',
+    },
+  );
 
 const passwordChangeRequired = () =>
-  new DomainError('password_change_required', 'choose a new password first (POST /session/password): this one was given to you once');
+  new DomainError(
+    'password_change_required',
+    'choose a new password first (POST /session/password): this one was given to you once',
+  );
 
 export function registerAuth(app: FastifyInstance): void {
   app.decorateRequest('principal', null);
@@ -53,7 +61,10 @@ export function registerAuth(app: FastifyInstance): void {
     const principal = await resolvePrincipal(app, request);
     if (!principal) throw unauthorized();
     if (!allows(principal.role, access)) {
-      throw new DomainError('forbidden', `this needs the ${access} role; your ${principal.kind.replace('_', ' ')} has ${principal.role}`);
+      throw new DomainError(
+        'forbidden',
+        `this needs the ${access} role; your ${principal.kind.replace('_', ' ')} has ${principal.role}`,
+      );
     }
     request.principal = principal;
   });

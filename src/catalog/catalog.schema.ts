@@ -1,7 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable, Timestamp } from '../http/schemas';
 
-export const CatalogKey = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$', description: 'letters, digits, _ . : -; up to 64', examples: ['coffee'] });
+export const CatalogKey = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$',
+  description: 'letters, digits, _ . : -; up to 64',
+  examples: ['coffee'],
+});
 const Name = Type.String({ minLength: 1, maxLength: 200 });
 
 export const PointKind = Type.Object({ key: CatalogKey, name: Type.String(), created_at: Timestamp });
@@ -10,7 +14,13 @@ export const PointSource = Type.Object(PointKind.properties, { $id: 'PointSource
 export const CreatePointKindBody = Type.Object({ key: CatalogKey, name: Name }, { additionalProperties: false });
 
 export const Offer = Type.Object(
-  { id: CatalogKey, name: Type.String(), description: Nullable(Type.String()), created_at: Timestamp, updated_at: Timestamp },
+  {
+    id: CatalogKey,
+    name: Type.String(),
+    description: Nullable(Type.String()),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  },
   { $id: 'Offer' },
 );
 export const CreateOfferBody = Type.Object(

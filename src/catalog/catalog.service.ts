@@ -11,11 +11,20 @@ const ENTITY: Record<sql.PointKindTable, string> = { point_accounts: 'point_acco
 export async function createPointKind(tx: Tx, ctx: AuditContext, table: sql.PointKindTable, input: CreatePointKind) {
   const row = await sql.insertPointKind(tx, table, input.key, input.name);
   if (!row) throw conflict('already_exists', `${ENTITY[table].replace('_', ' ')} "${input.key}" already exists`);
-  await recordAudit(tx, ctx, { action: `${ENTITY[table]}.create`, entityType: ENTITY[table], entityId: row.key, after: row });
+  await recordAudit(tx, ctx, {
+    action: `${ENTITY[table]}.create`,
+    entityType: ENTITY[table],
+    entityId: row.key,
+    after: row,
+  });
   return row;
 }
 
-export async function listPointKinds(db: Queryable, table: sql.PointKindTable, query: { limit: number; cursor?: string }) {
+export async function listPointKinds(
+  db: Queryable,
+  table: sql.PointKindTable,
+  query: { limit: number; cursor?: string },
+) {
   const after = (decodeCursor(query.cursor, ['text'])?.[0] as string | undefined) ?? null;
   return page(await sql.listPointKinds(db, table, after, query.limit + 1), query.limit, (row) => [row.key]);
 }

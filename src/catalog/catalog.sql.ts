@@ -44,7 +44,10 @@ export async function insertOffer(db: Queryable, offer: { id: string; name: stri
 }
 
 export async function findOffer(db: Queryable, id: string, forUpdate = false) {
-  const { rows } = await db.query<OfferRow>(`SELECT ${OFFER} FROM offers WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+  const { rows } = await db.query<OfferRow>(
+    `SELECT ${OFFER} FROM offers WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+    [id],
+  );
   return rows[0];
 }
 

@@ -45,7 +45,6 @@ export interface BatchStats {
   fallbacks: number;
 }
 
-
 /**
  * Whether a failed batch can be run again element by element: the database reported an
  * error for the statement, so its transaction was rolled back. Not so for a lost connection
@@ -115,7 +114,8 @@ export class ClaimBatcher {
     let results: sql.ClaimResult[];
     try {
       results = await sql.runClaims(this.pool, kind, ordered, this.lockout, slot);
-      if (!Array.isArray(results) || results.length !== ordered.length) throw new Error(`claim batch of ${ordered.length} answered ${JSON.stringify(results)?.slice(0, 200)}`);
+      if (!Array.isArray(results) || results.length !== ordered.length)
+        throw new Error(`claim batch of ${ordered.length} answered ${JSON.stringify(results)?.slice(0, 200)}`);
     } catch (error) {
       if (!rolledBack(error)) {
         for (const element of ordered) element.reject(error);
@@ -126,7 +126,7 @@ export class ClaimBatcher {
       for (const element of ordered) void this.runAlone(kind, element);
       return;
     }
-    ordered.forEach((element, i) => element.resolve(results[i]!));
+    for (const [i, element] of ordered.entries()) element.resolve(results[i]!);
   }
 
   private async runAlone(kind: BatchKind, element: Pending) {

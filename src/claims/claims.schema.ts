@@ -68,7 +68,11 @@ export const ClaimResponse = Type.Object(
           list_id: '42',
           customer_id: 'c-1042',
           claimed_at: '2026-12-04T09:30:00.000Z',
-          outcome: { points: { amount: 500, account: 'spendable', source: 'promo' }, offers: ['1733'], tags: ['summer-2026'] },
+          outcome: {
+            points: { amount: 500, account: 'spendable', source: 'promo' },
+            offers: ['1733'],
+            tags: ['summer-2026'],
+          },
         },
       },
     ],
@@ -107,7 +111,14 @@ export const ClaimRecord = Type.Object({
 export type ClaimRecord = Static<typeof ClaimRecord>;
 
 export const ReasonBody = Type.Object(
-  { reason: Type.String({ minLength: 1, maxLength: 500, pattern: '^[^\\u0000]*$', examples: ['customer returned the order'] }) },
+  {
+    reason: Type.String({
+      minLength: 1,
+      maxLength: 500,
+      pattern: '^[^\\u0000]*$',
+      examples: ['customer returned the order'],
+    }),
+  },
   { additionalProperties: false },
 );
 

@@ -81,7 +81,10 @@ export async function validate(run: ClaimRunner, body: ClaimBody): Promise<Store
   const code = normalizeCode(body.code);
   const result = counted('validate', await run('validate', code, body.customer_id));
   if (result.error) return refusal(result);
-  return { status: 200, body: { valid: true, code, list_id: result.list_id, customer_id: body.customer_id, outcome: result.outcome } };
+  return {
+    status: 200,
+    body: { valid: true, code, list_id: result.list_id, customer_id: body.customer_id, outcome: result.outcome },
+  };
 }
 
 /** What a claim by this customer would return now, by the claim's own rules; changes nothing. */
@@ -104,10 +107,20 @@ function present<T extends { slot?: number }>(claim: T) {
 export async function reverseClaim(tx: Tx, ctx: AuditContext, id: string, reason: string) {
   const before = await sql.findClaim(tx, id, true);
   if (!before) throw notFound('claim', id);
-  if (before.reversed) throw conflict('claim_already_reversed', `claim ${id} was reversed at ${new Date(before.reversed_at!).toISOString()}`);
+  if (before.reversed)
+    throw conflict(
+      'claim_already_reversed',
+      `claim ${id} was reversed at ${new Date(before.reversed_at!).toISOString()}`,
+    );
   await sql.reverseClaim(tx, before, reason, ctx.actor);
   const after = (await sql.findClaim(tx, id))!;
-  await recordAudit(tx, ctx, { action: 'claim.reverse', entityType: 'claim', entityId: id, before: present(before), after: present(after) });
+  await recordAudit(tx, ctx, {
+    action: 'claim.reverse',
+    entityType: 'claim',
+    entityId: id,
+    before: present(before),
+    after: present(after),
+  });
   return present(after);
 }
 
@@ -119,7 +132,11 @@ export async function customerClaims(db: Queryable, customerId: string, query: {
   return page(rows, limit, (row) => [row.id]);
 }
 
-export async function customerAttempts(db: Queryable, customerId: string, query: { result?: 'succeeded' | 'failed'; limit?: number; cursor?: string }) {
+export async function customerAttempts(
+  db: Queryable,
+  customerId: string,
+  query: { result?: 'succeeded' | 'failed'; limit?: number; cursor?: string },
+) {
   await requireCustomer(db, customerId);
   return attempts(db, { customerId }, query);
 }

@@ -18,11 +18,17 @@ export interface ClaimResult {
   locked_until?: string;
   period?: string;
   limit?: number;
-  claim?: { id: string; code: string; list_id: string; customer_id: string; claimed_at: string; outcome: Record<string, unknown> };
+  claim?: {
+    id: string;
+    code: string;
+    list_id: string;
+    customer_id: string;
+    claimed_at: string;
+    outcome: Record<string, unknown>;
+  };
   valid?: true;
   outcome?: Record<string, unknown>;
 }
-
 
 /**
  * Runs the rules of docs/product.md in the database (claim_code in claims.functions.sql). A
@@ -30,7 +36,13 @@ export interface ClaimResult {
  * transaction), the statement is its own transaction, and is run again should it deadlock
  * with an agent's reversal or cancel of the same code.
  */
-export async function runClaim(db: Queryable, kind: ClaimKind, code: string, customerId: string, lockout: LockoutRules): Promise<ClaimResult> {
+export async function runClaim(
+  db: Queryable,
+  kind: ClaimKind,
+  code: string,
+  customerId: string,
+  lockout: LockoutRules,
+): Promise<ClaimResult> {
   const once = async () => {
     const { rows } = await db.query<{ result: ClaimResult }>({
       name: 'claim_code',
@@ -57,7 +69,15 @@ export async function runClaims(
   const { rows } = await db.query<{ results: ClaimResult[] }>({
     name: 'claim_codes',
     text: 'SELECT claim_codes($1, $2, $3, $4, make_interval(secs => $5), make_interval(secs => $6), $7) AS results',
-    values: [kind, items.map((item) => item.code), items.map((item) => item.customerId), lockout.threshold, lockout.windowSeconds, lockout.durationSeconds, slot],
+    values: [
+      kind,
+      items.map((item) => item.code),
+      items.map((item) => item.customerId),
+      lockout.threshold,
+      lockout.windowSeconds,
+      lockout.durationSeconds,
+      slot,
+    ],
   });
   return rows[0]!.results;
 }
@@ -65,7 +85,11 @@ export async function runClaims(
 const CLAIM_COLUMNS = `c.id, c.code, c.list_id, l.name AS list_name, l.type AS list_type, c.customer_id, c.claimed_at,
   c.outcome, c.reversed_at IS NOT NULL AS reversed, c.reversed_at, c.reversal_reason, c.reversed_by`;
 
-export async function findClaim(db: Queryable, id: string, lock = false): Promise<(ClaimRecord & { slot: number }) | undefined> {
+export async function findClaim(
+  db: Queryable,
+  id: string,
+  lock = false,
+): Promise<(ClaimRecord & { slot: number }) | undefined> {
   const { rows } = await db.query<ClaimRecord & { slot: number }>(
     `SELECT ${CLAIM_COLUMNS}, c.slot FROM claims c JOIN lists l ON l.id = c.list_id WHERE c.id = $1 ${lock ? 'FOR UPDATE OF c' : ''}`,
     [id],
@@ -94,7 +118,12 @@ export async function claimsOfCode(db: Queryable, code: string, limit: number): 
 }
 
 /** A customer's claims, newest first. */
-export async function listCustomerClaims(db: Queryable, customerId: string, afterId: string | null, limit: number): Promise<ClaimRecord[]> {
+export async function listCustomerClaims(
+  db: Queryable,
+  customerId: string,
+  afterId: string | null,
+  limit: number,
+): Promise<ClaimRecord[]> {
   const { rows } = await db.query<ClaimRecord>(
     `SELECT ${CLAIM_COLUMNS} FROM claims c JOIN lists l ON l.id = c.list_id
       WHERE c.customer_id = $1 AND ($2::bigint IS NULL OR c.id < $2)
@@ -110,7 +139,12 @@ export async function listCustomerClaims(db: Queryable, customerId: string, afte
  * before the code row, in the order a claim takes them, so a reversal racing a claim on the
  * same code cannot deadlock with it.
  */
-export async function reverseClaim(tx: Tx, claim: { id: string; code: string; list_id: string; slot: number; customer_id: string }, reason: string, actor: string) {
+export async function reverseClaim(
+  tx: Tx,
+  claim: { id: string; code: string; list_id: string; slot: number; customer_id: string },
+  reason: string,
+  actor: string,
+) {
   await giveBackClaim(tx, claim.list_id, claim.slot);
   await tx.query(
     // A multi-use code's row never carries claimed_by, so this frees single-use and
@@ -118,14 +152,21 @@ export async function reverseClaim(tx: Tx, claim: { id: string; code: string; li
     `UPDATE codes SET claimed_by = NULL, claimed_at = NULL WHERE code = $1 AND claimed_by = $2`,
     [claim.code, claim.customer_id],
   );
-  await tx.query('UPDATE claims SET reversed_at = now(), reversal_reason = $2, reversed_by = $3 WHERE id = $1', [claim.id, reason, actor]);
+  await tx.query('UPDATE claims SET reversed_at = now(), reversal_reason = $2, reversed_by = $3 WHERE id = $1', [
+    claim.id,
+    reason,
+    actor,
+  ]);
   await tx.query(
     `INSERT INTO points_ledger (customer_id, account_key, source_key, amount, claim_id)
      SELECT customer_id, account_key, source_key, -amount, claim_id FROM points_ledger
       WHERE customer_id = $2 AND claim_id = $1 AND amount > 0`,
     [claim.id, claim.customer_id],
   );
-  await tx.query('UPDATE issued_offers SET revoked_at = now() WHERE customer_id = $2 AND claim_id = $1 AND revoked_at IS NULL', [claim.id, claim.customer_id]);
+  await tx.query(
+    'UPDATE issued_offers SET revoked_at = now() WHERE customer_id = $2 AND claim_id = $1 AND revoked_at IS NULL',
+    [claim.id, claim.customer_id],
+  );
   // A tag this claim added stays when another live claim of the customer also gives it: that
   // claim becomes the one that added it. The others go.
   await tx.query(

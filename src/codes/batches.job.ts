@@ -25,7 +25,11 @@ const FRUITLESS_LIMIT = 20;
  * A chunk's codes, generated and prepared for insertion (batchCodes) after an await, so that
  * the caller's I/O goes out first.
  */
-async function generateSoon(batch: sql.BatchRow, count: number, slice: Slice): Promise<{ count: number; codes: sql.BatchCodes }> {
+async function generateSoon(
+  batch: sql.BatchRow,
+  count: number,
+  slice: Slice,
+): Promise<{ count: number; codes: sql.BatchCodes }> {
   await new Promise((resolve) => setImmediate(resolve));
   const chunk = generateCodes(batch.format, count, slice);
   return { count: chunk.count, codes: sql.batchCodes(batch, chunk.literal, chunk.count) };
@@ -39,7 +43,7 @@ function sliceAt(made: number, requested: number): Slice {
 
 export async function generateBatch(pool: Pool, batchId: string, log: Logger, signal?: AbortSignal): Promise<void> {
   const batch = await sql.findBatch(pool, batchId);
-  if (!batch || batch.status !== 'pending') return;
+  if (batch?.status !== 'pending') return;
   const { requested } = batch;
   let remaining = requested - batch.generated;
   let fruitless = 0;
@@ -60,7 +64,7 @@ export async function generateBatch(pool: Pool, batchId: string, log: Logger, si
     const insert = transaction(pool, async (tx) => {
       await tx.query('SET LOCAL synchronous_commit = off');
       const locked = await sql.findBatch(tx, batchId, true);
-      if (!locked || locked.status !== 'pending') return null;
+      if (locked?.status !== 'pending') return null;
       const room = locked.requested - locked.generated;
       if (room === 0) return { inserted: 0, clashed: false, left: 0 };
       const result = await sql.insertBatchCodes(tx, locked, chunk.codes, room, optimistic, makeNext);
@@ -89,7 +93,7 @@ export async function generateBatch(pool: Pool, batchId: string, log: Logger, si
 export async function failBatch(pool: Pool, batchId: string, error: string): Promise<void> {
   await transaction(pool, async (tx) => {
     const batch = await sql.findBatch(tx, batchId, true);
-    if (!batch || batch.status !== 'pending') return;
+    if (batch?.status !== 'pending') return;
     await sql.finishBatch(tx, batchId, 'failed', error);
     await sql.releaseFormat(tx, batch.format_key, batch.requested - batch.generated);
     await queueAlert(tx, { kind: 'batch', id: batchId }, batch.notify);
@@ -99,7 +103,8 @@ export async function failBatch(pool: Pool, batchId: string, error: string): Pro
 /** Fails the batches whose jobs gave up without saying so; returns how many. */
 export async function failAbandonedBatches(pool: Pool): Promise<number> {
   const abandoned = await findAbandoned(pool, 'batch');
-  for (const { id, last_error } of abandoned) await failBatch(pool, id, `generation failed: ${last_error ?? 'its job stopped'}`);
+  for (const { id, last_error } of abandoned)
+    await failBatch(pool, id, `generation failed: ${last_error ?? 'its job stopped'}`);
   return abandoned.length;
 }
 

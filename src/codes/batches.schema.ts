@@ -4,7 +4,11 @@ import { CHARSETS, type Charset } from './format';
 
 const charsets = Object.keys(CHARSETS) as Charset[];
 export const CharsetSchema = Type.Unsafe<Charset>(Type.Union(charsets.map((c) => Type.Literal(c))));
-const Affix = Type.String({ pattern: '^[A-Za-z0-9]{0,16}$', description: '0–16 letters A–Z or digits; upper-cased', examples: ['SUM'] });
+const Affix = Type.String({
+  pattern: '^[A-Za-z0-9]{0,16}$',
+  description: '0–16 letters A–Z or digits; upper-cased',
+  examples: ['SUM'],
+});
 
 export const FormatInput = Type.Object(
   {
@@ -34,7 +38,14 @@ export const CreateBatchBody = Type.Object(
   },
   {
     additionalProperties: false,
-    examples: [{ count: 100000, name: 'Flyers for the summer fair', notify: ['ops@example.com'], format: { length: 8, prefix: 'SUM' } }],
+    examples: [
+      {
+        count: 100000,
+        name: 'Flyers for the summer fair',
+        notify: ['ops@example.com'],
+        format: { length: 8, prefix: 'SUM' },
+      },
+    ],
   },
 );
 

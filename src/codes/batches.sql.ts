@@ -24,7 +24,12 @@ const BATCH = 'id, list_id, name, requested, generated, status, error, notify, f
  * Reserves room for `count` codes of a format; false when that would break the sparsity rule.
  * One conditional UPDATE, so concurrent requests cannot both take the last room.
  */
-export async function reserveFormat(db: Queryable, formatKey: string, count: number, capacity: bigint): Promise<boolean> {
+export async function reserveFormat(
+  db: Queryable,
+  formatKey: string,
+  count: number,
+  capacity: bigint,
+): Promise<boolean> {
   await db.query('INSERT INTO code_formats (format_key) VALUES ($1) ON CONFLICT DO NOTHING', [formatKey]);
   const { rowCount } = await db.query(
     'UPDATE code_formats SET reserved = reserved + $2 WHERE format_key = $1 AND reserved + $2 <= $3::numeric',
@@ -34,27 +39,52 @@ export async function reserveFormat(db: Queryable, formatKey: string, count: num
 }
 
 export async function reservedFor(db: Queryable, formatKey: string): Promise<bigint> {
-  const { rows } = await db.query<{ reserved: string }>('SELECT reserved FROM code_formats WHERE format_key = $1', [formatKey]);
+  const { rows } = await db.query<{ reserved: string }>('SELECT reserved FROM code_formats WHERE format_key = $1', [
+    formatKey,
+  ]);
   return BigInt(rows[0]?.reserved ?? 0);
 }
 
 export async function releaseFormat(db: Queryable, formatKey: string, count: number): Promise<void> {
-  await db.query('UPDATE code_formats SET reserved = greatest(0, reserved - $2) WHERE format_key = $1', [formatKey, count]);
+  await db.query('UPDATE code_formats SET reserved = greatest(0, reserved - $2) WHERE format_key = $1', [
+    formatKey,
+    count,
+  ]);
 }
 
 export async function insertBatch(
   db: Queryable,
-  batch: { listId: string; name: string | null; requested: number; notify: string[]; format: CodeFormat; formatKey: string; createdBy: string },
+  batch: {
+    listId: string;
+    name: string | null;
+    requested: number;
+    notify: string[];
+    format: CodeFormat;
+    formatKey: string;
+    createdBy: string;
+  },
 ): Promise<BatchRow> {
   const { rows } = await db.query<BatchRow>(
     `INSERT INTO batches (list_id, name, requested, notify, format, format_key, created_by)
      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${BATCH}`,
-    [batch.listId, batch.name, batch.requested, batch.notify, JSON.stringify(batch.format), batch.formatKey, batch.createdBy],
+    [
+      batch.listId,
+      batch.name,
+      batch.requested,
+      batch.notify,
+      JSON.stringify(batch.format),
+      batch.formatKey,
+      batch.createdBy,
+    ],
   );
   return rows[0]!;
 }
 
-export async function findBatch(db: Queryable, id: string, lock = false): Promise<(BatchRow & { format_key: string }) | undefined> {
+export async function findBatch(
+  db: Queryable,
+  id: string,
+  lock = false,
+): Promise<(BatchRow & { format_key: string }) | undefined> {
   const { rows } = await db.query<BatchRow & { format_key: string }>(
     `SELECT ${BATCH}, format_key FROM batches WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
     [id],
@@ -62,7 +92,12 @@ export async function findBatch(db: Queryable, id: string, lock = false): Promis
   return rows[0];
 }
 
-export async function listBatches(db: Queryable, listId: string, before: string | null, limit: number): Promise<BatchRow[]> {
+export async function listBatches(
+  db: Queryable,
+  listId: string,
+  before: string | null,
+  limit: number,
+): Promise<BatchRow[]> {
   const { rows } = await db.query<BatchRow>(
     `SELECT ${BATCH} FROM batches WHERE list_id = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
     [listId, before, limit],

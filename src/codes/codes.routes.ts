@@ -27,7 +27,15 @@ export const CodeItem = Type.Object({
 });
 
 const CodeParams = Type.Object(
-  { code: Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000]*$', description: 'in any form: it is normalized', examples: ['SUMK7PXM2QD'] }) },
+  {
+    code: Type.String({
+      minLength: 1,
+      maxLength: 128,
+      pattern: '^[^\\u0000]*$',
+      description: 'in any form: it is normalized',
+      examples: ['SUMK7PXM2QD'],
+    }),
+  },
   { additionalProperties: false },
 );
 
@@ -64,66 +72,94 @@ export const CodeDetail = Type.Object({
   cancelled_at: NullableTimestamp,
   cancel_reason: Nullable(Type.String()),
   claim_count: Type.Integer({ description: 'live (not reversed) claims on the code' }),
-  claims: Type.Array(ClaimRecord, { description: 'the latest claims on the code, newest first, reversed ones included' }),
+  claims: Type.Array(ClaimRecord, {
+    description: 'the latest claims on the code, newest first, reversed ones included',
+  }),
 });
 
 export const codeRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/v1/codes/:code', {
-    config: { access: 'agent' },
-    schema: {
-      operationId: 'getCode',
-      tags,
-      summary: 'Find a code by its value: its list and status, batch or import, claims and cancellation',
-      params: CodeParams,
-      response: { 200: CodeDetail, ...errorResponses('code_not_found') },
+  app.get(
+    '/v1/codes/:code',
+    {
+      config: { access: 'agent' },
+      schema: {
+        operationId: 'getCode',
+        tags,
+        summary: 'Find a code by its value: its list and status, batch or import, claims and cancellation',
+        params: CodeParams,
+        response: { 200: CodeDetail, ...errorResponses('code_not_found') },
+      },
     },
-  }, async (request) => lookupCode(app.pool, request.params.code));
+    async (request) => lookupCode(app.pool, request.params.code),
+  );
 
-  app.post('/v1/codes/:code/cancel', {
-    config: { access: 'agent' },
-    schema: {
-      operationId: 'cancelCode',
-      tags,
-      summary: 'Cancel an unclaimed single-use or third-party code (idempotent)',
-      description: 'A claimed code answers 409 code_already_claimed; a multi-use code 409 code_not_cancellable.',
-      params: CodeParams,
-      body: ReasonBody,
-      response: { 200: CodeDetail, ...errorResponses('code_not_found', 'code_not_cancellable', 'code_already_claimed') },
+  app.post(
+    '/v1/codes/:code/cancel',
+    {
+      config: { access: 'agent' },
+      schema: {
+        operationId: 'cancelCode',
+        tags,
+        summary: 'Cancel an unclaimed single-use or third-party code (idempotent)',
+        description: 'A claimed code answers 409 code_already_claimed; a multi-use code 409 code_not_cancellable.',
+        params: CodeParams,
+        body: ReasonBody,
+        response: {
+          200: CodeDetail,
+          ...errorResponses('code_not_found', 'code_not_cancellable', 'code_already_claimed'),
+        },
+      },
     },
-  }, async (request) =>
-    transactionRetryingDeadlocks(app.pool, (tx) => cancelCode(tx, auditContext(request), request.params.code, request.body.reason)));
-
-  app.get('/v1/lists/:id/codes', {
-    config: { access: 'agent' },
-    schema: {
-      operationId: 'listCodes',
-      tags,
-      summary: "A list's codes, by batch or import, in code order",
-      params: IdParams,
-      querystring: Type.Object(
-        { status: Type.Optional(CodeStatus), batch_id: Type.Optional(Id), import_id: Type.Optional(Id), ...PageQuery },
-        { additionalProperties: false },
+    async (request) =>
+      transactionRetryingDeadlocks(app.pool, (tx) =>
+        cancelCode(tx, auditContext(request), request.params.code, request.body.reason),
       ),
-      response: { 200: Page(CodeItem), ...errorResponses('list_not_found') },
-    },
-  }, async (request) => listCodes(app.pool, request.params.id, request.query));
+  );
 
-  app.get('/v1/lists/:id/export', {
-    config: { access: 'admin' },
-    schema: {
-      operationId: 'exportList',
-      tags,
-      summary: "Download all of a list's codes as .csv or .xlsx (streamed)",
-      params: IdParams,
-      querystring: ExportQuery,
-      response: { 200: ExportFile, ...errorResponses('list_not_found') },
+  app.get(
+    '/v1/lists/:id/codes',
+    {
+      config: { access: 'agent' },
+      schema: {
+        operationId: 'listCodes',
+        tags,
+        summary: "A list's codes, by batch or import, in code order",
+        params: IdParams,
+        querystring: Type.Object(
+          {
+            status: Type.Optional(CodeStatus),
+            batch_id: Type.Optional(Id),
+            import_id: Type.Optional(Id),
+            ...PageQuery,
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Page(CodeItem), ...errorResponses('list_not_found') },
+      },
     },
-  }, async (request, reply) => {
-    const list = await getList(app.pool, request.params.id);
-    const format = request.query.format ?? 'csv';
-    const label = list.type === 'single_use' ? 'batch' : list.type === 'third_party' ? 'import' : 'source';
-    attachment(reply, [list.name, 'all-codes', today()], format);
-    const stream = await exportCodes(app.pool, { listId: list.id, sourceId: null, sourceLabel: label }, format);
-    return reply.send(stream);
-  });
+    async (request) => listCodes(app.pool, request.params.id, request.query),
+  );
+
+  app.get(
+    '/v1/lists/:id/export',
+    {
+      config: { access: 'admin' },
+      schema: {
+        operationId: 'exportList',
+        tags,
+        summary: "Download all of a list's codes as .csv or .xlsx (streamed)",
+        params: IdParams,
+        querystring: ExportQuery,
+        response: { 200: ExportFile, ...errorResponses('list_not_found') },
+      },
+    },
+    async (request, reply) => {
+      const list = await getList(app.pool, request.params.id);
+      const format = request.query.format ?? 'csv';
+      const label = list.type === 'single_use' ? 'batch' : list.type === 'third_party' ? 'import' : 'source';
+      attachment(reply, [list.name, 'all-codes', today()], format);
+      const stream = await exportCodes(app.pool, { listId: list.id, sourceId: null, sourceLabel: label }, format);
+      return reply.send(stream);
+    },
+  );
 };

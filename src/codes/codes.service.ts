@@ -15,7 +15,8 @@ export interface CodeQuery {
 
 export async function listCodes(db: Queryable, listId: string, query: CodeQuery) {
   const limit = query.limit ?? 100;
-  if (query.batch_id && query.import_id) throw invalid([{ path: 'querystring', message: 'give batch_id or import_id, not both' }]);
+  if (query.batch_id && query.import_id)
+    throw invalid([{ path: 'querystring', message: 'give batch_id or import_id, not both' }]);
   const list = await getList(db, listId);
   // Batches and imports share one id sequence and one column: without this, import_id=<a batch>
   // would list that batch's codes, each showing import_id null.
@@ -24,10 +25,18 @@ export async function listCodes(db: Queryable, listId: string, query: CodeQuery)
   }
   // A cursor is [source id, normalized code]; the source of a multi-use code is 0.
   const after = decodeCursor(query.cursor, ['text', 'text']) as [string, string] | null;
-  if (after && !/^\d{1,18}$/.test(after[0])) throw invalid([{ path: 'querystring.cursor', message: 'is not a cursor this collection gave out' }]);
+  if (after && !/^\d{1,18}$/.test(after[0]))
+    throw invalid([{ path: 'querystring.cursor', message: 'is not a cursor this collection gave out' }]);
   const sourceId = query.batch_id ?? query.import_id;
   const sources = sourceId ? [sourceId] : await sourcesOf(db, list.id, list.type);
-  const rows = await searchCodes(db, { listId: list.id, listType: list.type, sources, status: query.status ?? null, after, limit: limit + 1 });
+  const rows = await searchCodes(db, {
+    listId: list.id,
+    listType: list.type,
+    sources,
+    status: query.status ?? null,
+    after,
+    limit: limit + 1,
+  });
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
   return {

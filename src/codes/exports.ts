@@ -34,7 +34,8 @@ export const ExportFile = {
     'text/csv': {
       schema: {
         type: 'string',
-        example: 'code,status,batch,batch_name,created_at,claimed_by,claimed_at\nK7PXM2QD,claimed,12,Flyers,2026-12-01 09:00:00+00,c-1042,2026-12-03 18:21:07+00\n',
+        example:
+          'code,status,batch,batch_name,created_at,claimed_by,claimed_at\nK7PXM2QD,claimed,12,Flyers,2026-12-01 09:00:00+00,c-1042,2026-12-03 18:21:07+00\n',
       },
     },
     [XLSX_TYPE]: { schema: { type: 'string', format: 'binary' } },
@@ -53,20 +54,33 @@ export const CsvFile = (description: string, example: string) => ({
  * name, date), each reduced to letters, digits, `.` and `-`; `filename*` carries it in UTF-8
  * and `filename` an ASCII form for older clients.
  */
-export function attachment(reply: { header(name: string, value: string): unknown }, parts: (string | null | undefined)[], format: ExportFormat) {
-  reply.header(
-    'content-type',
-    format === 'csv' ? CSV_TYPE : XLSX_TYPE,
-  );
+export function attachment(
+  reply: { header(name: string, value: string): unknown },
+  parts: (string | null | undefined)[],
+  format: ExportFormat,
+) {
+  reply.header('content-type', format === 'csv' ? CSV_TYPE : XLSX_TYPE);
   const name = fileName(parts);
-  const ascii = name.normalize('NFKD').replace(/[^\x20-\x7e]/g, '').replace(/-{2,}/g, '-') || 'export';
-  reply.header('content-disposition', `attachment; filename="${ascii}.${format}"; filename*=UTF-8''${encodeURIComponent(`${name}.${format}`)}`);
+  const ascii =
+    name
+      .normalize('NFKD')
+      .replace(/[^\x20-\x7e]/g, '')
+      .replace(/-{2,}/g, '-') || 'export';
+  reply.header(
+    'content-disposition',
+    `attachment; filename="${ascii}.${format}"; filename*=UTF-8''${encodeURIComponent(`${name}.${format}`)}`,
+  );
 }
 
 export function fileName(parts: (string | null | undefined)[]): string {
   const clean = parts
     .filter((part): part is string => Boolean(part))
-    .map((part) => part.normalize('NFKC').replace(/[^\p{L}\p{N}.-]+/gu, '-').replace(/^[-.]+|-+$/g, ''))
+    .map((part) =>
+      part
+        .normalize('NFKC')
+        .replace(/[^\p{L}\p{N}.-]+/gu, '-')
+        .replace(/^[-.]+|-+$/g, ''),
+    )
     .filter(Boolean);
   return Array.from(clean.join('_')).slice(0, 120).join('') || 'export'; // by code point: a pair is never split
 }
@@ -190,12 +204,23 @@ export async function copyOut(pool: Pool, query: string, options: string): Promi
 }
 
 /** The stream of a .csv or .xlsx file of the scope's codes. */
-export async function exportCodes(pool: Pool, scope: ExportScope, format: ExportFormat, rowsPerSheet = XLSX_ROWS_PER_SHEET): Promise<Readable> {
+export async function exportCodes(
+  pool: Pool,
+  scope: ExportScope,
+  format: ExportFormat,
+  rowsPerSheet = XLSX_ROWS_PER_SHEET,
+): Promise<Readable> {
   const rows = await copyOut(pool, exportQuery(scope, format), format === 'csv' ? 'FORMAT csv' : 'FORMAT text');
   const out = new PassThrough();
   out.on('close', () => rows.destroy());
   if (format === 'csv') {
-    out.write(BOM + COLUMNS(scope.sourceLabel).map((c) => c.header).join(',') + '\n');
+    out.write(
+      BOM +
+        COLUMNS(scope.sourceLabel)
+          .map((c) => c.header)
+          .join(',') +
+        '\n',
+    );
     rows.on('error', (error) => out.destroy(error));
     rows.pipe(out);
   } else {

@@ -40,7 +40,10 @@ export function formatCapacity(format: CodeFormat): bigint {
 }
 
 /** A made-up code of the format, for previews; not drawn from the real generator's stream. */
-export function sampleCode(format: CodeFormat, random: (n: number) => number = (n) => Math.floor(Math.random() * n)): string {
+export function sampleCode(
+  format: CodeFormat,
+  random: (n: number) => number = (n) => Math.floor(Math.random() * n),
+): string {
   const chars = CHARSETS[format.charset];
   let body = '';
   for (let i = 0; i < format.length; i++) body += chars[random(chars.length)];

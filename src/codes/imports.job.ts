@@ -27,7 +27,7 @@ export async function processImport(pool: Pool, importId: string, signal?: Abort
     const done = await transaction(pool, async (tx) => {
       accepted = 0;
       const imp = await sql.findImport(tx, importId, true);
-      if (!imp || imp.status !== 'pending') return true;
+      if (imp?.status !== 'pending') return true;
       await tx.query('SET LOCAL synchronous_commit = off');
       const processed = await sql.processImportChunk(tx, imp, chunk, optimistic);
       const { lines, clashed } = processed;
@@ -54,7 +54,8 @@ export async function failImport(pool: Pool, importId: string, error: string): P
 /** Fails the imports whose jobs gave up without saying so; returns how many. */
 export async function failAbandonedImports(pool: Pool): Promise<number> {
   const abandoned = await findAbandoned(pool, 'import');
-  for (const { id, last_error } of abandoned) await failImport(pool, id, `import failed: ${last_error ?? 'its job stopped'}`);
+  for (const { id, last_error } of abandoned)
+    await failImport(pool, id, `import failed: ${last_error ?? 'its job stopped'}`);
   return abandoned.length;
 }
 

@@ -5,9 +5,16 @@ import { BatchStatus } from './batches.schema';
 export const ImportQuery = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    notify: Type.Optional(Type.String({ maxLength: 4000, description: 'comma-separated email addresses to alert when done' })),
+    notify: Type.Optional(
+      Type.String({ maxLength: 4000, description: 'comma-separated email addresses to alert when done' }),
+    ),
     column: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 200, description: 'the code column: a header name, or a number from 1; by default the column headed code, coupon, voucher, … or else the first' }),
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description:
+          'the code column: a header name, or a number from 1; by default the column headed code, coupon, voucher, … or else the first',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -36,9 +43,15 @@ export const Rejection = Type.Object(
     value: Type.String({ description: 'the value as the file holds it' }),
     reason: Type.Union([Type.Literal('invalid'), Type.Literal('duplicate'), Type.Literal('code_taken')]),
     detail: Nullable(
-      Type.Union([Type.Literal('too_short'), Type.Literal('too_long'), Type.Literal('bad_characters')], { description: 'invalid: what keeps it out of the code alphabet' }),
+      Type.Union([Type.Literal('too_short'), Type.Literal('too_long'), Type.Literal('bad_characters')], {
+        description: 'invalid: what keeps it out of the code alphabet',
+      }),
     ),
-    repeats_line: Nullable(Type.Integer({ description: 'duplicate: the line it repeats (null when that line was processed in an earlier chunk)' })),
+    repeats_line: Nullable(
+      Type.Integer({
+        description: 'duplicate: the line it repeats (null when that line was processed in an earlier chunk)',
+      }),
+    ),
   },
   { $id: 'Rejection' },
 );

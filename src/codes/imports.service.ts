@@ -21,7 +21,14 @@ export const PROCESS_IMPORT = 'process_import';
 const MAX_VALUE_LENGTH = 256;
 const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 
-export async function createImport(tx: Tx, ctx: AuditContext, listId: string, query: ImportQuery, body: Readable, maxLines: number) {
+export async function createImport(
+  tx: Tx,
+  ctx: AuditContext,
+  listId: string,
+  query: ImportQuery,
+  body: Readable,
+  maxLines: number,
+) {
   const notify = parseNotify(query.notify);
   await openListForCodes(tx, listId, 'third_party', 'imports');
 
@@ -34,9 +41,17 @@ export async function createImport(tx: Tx, ctx: AuditContext, listId: string, qu
 }
 
 function parseNotify(raw: string | undefined): string[] {
-  const emails = [...new Set((raw ?? '').split(',').map((e) => e.trim()).filter(Boolean))];
+  const emails = [
+    ...new Set(
+      (raw ?? '')
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean),
+    ),
+  ];
   const bad = emails.filter((e) => !EMAIL.test(e) || e.length > 320);
-  if (bad.length) throw invalid(bad.map((e) => ({ path: 'querystring.notify', message: `"${e}" is not an email address` })));
+  if (bad.length)
+    throw invalid(bad.map((e) => ({ path: 'querystring.notify', message: `"${e}" is not an email address` })));
   if (emails.length > 20) throw invalid([{ path: 'querystring.notify', message: 'at most 20 addresses' }]);
   return emails;
 }
@@ -49,20 +64,30 @@ const COPY_SPECIAL = /[\0\\\t\n\r]/;
 const copyText = (value: string) =>
   !COPY_SPECIAL.test(value)
     ? value
-    : value.replace(/\0/g, '').replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!);
+    : value
+        .replace(/\0/g, '')
+        .replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!);
 
-async function stageUpload(tx: Tx, importId: string, body: Readable, maxLines: number, column: string | undefined): Promise<number> {
+async function stageUpload(
+  tx: Tx,
+  importId: string,
+  body: Readable,
+  maxLines: number,
+  column: string | undefined,
+): Promise<number> {
   let count = 0;
   async function* copyRows() {
     for await (const rows of readUpload(body, { column })) {
-      if ((count += rows.length) > maxLines) {
+      count += rows.length;
+      if (count > maxLines) {
         throw invalid([{ path: 'body', message: `more than ${maxLines} codes in one upload (MAX_CODES_PER_REQUEST)` }]);
       }
       let out = '';
       for (const { line, value } of rows) {
         const code = normalizeCode(value);
         // A tab or line break inside a value is two values glued together, not spacing to drop.
-        const problem = value.length > MAX_VALUE_LENGTH ? 'too_long' : /[\t\r\n]/.test(value) ? 'bad_characters' : codeProblem(code);
+        const problem =
+          value.length > MAX_VALUE_LENGTH ? 'too_long' : /[\t\r\n]/.test(value) ? 'bad_characters' : codeProblem(code);
         out += `${importId}\t${line}\t${copyText(value.slice(0, MAX_VALUE_LENGTH + 1))}\t${problem ? '\\N' : code}\t${problem ?? '\\N'}\n`;
       }
       yield out;
@@ -73,10 +98,17 @@ async function stageUpload(tx: Tx, importId: string, body: Readable, maxLines: n
   // transaction and its connection held open.
   if (body.destroyed) throw cutShort();
   try {
-    await pipeline(Readable.from(copyRows()), tx.query(copyFrom('COPY import_lines (import_id, line, value, code, problem) FROM STDIN')));
+    await pipeline(
+      Readable.from(copyRows()),
+      tx.query(copyFrom('COPY import_lines (import_id, line, value, code, problem) FROM STDIN')),
+    );
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || /unexpected end of multipart/i.test((error as Error).message)) {
+    if (
+      code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+      code === 'ECONNRESET' ||
+      /unexpected end of multipart/i.test((error as Error).message)
+    ) {
       throw cutShort();
     }
     throw error;

@@ -18,7 +18,10 @@ export interface ImportRow {
 
 const IMPORT = 'id, list_id, name, status, total_lines, accepted, rejected, error, notify, created_at, completed_at';
 
-export async function insertImport(db: Queryable, row: { listId: string; name: string | null; notify: string[]; createdBy: string }) {
+export async function insertImport(
+  db: Queryable,
+  row: { listId: string; name: string | null; notify: string[]; createdBy: string },
+) {
   const { rows } = await db.query<ImportRow>(
     `INSERT INTO imports (list_id, name, notify, created_by) VALUES ($1, $2, $3, $4) RETURNING ${IMPORT}`,
     [row.listId, row.name, row.notify, row.createdBy],
@@ -27,12 +30,18 @@ export async function insertImport(db: Queryable, row: { listId: string; name: s
 }
 
 export async function setTotalLines(db: Queryable, id: string, total: number) {
-  const { rows } = await db.query<ImportRow>(`UPDATE imports SET total_lines = $2 WHERE id = $1 RETURNING ${IMPORT}`, [id, total]);
+  const { rows } = await db.query<ImportRow>(`UPDATE imports SET total_lines = $2 WHERE id = $1 RETURNING ${IMPORT}`, [
+    id,
+    total,
+  ]);
   return rows[0]!;
 }
 
 export async function findImport(db: Queryable, id: string, lock = false) {
-  const { rows } = await db.query<ImportRow>(`SELECT ${IMPORT} FROM imports WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);
+  const { rows } = await db.query<ImportRow>(
+    `SELECT ${IMPORT} FROM imports WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
+    [id],
+  );
   return rows[0];
 }
 
@@ -70,9 +79,10 @@ export async function processImportChunk(
   const rest = imp.total_lines - imp.accepted - imp.rejected;
   // The whole rest needs no order: the sort by code below is the only one. A part of it must
   // be the first lines, which costs a sort by line first.
-  const lines = rest <= size
-    ? 'SELECT line, value, code, problem FROM import_lines WHERE import_id = $1'
-    : 'SELECT line, value, code, problem FROM import_lines WHERE import_id = $1 ORDER BY line LIMIT $3';
+  const lines =
+    rest <= size
+      ? 'SELECT line, value, code, problem FROM import_lines WHERE import_id = $1'
+      : 'SELECT line, value, code, problem FROM import_lines WHERE import_id = $1 ORDER BY line LIMIT $3';
   // The chunk, its sort and the list of inserted codes stay in memory (~80 MB each for a
   // million lines) rather than spilling to temporary files.
   await db.query("SET LOCAL work_mem = '256MB'");
@@ -127,7 +137,11 @@ export async function processImportChunk(
   result ??= (await run(true)).rows[0]!;
   if (result.lines > 0) {
     await removeStagedLines(db, imp.id, rest <= size ? null : result.through);
-    await db.query('UPDATE imports SET accepted = accepted + $2, rejected = rejected + $3 WHERE id = $1', [imp.id, result.accepted, result.rejected]);
+    await db.query('UPDATE imports SET accepted = accepted + $2, rejected = rejected + $3 WHERE id = $1', [
+      imp.id,
+      result.accepted,
+      result.rejected,
+    ]);
     if (result.accepted > 0) {
       await countCodes(db, imp.list_id, result.accepted);
     }
@@ -150,7 +164,10 @@ async function removeStagedLines(db: Queryable, importId: string, through: numbe
     await db.query('SAVEPOINT truncate_lines');
     try {
       await db.query('LOCK TABLE import_lines IN ACCESS EXCLUSIVE MODE NOWAIT');
-      const { rows } = await db.query<{ alone: boolean }>('SELECT NOT EXISTS (SELECT 1 FROM import_lines WHERE import_id <> $1) AS alone', [importId]);
+      const { rows } = await db.query<{ alone: boolean }>(
+        'SELECT NOT EXISTS (SELECT 1 FROM import_lines WHERE import_id <> $1) AS alone',
+        [importId],
+      );
       if (rows[0]!.alone) {
         await db.query('TRUNCATE import_lines');
         await db.query('RELEASE SAVEPOINT truncate_lines');
@@ -161,7 +178,10 @@ async function removeStagedLines(db: Queryable, importId: string, through: numbe
     }
     await db.query('ROLLBACK TO SAVEPOINT truncate_lines'); // which also gives the lock back
   }
-  await db.query('DELETE FROM import_lines WHERE import_id = $1 AND ($2::int IS NULL OR line <= $2)', [importId, through]);
+  await db.query('DELETE FROM import_lines WHERE import_id = $1 AND ($2::int IS NULL OR line <= $2)', [
+    importId,
+    through,
+  ]);
 }
 
 export async function finishImport(db: Queryable, id: string, status: 'active' | 'failed', error: string | null) {

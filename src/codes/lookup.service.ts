@@ -18,10 +18,9 @@ export async function lookupCode(db: Queryable, raw: string) {
   const row = await findCode(db, normalized);
   if (!row) throw notFound('code', raw);
   // In parallel on the pool; one after the other on a transaction's single connection.
-  const [list, claims] =
-    isPool(db)
-      ? await Promise.all([getList(db, row.list_id), claimsOfCode(db, normalized, CLAIMS_SHOWN)])
-      : [await getList(db, row.list_id), await claimsOfCode(db, normalized, CLAIMS_SHOWN)];
+  const [list, claims] = isPool(db)
+    ? await Promise.all([getList(db, row.list_id), claimsOfCode(db, normalized, CLAIMS_SHOWN)])
+    : [await getList(db, row.list_id), await claimsOfCode(db, normalized, CLAIMS_SHOWN)];
   // Timestamps inside json_build_object arrive as text in the server's format; make them Dates.
   const source = row.source && {
     ...row.source,
@@ -64,7 +63,10 @@ export async function cancelCode(tx: Tx, ctx: AuditContext, raw: string, reason:
   const before = await findCode(tx, normalized);
   if (!before) throw notFound('code', raw);
   if (before.list_type === 'multi_use') {
-    throw conflict('code_not_cancellable', 'a multi-use code cannot be cancelled; end the list or lower its cap instead');
+    throw conflict(
+      'code_not_cancellable',
+      'a multi-use code cannot be cancelled; end the list or lower its cap instead',
+    );
   }
   if (before.status === 'claimed') throw alreadyClaimed();
   if (before.status === 'cancelled') return lookupCode(tx, normalized);

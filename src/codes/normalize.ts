@@ -2,7 +2,10 @@
 // '-' removed, upper-cased, so `spring-sale`, ` SPRINGSALE ` and `SpringSale` are one code.
 
 export function normalizeCode(input: string): string {
-  return input.normalize('NFKC').replace(/[\s-]+/gu, '').toUpperCase();
+  return input
+    .normalize('NFKC')
+    .replace(/[\s-]+/gu, '')
+    .toUpperCase();
 }
 
 export type CodeProblem = 'too_short' | 'too_long' | 'bad_characters';

@@ -39,7 +39,8 @@ function capped(limit: number): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
       seen += chunk.length;
-      if (seen > limit) return done(invalid([{ path: 'body', message: `an .xlsx upload may hold at most ${limit / 1024 / 1024} MB` }]));
+      if (seen > limit)
+        return done(invalid([{ path: 'body', message: `an .xlsx upload may hold at most ${limit / 1024 / 1024} MB` }]));
       done(null, chunk);
     },
   });
@@ -47,20 +48,43 @@ function capped(limit: number): Transform {
 
 /** Header names of a code column, compared without case, spaces, `_` and `-`. */
 const CODE_HEADERS = new Set(
-  ['code', 'promo code', 'promotion code', 'coupon', 'coupon code', 'voucher', 'voucher code', 'discount code', 'gift code', 'redemption code', 'promo']
+  [
+    'code',
+    'promo code',
+    'promotion code',
+    'coupon',
+    'coupon code',
+    'voucher',
+    'voucher code',
+    'discount code',
+    'gift code',
+    'redemption code',
+    'promo',
+  ]
     .flatMap((name) => [name, `${name}s`])
     .map((name) => headerKey(name)),
 );
 
 function headerKey(cell: string): string {
-  return cell.normalize('NFKC').toLowerCase().replace(/[\s_-]+/g, '');
+  return cell
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[\s_-]+/g, '');
 }
 
 export const unsupportedFile = (what: string) =>
-  new DomainError('unsupported_file', `${what}: upload a text file of codes (CSV or one per line) or an .xlsx workbook`);
+  new DomainError(
+    'unsupported_file',
+    `${what}: upload a text file of codes (CSV or one per line) or an .xlsx workbook`,
+  );
 
 const lineTooLong = (line: number) =>
-  invalid([{ path: 'body', message: `line ${line} is longer than ${MAX_LINE_LENGTH.toLocaleString('en-US')} characters; is this a text file of codes?` }]);
+  invalid([
+    {
+      path: 'body',
+      message: `line ${line} is longer than ${MAX_LINE_LENGTH.toLocaleString('en-US')} characters; is this a text file of codes?`,
+    },
+  ]);
 
 /** Binary formats recognised by their first bytes, to say what was sent. */
 const MAGIC: [string, number[]][] = [
@@ -75,14 +99,17 @@ const ZIP = [0x50, 0x4b, 0x03, 0x04];
 const startsWith = (head: Buffer, bytes: number[]) => bytes.every((b, i) => head[i] === b);
 
 // Bytes no text file holds: NUL and the C0 controls but tab, line feed, form feed and CR.
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u0008\u000B\u000E-\u001F\u007F]/;
 
 /**
  * The first pieces of a stream, at least `size` bytes or characters of them (fewer if it ends
  * first), and the stream whole again: the pieces are put back in front.
  */
-async function peek<T extends Buffer | string>(source: Readable, size: number): Promise<{ pieces: T[]; stream: Readable }> {
+async function peek<T extends Buffer | string>(
+  source: Readable,
+  size: number,
+): Promise<{ pieces: T[]; stream: Readable }> {
   const iterator = source[Symbol.asyncIterator]();
   const pieces: T[] = [];
   for (let length = 0; length < size; ) {
@@ -127,7 +154,8 @@ export async function* readUpload(body: Readable, options: UploadOptions = {}): 
     }
     return;
   }
-  const encoding = head[0] === 0xff && head[1] === 0xfe ? 'utf-16le' : head[0] === 0xfe && head[1] === 0xff ? 'utf-16be' : 'utf-8';
+  const encoding =
+    head[0] === 0xff && head[1] === 0xfe ? 'utf-16le' : head[0] === 0xfe && head[1] === 0xff ? 'utf-16be' : 'utf-8';
   const decoded = decoder(encoding);
   stream.on('error', (error) => decoded.destroy(error)); // a cut-short upload
   yield* readText(stream.pipe(decoded), options);
@@ -224,9 +252,10 @@ class CodeColumn {
   push(line: number, cells: string[]): UploadRow[] {
     if (this.index !== null) return this.value(line, cells);
     const keys = cells.map(headerKey);
-    const named = this.option !== undefined && this.numbered === null
-      ? keys.indexOf(headerKey(this.option))
-      : keys.findIndex((key) => CODE_HEADERS.has(key));
+    const named =
+      this.option !== undefined && this.numbered === null
+        ? keys.indexOf(headerKey(this.option))
+        : keys.findIndex((key) => CODE_HEADERS.has(key));
     if (named >= 0) {
       this.index = this.numbered ?? named;
       this.waiting = []; // title rows above the header
@@ -244,10 +273,12 @@ class CodeColumn {
   private withoutHeader(): UploadRow[] {
     if (this.option !== undefined && this.numbered === null) {
       const first = this.waiting[0]?.cells ?? [];
-      throw invalid([{
-        path: 'querystring.column',
-        message: `no row among the first ${HEADER_SEARCH_ROWS} names a column ${JSON.stringify(this.option)} (the first row has ${first.map((c) => JSON.stringify(c)).join(', ')})`,
-      }]);
+      throw invalid([
+        {
+          path: 'querystring.column',
+          message: `no row among the first ${HEADER_SEARCH_ROWS} names a column ${JSON.stringify(this.option)} (the first row has ${first.map((c) => JSON.stringify(c)).join(', ')})`,
+        },
+      ]);
     }
     this.index = this.numbered ?? 0;
     const rows = this.waiting.flatMap(({ line, cells }) => this.value(line, cells));
@@ -384,8 +415,18 @@ function cellText(value: unknown): string {
   }
   if (typeof value === 'boolean') return String(value).toUpperCase();
   if (value instanceof Date) return value.toISOString();
-  const cell = value as { richText?: { text: string }[]; text?: unknown; result?: unknown; error?: string; sharedString?: number };
-  if (cell.richText) return cell.richText.map((part) => part.text).join('').trim();
+  const cell = value as {
+    richText?: { text: string }[];
+    text?: unknown;
+    result?: unknown;
+    error?: string;
+    sharedString?: number;
+  };
+  if (cell.richText)
+    return cell.richText
+      .map((part) => part.text)
+      .join('')
+      .trim();
   if (cell.result !== undefined) return cellText(cell.result);
   if (cell.text !== undefined) return cellText(cell.text);
   if (cell.error !== undefined) return cell.error; // #N/A and the like: not a code

@@ -19,9 +19,9 @@ const COLUMN_LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const columnName = (index: number): string =>
   index < 26 ? COLUMN_LETTERS[index]! : columnName(Math.floor(index / 26) - 1) + COLUMN_LETTERS[index % 26]!;
 
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters XML cannot hold
 const NEEDS_ESCAPE = /[<>&\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters XML cannot hold
 const ESCAPES = /[<>&\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
 
 /** Text as XML character data: markup escaped, characters XML cannot hold dropped. */
@@ -107,17 +107,21 @@ export class XlsxWriter {
     this.zip.append(this.sheet, { name: `xl/worksheets/sheet${number}.xml` });
     // The header row stays in view (frozen) while scrolling.
     const view =
-      '<sheetViews><sheetView workbookViewId="0"' + (number === 1 ? ' tabSelected="1"' : '') + '>' +
+      '<sheetViews><sheetView workbookViewId="0"' +
+      (number === 1 ? ' tabSelected="1"' : '') +
+      '>' +
       '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>' +
       '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>';
-    const cols = this.columns.map((c, i) => `<col min="${i + 1}" max="${i + 1}" width="${c.width}" customWidth="1"/>`).join('');
+    const cols = this.columns
+      .map((c, i) => `<col min="${i + 1}" max="${i + 1}" width="${c.width}" customWidth="1"/>`)
+      .join('');
     this.pending = `${HEAD}<worksheet xmlns="${MAIN}">${view}<sheetFormatPr defaultRowHeight="15"/><cols>${cols}</cols><sheetData>`;
     this.rowsInSheet = 1;
     let header = '<row r="1">';
     for (let i = 0; i < this.columns.length; i++) {
       header += `<c r="${this.letters[i]}1" s="${STYLE.header}" t="inlineStr"><is><t>${xmlText(this.columns[i]!.header)}</t></is></c>`;
     }
-    this.pending += header + '</row>';
+    this.pending += `${header}</row>`;
   }
 
   private writeRow(cells: (string | null)[]): void {
@@ -129,10 +133,11 @@ export class XlsxWriter {
       const ref = `${this.letters[i]}${r}`;
       const type = this.columns[i]?.type ?? 'text';
       if (type === 'number' && DIGITS.test(value)) xml += `<c r="${ref}"><v>${value}</v></c>`;
-      else if (type === 'date' && !Number.isNaN(Date.parse(value))) xml += `<c r="${ref}" s="${STYLE.date}"><v>${dateSerial(value)}</v></c>`;
+      else if (type === 'date' && !Number.isNaN(Date.parse(value)))
+        xml += `<c r="${ref}" s="${STYLE.date}"><v>${dateSerial(value)}</v></c>`;
       else xml += `<c r="${ref}" t="inlineStr"><is><t>${xmlText(value)}</t></is></c>`;
     }
-    this.pending += xml + '</row>';
+    this.pending += `${xml}</row>`;
   }
 
   private endSheet(): void {
@@ -159,7 +164,12 @@ export class XlsxWriter {
         `<Default Extension="xml" ContentType="application/xml"/>` +
         `<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>` +
         `<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>` +
-        sheets.map((s) => `<Override PartName="/xl/worksheets/${s.file}" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>`).join('') +
+        sheets
+          .map(
+            (s) =>
+              `<Override PartName="/xl/worksheets/${s.file}" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>`,
+          )
+          .join('') +
         '</Types>',
       { name: '[Content_Types].xml' },
     );
@@ -175,14 +185,19 @@ export class XlsxWriter {
         sheets.map((s, i) => `<sheet name="${xmlText(s.name)}" sheetId="${i + 1}" r:id="${s.rel}"/>`).join('') +
         '</sheets><definedNames>' +
         sheets
-          .map((s, i) => `<definedName name="_xlnm._FilterDatabase" localSheetId="${i}" hidden="1">${xmlText(`${quoted(s.name)}!${absolute(s.rows)}`)}</definedName>`)
+          .map(
+            (s, i) =>
+              `<definedName name="_xlnm._FilterDatabase" localSheetId="${i}" hidden="1">${xmlText(`${quoted(s.name)}!${absolute(s.rows)}`)}</definedName>`,
+          )
           .join('') +
         '</definedNames></workbook>',
       { name: 'xl/workbook.xml' },
     );
     this.zip.append(
       `${HEAD}<Relationships xmlns="${RELS}">` +
-        sheets.map((s) => `<Relationship Id="${s.rel}" Type="${DOC_RELS}/worksheet" Target="worksheets/${s.file}"/>`).join('') +
+        sheets
+          .map((s) => `<Relationship Id="${s.rel}" Type="${DOC_RELS}/worksheet" Target="worksheets/${s.file}"/>`)
+          .join('') +
         `<Relationship Id="${stylesRel}" Type="${DOC_RELS}/styles" Target="styles.xml"/>` +
         '</Relationships>',
       { name: 'xl/_rels/workbook.xml.rels' },

@@ -36,7 +36,10 @@ export const BlockCustomerBody = Type.Object(
   { reason: Type.Optional(Type.String({ maxLength: 500, pattern: NO_NUL, examples: ['shared codes on a forum'] })) },
   { additionalProperties: false, description: 'optional; the request may have no body at all' },
 );
-export const UnblockCustomerBody = Type.Object({}, { additionalProperties: false, description: 'optional; the request may have no body at all' });
+export const UnblockCustomerBody = Type.Object(
+  {},
+  { additionalProperties: false, description: 'optional; the request may have no body at all' },
+);
 
 const PointBalance = Type.Object({
   account: Type.String({ description: 'point account key' }),

@@ -20,13 +20,15 @@ export async function getProfile(db: Queryable, id: string) {
 export async function upsertCustomer(tx: Tx, audit: AuditContext | null, id: string, input: UpsertCustomer) {
   const created = await sql.insertCustomer(tx, id, { email: input.email ?? null, name: input.name ?? null });
   if (created) {
-    if (audit) await recordAudit(tx, audit, { action: 'customer.create', entityType: ENTITY, entityId: id, after: created });
+    if (audit)
+      await recordAudit(tx, audit, { action: 'customer.create', entityType: ENTITY, entityId: id, after: created });
     return { created: true, profile: await getProfile(tx, id) };
   }
   // Customers are never deleted, so a row that refused the insert is there to update.
   const before = audit ? await sql.findCustomer(tx, id, true) : undefined;
   const after = await sql.updateCustomer(tx, id, input);
-  if (audit) await recordAudit(tx, audit, { action: 'customer.update', entityType: ENTITY, entityId: id, before, after });
+  if (audit)
+    await recordAudit(tx, audit, { action: 'customer.update', entityType: ENTITY, entityId: id, before, after });
   return { created: false, profile: await getProfile(tx, id) };
 }
 
@@ -47,7 +49,8 @@ export async function unblockCustomer(tx: Tx, ctx: AuditContext, id: string) {
   const before = await sql.findCustomer(tx, id, true);
   if (!before) throw notFound(ENTITY, id);
   const after = await sql.unblock(tx, id);
-  if (after) await recordAudit(tx, ctx, { action: 'customer.unblock', entityType: ENTITY, entityId: id, before, after });
+  if (after)
+    await recordAudit(tx, ctx, { action: 'customer.unblock', entityType: ENTITY, entityId: id, before, after });
   return getProfile(tx, id);
 }
 

@@ -29,12 +29,19 @@ export async function insertCustomer(db: Queryable, id: string, fields: { email:
 }
 
 export async function findCustomer(db: Queryable, id: string, forUpdate = false) {
-  const { rows } = await db.query<CustomerRow>(`SELECT ${CUSTOMER} FROM customers WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+  const { rows } = await db.query<CustomerRow>(
+    `SELECT ${CUSTOMER} FROM customers WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+    [id],
+  );
   return rows[0];
 }
 
 /** Sets the fields present in `changes`; a field left out keeps its value. */
-export async function updateCustomer(db: Queryable, id: string, changes: { email?: string | null; name?: string | null }) {
+export async function updateCustomer(
+  db: Queryable,
+  id: string,
+  changes: { email?: string | null; name?: string | null },
+) {
   const { rows } = await db.query<CustomerRow>(
     `UPDATE customers SET email = CASE WHEN $2 THEN $3 ELSE email END,
                           name = CASE WHEN $4 THEN $5 ELSE name END,

@@ -24,7 +24,18 @@ const NOT_BUILT = `<!doctype html><title>Promo Codes</title><h1>The dashboard is
 <p>Run <code>npm run build</code> (npm start does it for you) and reload this page. The API is available under <a href="/docs">/docs</a>.</p>`;
 
 /** The dashboard's routes (web/src/App.tsx); only these serve the page. */
-const PAGES = ['/', '/login', '/lists', '/lists/*', '/codes', '/troubleshoot', '/customers', '/customers/*', '/settings', '/settings/*'];
+const PAGES = [
+  '/',
+  '/login',
+  '/lists',
+  '/lists/*',
+  '/codes',
+  '/troubleshoot',
+  '/customers',
+  '/customers/*',
+  '/settings',
+  '/settings/*',
+];
 
 export async function dashboard(app: FastifyInstance, options: { dir?: string } = {}): Promise<void> {
   const dir = options.dir ?? DASHBOARD_DIR;
@@ -44,7 +55,10 @@ export async function dashboard(app: FastifyInstance, options: { dir?: string } 
     app.get(url, { schema: { hide: true } }, async (request, reply) => {
       if (!request.headers.accept?.includes('text/html')) return reply.callNotFound();
       const page = await readFile(indexFile).catch(() => null);
-      return reply.status(page ? 200 : 503).headers(PAGE_HEADERS).send(page ?? NOT_BUILT);
+      return reply
+        .status(page ? 200 : 503)
+        .headers(PAGE_HEADERS)
+        .send(page ?? NOT_BUILT);
     });
   }
 }

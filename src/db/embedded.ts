@@ -69,7 +69,7 @@ export async function startEmbeddedPostgres({ dataDir, port, log = () => {} }: O
     await rm(clusterDir, { recursive: true, force: true });
     password = randomBytes(18).toString('base64url');
     await initialise(bin.initdb, clusterDir, dataDir, password, account, log);
-    await writeFile(passwordFile, password + '\n', { mode: 0o600 });
+    await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
   }
 
   await recoverStaleLock(clusterDir, log);
@@ -91,16 +91,30 @@ export async function startEmbeddedPostgres({ dataDir, port, log = () => {} }: O
 }
 
 /** initdb, run as the cluster's owner, with the superuser password from a file only it reads. */
-async function initialise(initdb: string, clusterDir: string, dataDir: string, password: string, account: Account | null, log: (line: string) => void) {
+async function initialise(
+  initdb: string,
+  clusterDir: string,
+  dataDir: string,
+  password: string,
+  account: Account | null,
+  log: (line: string) => void,
+) {
   await mkdir(clusterDir, { recursive: true, mode: 0o700 });
   const pwFile = path.join(dataDir, `.initdb-${randomBytes(6).toString('hex')}`);
-  await writeFile(pwFile, password + '\n', { mode: 0o600 });
+  await writeFile(pwFile, `${password}\n`, { mode: 0o600 });
   if (account) {
     await chown(clusterDir, account.uid, account.gid);
     await chown(pwFile, account.uid, account.gid);
   }
   try {
-    const args = [`--pgdata=${clusterDir}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwFile}`, '--encoding=UTF8', '--locale=C'];
+    const args = [
+      `--pgdata=${clusterDir}`,
+      '--auth=scram-sha-256',
+      `--username=${USER}`,
+      `--pwfile=${pwFile}`,
+      '--encoding=UTF8',
+      '--locale=C',
+    ];
     const child = spawn(initdb, args, { ...(account ?? {}), env: postgresEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     const output = collect(child, log);
     const { code, signal, error } = await exited(child);
@@ -113,17 +127,38 @@ async function initialise(initdb: string, clusterDir: string, dataDir: string, p
 }
 
 /** Starts `postgres` and resolves once it accepts connections; rejects with its last words. */
-async function start(postgres: string, clusterDir: string, port: number, socketDir: string, account: Account | null, log: (line: string) => void): Promise<ChildProcess> {
+async function start(
+  postgres: string,
+  clusterDir: string,
+  port: number,
+  socketDir: string,
+  account: Account | null,
+  log: (line: string) => void,
+): Promise<ChildProcess> {
   const settings = { ...SETTINGS, unix_socket_directories: socketDir };
-  const args = ['-D', clusterDir, '-p', String(port), ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
+  const args = [
+    '-D',
+    clusterDir,
+    '-p',
+    String(port),
+    ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+  ];
   // Its own process group: a Ctrl-C in the terminal reaches this process, which then stops
   // HTTP, jobs and the pool before PostgreSQL, rather than all of them at once.
-  const child = spawn(postgres, args, { ...(account ?? {}), env: postgresEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(postgres, args, {
+    ...(account ?? {}),
+    env: postgresEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const recent = collect(child, log);
   const ended = exited(child);
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`no answer within ${START_TIMEOUT_MS / 1000} s`)),
+        START_TIMEOUT_MS,
+      );
       const onData = (chunk: Buffer) => {
         if (chunk.toString().includes('database system is ready to accept connections')) {
           clearTimeout(timer);
@@ -164,7 +199,8 @@ async function stop(child: ChildProcess): Promise<void> {
 
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve({ code: child.exitCode, signal: child.signalCode });
+    if (child.exitCode !== null || child.signalCode !== null)
+      return resolve({ code: child.exitCode, signal: child.signalCode });
     child.once('error', (error) => resolve({ code: null, signal: null, error })); // e.g. EACCES: it never ran
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
@@ -197,7 +233,9 @@ async function binaries(dataDir: string, asRoot: boolean, log: (line: string) =>
   try {
     shipped = (await import(pkg)) as typeof shipped;
   } catch (error) {
-    throw new Error(`no embedded PostgreSQL for ${platform()}-${arch()} (${pkg}); set DATABASE_URL instead`, { cause: error });
+    throw new Error(`no embedded PostgreSQL for ${platform()}-${arch()} (${pkg}); set DATABASE_URL instead`, {
+      cause: error,
+    });
   }
   const nativeDir = path.dirname(path.dirname(shipped.postgres));
   if (!asRoot || (await reachableByOthers(nativeDir))) return shipped;
@@ -219,7 +257,8 @@ async function binaries(dataDir: string, asRoot: boolean, log: (line: string) =>
 
 /** Running as root: the unprivileged account PostgreSQL runs as, created if missing. */
 function postgresAccount(): Account {
-  const id = (flag: string) => Number(execFileSync('id', [flag, USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+  const id = (flag: string) =>
+    Number(execFileSync('id', [flag, USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
   try {
     return { uid: id('-u'), gid: id('-g') };
   } catch {
@@ -238,7 +277,7 @@ async function recoverStaleLock(clusterDir: string, log: (line: string) => void)
   if (!existsSync(pidFile)) return;
   const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
   const owner = Number.isInteger(pid) && pid > 0 ? readProcess(pid) : null;
-  if (!owner || !owner.cmdline.includes('postgres')) {
+  if (!owner?.cmdline.includes('postgres')) {
     log(`removing stale ${pidFile}`);
     await rm(pidFile, { force: true });
     return;

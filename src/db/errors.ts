@@ -5,7 +5,9 @@
 export function sqlState(error: unknown): string | undefined {
   const e = error as { code?: unknown; severity?: unknown } | null;
   // pg's DatabaseError carries the server's severity; Node's errors have a code but no severity.
-  return typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && typeof e.severity === 'string' ? e.code : undefined;
+  return typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && typeof e.severity === 'string'
+    ? e.code
+    : undefined;
 }
 
 // 08: connection exception (but 08P01, a protocol violation: a bug of the client's, not an
@@ -14,7 +16,16 @@ export function sqlState(error: unknown): string | undefined {
 const UNAVAILABLE_STATES = /^08(?!P01)|^53|^57P0[123]$/;
 
 // Errors from the socket under pg: the server is unreachable, or went away mid-query.
-const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const UNAVAILABLE_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
 
 // What pg and pg-pool throw, with no code, when a connection is lost, cannot be made in time,
 // or is used after it broke; and the pool used after shutdown has ended it.

@@ -42,7 +42,12 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
   const migrations: Migration[] = [];
   for (const file of files) {
     const sql = await readFile(path.join(dir, file), 'utf8');
-    migrations.push({ version: Number(file.split('_')[0]), name: file.replace(/\.sql$/, ''), sql, checksum: sha256(sql) });
+    migrations.push({
+      version: Number(file.split('_')[0]),
+      name: file.replace(/\.sql$/, ''),
+      sql,
+      checksum: sha256(sql),
+    });
   }
   const versions = new Set(migrations.map((m) => m.version));
   if (versions.size !== migrations.length) throw new Error('two migrations share a number');
@@ -109,7 +114,11 @@ export async function migrate(pool: pg.Pool): Promise<string[]> {
           );
         }
         if (before) {
-          if (!before.checksum) await client.query('UPDATE schema_migrations SET checksum = $2 WHERE version = $1', [migration.version, migration.checksum]);
+          if (!before.checksum)
+            await client.query('UPDATE schema_migrations SET checksum = $2 WHERE version = $1', [
+              migration.version,
+              migration.checksum,
+            ]);
           continue;
         }
         await inTransaction(client, `migration ${migration.name}`, async () => {
@@ -124,7 +133,9 @@ export async function migrate(pool: pg.Pool): Promise<string[]> {
       }
       // A file that was renamed or removed is forgotten (what it created stays until dropped).
       await client.query('DELETE FROM schema_repeatables WHERE NOT (name = ANY($1))', [repeatables.map((r) => r.name)]);
-      const current = await client.query<{ name: string; checksum: string }>('SELECT name, checksum FROM schema_repeatables');
+      const current = await client.query<{ name: string; checksum: string }>(
+        'SELECT name, checksum FROM schema_repeatables',
+      );
       const known = new Map(current.rows.map((r) => [r.name, r.checksum]));
       for (const repeatable of repeatables) {
         if (known.get(repeatable.name) === repeatable.checksum) continue;

@@ -3,7 +3,10 @@
 // enum) and docs/product.md's table follow. A code not in it does not compile.
 
 export const ERROR_CODES = {
-  validation_failed: [400, 'a body, path, query or header value is malformed or breaks a rule; `details.fields` names them'],
+  validation_failed: [
+    400,
+    'a body, path, query or header value is malformed or breaks a rule; `details.fields` names them',
+  ],
   field_not_editable: [400, 'a list edit touches `type`, `starts_at`, `outcome` or `code`'],
   unsupported_file: [400, 'an upload that is neither a text file of codes nor an .xlsx workbook'],
   bad_request: [400, 'another client error found by the HTTP layer'],
@@ -48,7 +51,10 @@ export const ERROR_CODES = {
   payload_too_large: [413, 'the body is over the limit'],
   unsupported_media_type: [415, 'a body of a content type the route does not take'],
   idempotency_key_reused: [422, 'the Idempotency-Key was used with a different request in the last 24 hours'],
-  customer_locked_out: [429, 'the customer tried too many unknown codes and is locked out for a while (`details.locked_until`)'],
+  customer_locked_out: [
+    429,
+    'the customer tried too many unknown codes and is locked out for a while (`details.locked_until`)',
+  ],
   rate_limited: [429, 'over a rate limit; retry after `Retry-After`'],
   headers_too_large: [431, "the request headers are over Node's limit"],
   internal_error: [500, 'an unexpected failure; logged, never detailed in the answer'],

@@ -50,13 +50,16 @@ export class DomainError extends Error {
   }
 }
 
-export const notFound = (entity: 'api_key' | 'batch' | 'claim' | 'code' | 'customer' | 'import' | 'list' | 'offer' | 'operator', id: string) =>
-  new DomainError(`${entity}_not_found`, `${entity.replace(/_/g, ' ')} ${JSON.stringify(id)} does not exist`);
+export const notFound = (
+  entity: 'api_key' | 'batch' | 'claim' | 'code' | 'customer' | 'import' | 'list' | 'offer' | 'operator',
+  id: string,
+) => new DomainError(`${entity}_not_found`, `${entity.replace(/_/g, ' ')} ${JSON.stringify(id)} does not exist`);
 
 export const invalid = (fields: ErrorDetail[]) =>
   new DomainError('validation_failed', fields.map((d) => `${d.path}: ${d.message}`).join('; '), { fields });
 
-export const conflict = (code: ErrorCode, message: string, details?: ErrorDetails) => new DomainError(code, message, details);
+export const conflict = (code: ErrorCode, message: string, details?: ErrorDetails) =>
+  new DomainError(code, message, details);
 
 export function errorBody(code: ErrorCode, message: string, details?: ErrorDetails) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
@@ -81,12 +84,20 @@ const isUnionEcho = (v: { keyword: string; params: unknown }) =>
 function validationDetails(error: FastifyError): ErrorDetail[] {
   const part = error.validationContext ?? 'body';
   const all = error.validation ?? [];
-  const reasons = all.filter((v) => !isUnionEcho(v) || !all.some((o) => !isUnionEcho(o) && o.instancePath === v.instancePath));
+  const reasons = all.filter(
+    (v) => !isUnionEcho(v) || !all.some((o) => !isUnionEcho(o) && o.instancePath === v.instancePath),
+  );
   return reasons.map((v) => {
-    const segments = v.instancePath.split('/').filter(Boolean).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const segments = v.instancePath
+      .split('/')
+      .filter(Boolean)
+      .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
     const params = v.params as Record<string, unknown>;
     if (v.keyword === 'additionalProperties') {
-      return { path: [part, ...segments, String(params.additionalProperty)].join('.'), message: 'is not an allowed field' };
+      return {
+        path: [part, ...segments, String(params.additionalProperty)].join('.'),
+        message: 'is not an allowed field',
+      };
     }
     if (v.keyword === 'required') {
       return { path: [part, ...segments, String(params.missingProperty)].join('.'), message: 'is required' };
@@ -104,7 +115,11 @@ const INTEGRITY_VIOLATIONS: Record<string, [number, ErrorCode, string]> = {
   '23505': [409, 'conflict', 'the request conflicts with a record that already exists'],
   '23503': [409, 'conflict', 'the request refers to a record that does not exist, or one that others still refer to'],
 };
-const OTHER_INTEGRITY_VIOLATION: [number, ErrorCode, string] = [409, 'conflict', 'the request conflicts with the stored records'];
+const OTHER_INTEGRITY_VIOLATION: [number, ErrorCode, string] = [
+  409,
+  'conflict',
+  'the request conflicts with the stored records',
+];
 
 const RETRY_AFTER_SECONDS = '1';
 
@@ -132,7 +147,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (error instanceof DomainError) return sendDomainError(reply, error);
     if (error.validation) {
       const details = validationDetails(error);
-      return reply.status(400).send(errorBody('validation_failed', details.map((d) => `${d.path} ${d.message}`).join('; '), { fields: details }));
+      return reply
+        .status(400)
+        .send(
+          errorBody('validation_failed', details.map((d) => `${d.path} ${d.message}`).join('; '), { fields: details }),
+        );
     }
     const known = error.code ? CLIENT_ERRORS[error.code] : undefined;
     if (known) return reply.status(known[0]).send(errorBody(known[1], error.message));
@@ -174,7 +193,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
  */
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const message =
-    error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is too long' : error.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid' : error.message;
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? 'a path segment is too long'
+      : error.code === 'FST_ERR_BAD_URL'
+        ? 'the URL is not valid'
+        : error.message;
   void reply
     .header('x-request-id', request.id)
     .status(400)
@@ -215,7 +238,11 @@ export function requireHostHeader(app: FastifyInstance): void {
     return reply
       .status(400)
       .header('connection', 'close')
-      .send(errorBody('validation_failed', 'an HTTP/1.1 request needs a Host header', { fields: [{ path: 'headers.host', message: 'is required' }] }));
+      .send(
+        errorBody('validation_failed', 'an HTTP/1.1 request needs a Host header', {
+          fields: [{ path: 'headers.host', message: 'is required' }],
+        }),
+      );
   });
 }
 

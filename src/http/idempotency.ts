@@ -28,7 +28,13 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** The methods that change something, and so take an Idempotency-Key under /v1. */
 export const isWrite = (method: string) => WRITE_METHODS.has(method);
 /** Headers a handler sets that belong to the response it stores; the rest are per delivery. */
-const PER_DELIVERY = new Set(['x-request-id', 'connection', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset']);
+const PER_DELIVERY = new Set([
+  'x-request-id',
+  'connection',
+  'ratelimit-limit',
+  'ratelimit-remaining',
+  'ratelimit-reset',
+]);
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -93,7 +99,7 @@ interface KeyScope {
 async function takeKey(tx: Tx, scope: KeyScope): Promise<void> {
   const hash = fingerprint(scope.request);
   await tx.query(`SET LOCAL lock_timeout = ${Math.trunc(scope.waitMs)}`);
-  let taken;
+  let taken: { rowCount: number | null };
   try {
     taken = await tx.query(
       `INSERT INTO idempotency_keys (principal, key, request_hash) VALUES ($1, $2, $3)
@@ -105,19 +111,29 @@ async function takeKey(tx: Tx, scope: KeyScope): Promise<void> {
     );
   } catch (error) {
     if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw error;
-    throw new DomainError('idempotency_key_in_progress', 'a request with this Idempotency-Key is still running; retry in a moment', undefined, {
-      'retry-after': '1',
-    });
+    throw new DomainError(
+      'idempotency_key_in_progress',
+      'a request with this Idempotency-Key is still running; retry in a moment',
+      undefined,
+      { 'retry-after': '1' },
+    );
   }
   await tx.query('SET LOCAL lock_timeout = DEFAULT');
   if (taken.rowCount) return;
-  const { rows } = await tx.query<{ request_hash: string; status: number; response: { body: unknown; headers?: Record<string, string> } }>(
-    'SELECT request_hash, status, response FROM idempotency_keys WHERE principal = $1 AND key = $2',
-    [scope.principal, scope.key],
-  );
+  const { rows } = await tx.query<{
+    request_hash: string;
+    status: number;
+    response: { body: unknown; headers?: Record<string, string> };
+  }>('SELECT request_hash, status, response FROM idempotency_keys WHERE principal = $1 AND key = $2', [
+    scope.principal,
+    scope.key,
+  ]);
   const stored = rows[0]!;
   if (stored.request_hash !== hash) {
-    throw new DomainError('idempotency_key_reused', 'this Idempotency-Key was used with a different request in the last 24 hours');
+    throw new DomainError(
+      'idempotency_key_reused',
+      'this Idempotency-Key was used with a different request in the last 24 hours',
+    );
   }
   throw new Replay({ status: stored.status, body: stored.response.body, headers: stored.response.headers });
 }
@@ -193,8 +209,12 @@ async function runKeyed(
             }
           : null;
         const body = await bodyBinding.run(binding, () => joiningTransaction(tx, handle));
-        if (reply.sent) throw new Error(`${request.method} ${request.routeOptions.url}: a write handler returns its body, it does not send it`);
-        if (!taken) throw new Error(`${request.method} ${request.routeOptions.url}: a streamed write must bind its body`);
+        if (reply.sent)
+          throw new Error(
+            `${request.method} ${request.routeOptions.url}: a write handler returns its body, it does not send it`,
+          );
+        if (!taken)
+          throw new Error(`${request.method} ${request.routeOptions.url}: a streamed write must bind its body`);
         response = { status: reply.statusCode, body, headers: headersSet(headersBefore, reply.getHeaders()) };
       } catch (error) {
         // A refusal after the key was taken is the answer to store; the key taken inside the
@@ -240,8 +260,14 @@ export function registerIdempotency(app: FastifyInstance): void {
     route.handler = async function keyed(this: FastifyInstance, request, reply) {
       const key = idempotencyKey(request);
       if (key === null || !request.principal) return handler.call(this, request, reply);
-      const scope: KeyScope = { waitMs: app.config.idempotencyWaitMs, principal: actorOf(request.principal), key, request: { ...requestOf(request), body: streamed ? null : request.body } };
-      const run = () => runKeyed(app.pool, request, reply, scope, streamed, () => Promise.resolve(handler.call(this, request, reply)));
+      const scope: KeyScope = {
+        waitMs: app.config.idempotencyWaitMs,
+        principal: actorOf(request.principal),
+        key,
+        request: { ...requestOf(request), body: streamed ? null : request.body },
+      };
+      const run = () =>
+        runKeyed(app.pool, request, reply, scope, streamed, () => Promise.resolve(handler.call(this, request, reply)));
       // A deadlock rolls the whole attempt back, the key's row with it: run it again. A
       // streamed body has been read by then, so that attempt's error stands.
       return streamed ? run() : retryingDeadlocks(run);
@@ -253,6 +279,8 @@ export const DELETE_EXPIRED_IDEMPOTENCY_KEYS = 'delete_expired_idempotency_keys'
 
 /** Keys older than the window are never replayed; removing them (hourly) keeps the table small. */
 export async function deleteExpiredKeys(db: Pool): Promise<number> {
-  const { rowCount } = await db.query('DELETE FROM idempotency_keys WHERE created_at < now() - $1::interval', [IDEMPOTENCY_WINDOW]);
+  const { rowCount } = await db.query('DELETE FROM idempotency_keys WHERE created_at < now() - $1::interval', [
+    IDEMPOTENCY_WINDOW,
+  ]);
   return rowCount ?? 0;
 }

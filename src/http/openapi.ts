@@ -23,13 +23,19 @@ const header = (description: string, schema: Record<string, unknown>) => ({ desc
 
 /** Reusable headers and parameters, under components. */
 const HEADERS = {
-  XRequestId: header("the request's id: the caller's X-Request-Id when it is 1–64 letters, digits, `.`, `_` or `-`, else a new UUID", {
-    type: 'string',
-  }),
-  IdempotentReplayed: header('`true` when this is the stored answer to an earlier request with the same Idempotency-Key', {
-    type: 'string',
-    enum: ['true'],
-  }),
+  XRequestId: header(
+    "the request's id: the caller's X-Request-Id when it is 1–64 letters, digits, `.`, `_` or `-`, else a new UUID",
+    {
+      type: 'string',
+    },
+  ),
+  IdempotentReplayed: header(
+    '`true` when this is the stored answer to an earlier request with the same Idempotency-Key',
+    {
+      type: 'string',
+      enum: ['true'],
+    },
+  ),
   RetryAfter: header('seconds to wait before retrying', { type: 'integer', minimum: 0 }),
   RateLimitLimit: header('requests allowed per window (60 s) by the tightest limit on this route', { type: 'integer' }),
   RateLimitRemaining: header('requests left in the current window', { type: 'integer' }),
@@ -89,7 +95,8 @@ interface Operation {
 
 /** Completes the document; `limited` holds the operationIds of the rate-limited routes. */
 function completeDocument(document: Record<string, unknown>, limited: ReadonlySet<string>) {
-  const components = (document.components ??= {}) as Record<string, Record<string, unknown>>;
+  document.components ??= {};
+  const components = document.components as Record<string, Record<string, unknown>>;
   components.headers = { ...components.headers, ...HEADERS };
   components.parameters = { ...components.parameters, ...PARAMETERS };
   const paths = (document.paths ?? {}) as Record<string, Record<string, Operation>>;
@@ -97,12 +104,18 @@ function completeDocument(document: Record<string, unknown>, limited: ReadonlySe
     for (const [method, operation] of Object.entries(operations)) {
       const write = path.startsWith('/v1/') && isWrite(method.toUpperCase());
       const rateLimited = operation.operationId !== undefined && limited.has(operation.operationId);
-      operation.parameters = [...(operation.parameters ?? []), ...(write ? [ref('parameters', 'IdempotencyKey')] : []), ref('parameters', 'XRequestId')];
-      const responses = (operation.responses ??= {});
+      operation.parameters = [
+        ...(operation.parameters ?? []),
+        ...(write ? [ref('parameters', 'IdempotencyKey')] : []),
+        ref('parameters', 'XRequestId'),
+      ];
+      operation.responses ??= {};
+      const responses = operation.responses;
       for (const [status, response] of Object.entries(responses)) {
         const headers: Record<string, unknown> = { ...response.headers, 'X-Request-Id': ref('headers', 'XRequestId') };
         if (write) headers['Idempotent-Replayed'] = ref('headers', 'IdempotentReplayed');
-        if (status === '429' || status === '503' || (write && status === '409')) headers['Retry-After'] = ref('headers', 'RetryAfter');
+        if (status === '429' || status === '503' || (write && status === '409'))
+          headers['Retry-After'] = ref('headers', 'RetryAfter');
         if (rateLimited) {
           Object.assign(headers, {
             'RateLimit-Limit': ref('headers', 'RateLimitLimit'),
@@ -124,7 +137,8 @@ function sharedCodes(route: RouteOptions): ErrorCode[] {
   const write = api && methods.some(isWrite);
   const codes: ErrorCode[] = ['validation_failed', 'internal_error', 'database_unavailable', 'shutting_down'];
   // rate_limited: too many API keys checked at once (auth/api-keys.service.ts), besides the routes' own limits.
-  if (api && route.config?.access !== 'public') codes.push('unauthorized', 'forbidden', 'password_change_required', 'rate_limited');
+  if (api && route.config?.access !== 'public')
+    codes.push('unauthorized', 'forbidden', 'password_change_required', 'rate_limited');
   // conflict: a constraint only the database enforced (http/errors.ts), which any write may meet.
   if (write) codes.push('csrf_check_failed', 'conflict', 'idempotency_key_in_progress', 'idempotency_key_reused');
   if (route.schema?.body || route.config?.documentedBody) codes.push('payload_too_large', 'unsupported_media_type');
@@ -148,11 +162,14 @@ export function registerErrorContract(app: FastifyInstance): void {
   /** By `METHOD url`: the codes each error status of the route may carry. */
   const declared = new Map<string, Map<number, Set<string>>>();
   app.addHook('onRoute', (route) => {
-    if (!route.schema || route.schema.hide || !(route.url.startsWith('/v1/') || route.url.startsWith('/session'))) return;
+    if (!route.schema || route.schema.hide || !(route.url.startsWith('/v1/') || route.url.startsWith('/session')))
+      return;
     const response: Record<string, unknown> = { ...(route.schema.response as Record<string, unknown> | undefined) };
     const byStatus = new Map<number, ErrorCode[]>();
-    for (const code of sharedCodes(route)) byStatus.set(statusOf(code), [...(byStatus.get(statusOf(code)) ?? []), code]);
-    for (const [status, codes] of byStatus) response[status] = errorSchema([...(codesOf(response[status]) ?? []), ...codes]);
+    for (const code of sharedCodes(route))
+      byStatus.set(statusOf(code), [...(byStatus.get(statusOf(code)) ?? []), code]);
+    for (const [status, codes] of byStatus)
+      response[status] = errorSchema([...(codesOf(response[status]) ?? []), ...codes]);
     route.schema = { ...route.schema, response };
     const codes = new Map<number, Set<string>>();
     for (const [status, schema] of Object.entries(response)) {
@@ -168,7 +185,10 @@ export function registerErrorContract(app: FastifyInstance): void {
     if (!codes) return payload;
     const extra = Object.keys(error.details ?? {}).filter((field) => !DETAIL_FIELDS.has(field));
     if (!codes.get(reply.statusCode)?.has(error.code) || extra.length) {
-      request.log.error({ route: `${request.method} ${request.routeOptions.url}`, status: reply.statusCode, code: error.code, extra }, UNDECLARED_ERROR);
+      request.log.error(
+        { route: `${request.method} ${request.routeOptions.url}`, status: reply.statusCode, code: error.code, extra },
+        UNDECLARED_ERROR,
+      );
     }
     return payload;
   });

@@ -32,7 +32,11 @@ export function decodeCursor(cursor: string | undefined, shape: KeyPart[]): unkn
 /**
  * Given rows fetched with `limit + 1`, returns the page and the cursor to the next one.
  */
-export function page<T>(rows: T[], limit: number, keyOf: (row: T) => unknown[]): { items: T[]; next_cursor: string | null } {
+export function page<T>(
+  rows: T[],
+  limit: number,
+  keyOf: (row: T) => unknown[],
+): { items: T[]; next_cursor: string | null } {
   if (rows.length <= limit) return { items: rows, next_cursor: null };
   const items = rows.slice(0, limit);
   return { items, next_cursor: encodeCursor(keyOf(items[items.length - 1]!)) };

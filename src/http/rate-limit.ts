@@ -24,7 +24,11 @@ export async function registerRateLimits(app: FastifyInstance): Promise<void> {
 }
 
 /** A hook that counts a request on each rule, sets the RateLimit-* headers, and refuses it over any. */
-export function rateLimiter(app: FastifyInstance, rules: LimitRule[], refusal: (retryInSeconds: number, max: number) => string) {
+export function rateLimiter(
+  app: FastifyInstance,
+  rules: LimitRule[],
+  refusal: (retryInSeconds: number, max: number) => string,
+) {
   const checks = rules.map((rule) => ({ rule, check: app.createRateLimit({ max: rule.max, keyGenerator: rule.key }) }));
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     let tightest: { max: number; remaining: number; ttlInSeconds: number } | null = null;

@@ -6,18 +6,34 @@ import { meaningOf, statusOf, type ErrorCode } from './error-codes';
 export const ErrorDetails = Type.Object(
   {
     fields: Type.Optional(
-      Type.Array(Type.Object({ path: Type.String({ examples: ['body.count'] }), message: Type.String({ examples: ['must be >= 1'] }) }), {
-        description: 'the values at fault (validation_failed and other refusals of a value)',
-      }),
+      Type.Array(
+        Type.Object({
+          path: Type.String({ examples: ['body.count'] }),
+          message: Type.String({ examples: ['must be >= 1'] }),
+        }),
+        {
+          description: 'the values at fault (validation_failed and other refusals of a value)',
+        },
+      ),
     ),
     list_id: Type.Optional(Type.String({ description: "the code's list (claim refusals from the list checks on)" })),
-    locked_until: Type.Optional(Type.String({ format: 'date-time', description: 'when the lockout ends (customer_locked_out)' })),
-    period: Type.Optional(Type.String({ enum: ['week', 'month', 'year'], description: 'the limit reached (customer_limit_reached)' })),
+    locked_until: Type.Optional(
+      Type.String({ format: 'date-time', description: 'when the lockout ends (customer_locked_out)' }),
+    ),
+    period: Type.Optional(
+      Type.String({ enum: ['week', 'month', 'year'], description: 'the limit reached (customer_limit_reached)' }),
+    ),
     limit: Type.Optional(Type.Integer({ description: 'claims allowed in that period (customer_limit_reached)' })),
     max_count: Type.Optional(Type.Integer({ description: 'the most codes that still fit (code_space_too_small)' })),
-    possible_codes: Type.Optional(Type.String({ description: "the format's possible codes, as a decimal string (code_space_too_small)" })),
+    possible_codes: Type.Optional(
+      Type.String({ description: "the format's possible codes, as a decimal string (code_space_too_small)" }),
+    ),
   },
-  { $id: 'ErrorDetails', additionalProperties: false, description: 'Present when the error has more to say than its message' },
+  {
+    $id: 'ErrorDetails',
+    additionalProperties: false,
+    description: 'Present when the error has more to say than its message',
+  },
 );
 
 /** An error answer whose `code` is one of `codes` (all of one status). */
@@ -37,7 +53,8 @@ export function errorSchema(codes: readonly ErrorCode[]) {
 
 /** The codes of an error answer made by `errorSchema`, or null for another schema. */
 export function codesOf(schema: unknown): ErrorCode[] | null {
-  const code = (schema as { properties?: { error?: { properties?: { code?: { enum?: ErrorCode[] } } } } } | null)?.properties?.error?.properties?.code;
+  const code = (schema as { properties?: { error?: { properties?: { code?: { enum?: ErrorCode[] } } } } } | null)
+    ?.properties?.error?.properties?.code;
   return code?.enum ?? null;
 }
 
@@ -58,11 +75,15 @@ export const NullableTimestamp = Type.Unsafe<Date | string | null>({ type: ['str
 /** A timestamp a client sends: ISO 8601 with a time zone, read by http/timestamps.ts. */
 export const TimestampInput = Type.String({
   format: 'date-time',
-  description: 'ISO 8601 with time zone, e.g. 2026-01-31T09:00:00Z; a real date in the years 1970–9999, no leap second (:60)',
+  description:
+    'ISO 8601 with time zone, e.g. 2026-01-31T09:00:00Z; a real date in the years 1970–9999, no leap second (:60)',
 });
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
-export const IdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,17}$', description: 'numeric id', examples: ['42'] }) }, { additionalProperties: false });
+export const IdParams = Type.Object(
+  { id: Type.String({ pattern: '^[1-9][0-9]{0,17}$', description: 'numeric id', examples: ['42'] }) },
+  { additionalProperties: false },
+);
 
 export const PageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
@@ -71,4 +92,3 @@ export const PageQuery = {
 
 export const Page = <T extends TSchema>(item: T) =>
   Type.Object({ items: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });
-

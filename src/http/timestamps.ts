@@ -15,7 +15,14 @@ const daysIn = (year: number, month: number) => new Date(Date.UTC(year, month, 0
 function read(text: string): Date | string {
   const m = RFC_3339.exec(text);
   if (!m) return 'must be an ISO 8601 timestamp with a time zone, e.g. 2026-01-31T09:00:00Z';
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if (year < 1970) return 'must be in the years 1970–9999';
   if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return `${m[1]}-${m[2]}-${m[3]} is not a date`;
   if (second === 60) return 'must not be a leap second (:60); use :59 or the next minute';

@@ -34,10 +34,13 @@ function explained(error: ErrorObject): ErrorObject {
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
   const validate = (httpPart === 'body' ? strict : coercing).compile(schema as object);
   // Fastify reads `.errors` off the function it was given once it returns false.
-  const check = Object.assign((data: unknown) => {
-    const ok = validate(data) as boolean;
-    check.errors = ok ? null : (validate.errors ?? []).map(explained);
-    return ok;
-  }, { errors: null as ErrorObject[] | null });
+  const check = Object.assign(
+    (data: unknown) => {
+      const ok = validate(data) as boolean;
+      check.errors = ok ? null : (validate.errors ?? []).map(explained);
+      return ok;
+    },
+    { errors: null as ErrorObject[] | null },
+  );
   return check as ReturnType<FastifySchemaCompiler<unknown>>;
 };

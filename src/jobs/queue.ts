@@ -67,7 +67,10 @@ export function resilientTask<P>(log: Logger, { parse, work, fail }: TaskHandler
           if (!fail || helpers.job.attempts < helpers.job.max_attempts) throw error;
           return fail(payload, error as Error);
         }
-        log.warn({ job: helpers.job.id, task: helpers.job.task_identifier, err: error, retryInMs: wait }, 'database unavailable; the job waits for it');
+        log.warn(
+          { job: helpers.job.id, task: helpers.job.task_identifier, err: error, retryInMs: wait },
+          'database unavailable; the job waits for it',
+        );
         await sleep(wait, signal);
       }
     }
@@ -95,10 +98,10 @@ async function handBack(helpers: JobHelpers, log: Logger, cause: Error): Promise
     handed = await helpers.withPgClient(async (client) => {
       await client.query('BEGIN');
       try {
-        const { rowCount } = await client.query('SELECT FROM graphile_worker._private_jobs WHERE id = $1 AND locked_by = $2 FOR UPDATE', [
-          job.id,
-          job.locked_by,
-        ]);
+        const { rowCount } = await client.query(
+          'SELECT FROM graphile_worker._private_jobs WHERE id = $1 AND locked_by = $2 FOR UPDATE',
+          [job.id, job.locked_by],
+        );
         if (rowCount === 1) {
           await client.query('SELECT graphile_worker.add_job($1, $2::json, job_key => $3, max_attempts => $4)', [
             job.task_identifier,
@@ -156,7 +159,10 @@ export const jobKey = (kind: keyof typeof JOB_OWNERS, id: string) => `${kind}:${
  * Pending batches or imports whose job will never run again (its attempts are used up: the
  * last one was cut short, or recording the failure failed too), with the job's last error.
  */
-export async function findAbandoned(db: Queryable, kind: keyof typeof JOB_OWNERS): Promise<{ id: string; last_error: string | null }[]> {
+export async function findAbandoned(
+  db: Queryable,
+  kind: keyof typeof JOB_OWNERS,
+): Promise<{ id: string; last_error: string | null }[]> {
   const { rows } = await db.query<{ id: string; last_error: string | null }>(
     `SELECT w.id, j.last_error
        FROM ${JOB_OWNERS[kind]} w
@@ -217,8 +223,19 @@ export interface WorkerOptions {
  * long (its process was killed) is unlocked so that a live worker resumes it, instead of after
  * graphile-worker's 4-hour lock expiry.
  */
-export async function startWorker(pool: Pool, log: Logger, taskList: TaskList, options: WorkerOptions): Promise<Worker> {
-  const { concurrency, deadAfterSeconds = 30, schedule = [], shutdownAbortMs = 0, restartWaitMs = RESTART_WAIT_MS.first } = options;
+export async function startWorker(
+  pool: Pool,
+  log: Logger,
+  taskList: TaskList,
+  options: WorkerOptions,
+): Promise<Worker> {
+  const {
+    concurrency,
+    deadAfterSeconds = 30,
+    schedule = [],
+    shutdownAbortMs = 0,
+    restartWaitMs = RESTART_WAIT_MS.first,
+  } = options;
   const heartbeatMs = Math.min(HEARTBEAT_MS, (deadAfterSeconds * 1000) / 3);
   let stopping = false;
   let restarts = 0;
@@ -282,7 +299,8 @@ export async function startWorker(pool: Pool, log: Logger, taskList: TaskList, o
       if (endedEarly) return this.ended(endedEarly.workerId, endedEarly.error);
       const startedAt = Date.now();
       setTimeout(() => {
-        if (generation === this.generation && this.runner && Date.now() - startedAt >= HEALTHY_AFTER_MS) this.wait = restartWaitMs;
+        if (generation === this.generation && this.runner && Date.now() - startedAt >= HEALTHY_AFTER_MS)
+          this.wait = restartWaitMs;
       }, HEALTHY_AFTER_MS).unref();
     }
 
@@ -294,7 +312,10 @@ export async function startWorker(pool: Pool, log: Logger, taskList: TaskList, o
       this.workerId = null;
       this.generation++;
       restarts++;
-      log.error({ err: error, slot: this.index, retryInMs: this.wait }, 'a worker slot ended unexpectedly; starting it again');
+      log.error(
+        { err: error, slot: this.index, retryInMs: this.wait },
+        'a worker slot ended unexpectedly; starting it again',
+      );
       // Stopping releases its connections (the runner may have stopped already) and lets a job
       // it still runs end; only then is what it held handed back, at the next beat.
       void runner
@@ -350,7 +371,8 @@ export async function startWorker(pool: Pool, log: Logger, taskList: TaskList, o
         for (const id of ids) orphaned.delete(id);
         log.warn({ workers: ids }, 'handed back the jobs of worker slots that ended');
       }
-      if (Date.now() - beatingSince > deadAfterSeconds * 1000) await reclaimJobsOfDeadWorkers(pool, log, deadAfterSeconds);
+      if (Date.now() - beatingSince > deadAfterSeconds * 1000)
+        await reclaimJobsOfDeadWorkers(pool, log, deadAfterSeconds);
     } catch (error) {
       beatingSince = null;
       log.warn({ err: error }, 'worker heartbeat failed');
@@ -390,7 +412,9 @@ async function handBackJobsOf(pool: Pool, workerIds: string[]): Promise<number> 
     );
     await tx.query('SELECT graphile_worker.force_unlock_workers($1::text[])', [workerIds]);
     if (rows.length) {
-      await tx.query('SELECT FROM graphile_worker.reschedule_jobs($1::bigint[], run_at => now(), attempts => 0)', [rows.map((r) => r.id)]);
+      await tx.query('SELECT FROM graphile_worker.reschedule_jobs($1::bigint[], run_at => now(), attempts => 0)', [
+        rows.map((r) => r.id),
+      ]);
     }
     return rows.length;
   });

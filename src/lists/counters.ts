@@ -40,7 +40,11 @@ export async function spreadCap(db: Queryable, listId: string): Promise<void> {
 
 /** Counts codes added to the list (a batch or import chunk). */
 export async function countCodes(db: Queryable, listId: string, added: number): Promise<void> {
-  await db.query('UPDATE list_counters SET codes = codes + $2 WHERE list_id = $1 AND slot = $3', [listId, added, CODES_SLOT]);
+  await db.query('UPDATE list_counters SET codes = codes + $2 WHERE list_id = $1 AND slot = $3', [
+    listId,
+    added,
+    CODES_SLOT,
+  ]);
 }
 
 /**
@@ -52,7 +56,10 @@ export async function lockCancelCounter(db: Queryable, listId: string): Promise<
 }
 
 export async function countCancel(db: Queryable, listId: string): Promise<void> {
-  await db.query('UPDATE list_counters SET cancelled = cancelled + 1 WHERE list_id = $1 AND slot = $2', [listId, CODES_SLOT]);
+  await db.query('UPDATE list_counters SET cancelled = cancelled + 1 WHERE list_id = $1 AND slot = $2', [
+    listId,
+    CODES_SLOT,
+  ]);
 }
 
 /** Gives back the unit a claim took in its slot (a reversal). */

@@ -6,7 +6,15 @@ import { Nullable, NullableTimestamp, PageQuery, Timestamp, TimestampInput } fro
 export const LIST_TYPES = ['single_use', 'multi_use', 'third_party'] as const;
 export const LIST_STATUSES = ['pending', 'active', 'completed'] as const;
 export const LIST_SORTS = [
-  'name', 'type', 'status', 'starts_at', 'ends_at', 'claim_count', 'entry_cap', 'code_count', 'created_at',
+  'name',
+  'type',
+  'status',
+  'starts_at',
+  'ends_at',
+  'claim_count',
+  'entry_cap',
+  'code_count',
+  'created_at',
 ] as const;
 
 const literals = <T extends readonly string[]>(values: T) =>
@@ -45,7 +53,9 @@ export const CreateListBody = Type.Object(
     ends_at: Type.Optional(Nullable(TimestampInput)),
     redemption_cap: Type.Optional(Cap),
     outcome: Outcome,
-    code: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'multi_use only: the one code of the list' })),
+    code: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'multi_use only: the one code of the list' }),
+    ),
   },
   {
     additionalProperties: false,
@@ -56,7 +66,11 @@ export const CreateListBody = Type.Object(
         starts_at: '2026-06-01T00:00:00Z',
         ends_at: '2026-09-01T00:00:00Z',
         redemption_cap: 50000,
-        outcome: { points: { amount: 500, account: 'spendable', source: 'promo' }, offers: ['coffee'], tags: ['summer-2026'] },
+        outcome: {
+          points: { amount: 500, account: 'spendable', source: 'promo' },
+          offers: ['coffee'],
+          tags: ['summer-2026'],
+        },
       },
       { name: 'Welcome code', type: 'multi_use', code: 'WELCOME10', outcome: { tags: ['welcome'] } },
     ],
@@ -95,7 +109,9 @@ export const List = Type.Object(
     code_count: Type.Integer(),
     available_count: Type.Integer(),
     cancelled_count: Type.Integer(),
-    entry_cap: Nullable(Type.Integer({ description: 'uses per code: 1, or the cap of a multi-use code (null = unlimited)' })),
+    entry_cap: Nullable(
+      Type.Integer({ description: 'uses per code: 1, or the cap of a multi-use code (null = unlimited)' }),
+    ),
     created_at: Timestamp,
     updated_at: Timestamp,
   },

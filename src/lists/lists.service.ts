@@ -22,11 +22,15 @@ export async function createList(tx: Tx, ctx: AuditContext, input: CreateList) {
   if (input.type === 'multi_use') {
     if (input.code === undefined) problems.push({ path: 'body.code', message: 'is required for a multi_use list' });
     else {
-      const problem = codeProblem((code = normalizeCode(input.code)));
+      code = normalizeCode(input.code);
+      const problem = codeProblem(code);
       if (problem) problems.push({ path: 'body.code', message: `${CODE_PROBLEMS[problem]} (${problem})` });
     }
   } else if (input.code !== undefined) {
-    problems.push({ path: 'body.code', message: `only a multi_use list has a code; ${input.type} codes come from batches or imports` });
+    problems.push({
+      path: 'body.code',
+      message: `only a multi_use list has a code; ${input.type} codes come from batches or imports`,
+    });
   }
   problems.push(...(await outcomeProblems(tx, input.outcome)));
   if (problems.length) throw invalid(problems);
@@ -42,7 +46,9 @@ export async function createList(tx: Tx, ctx: AuditContext, input: CreateList) {
     codeDisplay: input.type === 'multi_use' ? input.code!.trim() : null,
   });
   if (code !== null && !(await sql.insertListCode(tx, code, id, input.code!.trim()))) {
-    throw conflict('code_taken', `the code ${code} is already in use`, { fields: [{ path: 'body.code', message: 'is already in use' }] });
+    throw conflict('code_taken', `the code ${code} is already in use`, {
+      fields: [{ path: 'body.code', message: 'is already in use' }],
+    });
   }
   const list = (await sql.findList(tx, id))!;
   await recordAudit(tx, ctx, { action: 'list.create', entityType: 'list', entityId: id, after: auditView(list) });
@@ -110,7 +116,13 @@ export async function updateList(tx: Tx, ctx: AuditContext, id: string, changes:
   await sql.updateList(tx, id, 'ends_at' in changes ? { ...rest, ends_at: endsAt } : rest);
   if ('redemption_cap' in changes) await spreadCap(tx, id);
   const after = (await sql.findList(tx, id))!;
-  await recordAudit(tx, ctx, { action: 'list.update', entityType: 'list', entityId: id, before: auditView(before), after: auditView(after) });
+  await recordAudit(tx, ctx, {
+    action: 'list.update',
+    entityType: 'list',
+    entityId: id,
+    before: auditView(before),
+    after: auditView(after),
+  });
   return after;
 }
 
@@ -125,7 +137,15 @@ export async function searchLists(db: Queryable, query: ListQuery) {
   const sort = query.sort ?? 'created_at';
   const order = query.order ?? (query.sort ? 'asc' : 'desc');
   const after = decodeCursor(query.cursor, ['text', 'id']) as [string, string] | null;
-  const rows = await sql.searchLists(db, { q: query.q, type: query.type, status: query.status, sort, order, after, limit: limit + 1 });
+  const rows = await sql.searchLists(db, {
+    q: query.q,
+    type: query.type,
+    status: query.status,
+    sort,
+    order,
+    after,
+    limit: limit + 1,
+  });
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
   return {

@@ -105,7 +105,14 @@ export async function searchLists(db: Queryable, search: ListSearch): Promise<(L
         AND ($4::text IS NULL OR (${expr}, id) ${comparison} ($4::${type}, $5::bigint))
       ORDER BY ${expr} ${direction}, id ${direction}
       LIMIT $6`,
-    [pattern, search.type ?? null, search.status ?? null, search.after?.[0] ?? null, search.after?.[1] ?? null, search.limit],
+    [
+      pattern,
+      search.type ?? null,
+      search.status ?? null,
+      search.after?.[0] ?? null,
+      search.after?.[1] ?? null,
+      search.limit,
+    ],
   );
   return rows;
 }
@@ -125,7 +132,16 @@ export async function insertList(db: Queryable, list: NewList): Promise<string> 
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO lists (name, description, type, starts_at, ends_at, redemption_cap, outcome, code_display)
      VALUES ($1, $2, $3, COALESCE($4::timestamptz, now()), $5, $6, $7, $8) RETURNING id`,
-    [list.name, list.description, list.type, list.startsAt, list.endsAt, list.redemptionCap, JSON.stringify(list.outcome), list.codeDisplay],
+    [
+      list.name,
+      list.description,
+      list.type,
+      list.startsAt,
+      list.endsAt,
+      list.redemptionCap,
+      JSON.stringify(list.outcome),
+      list.codeDisplay,
+    ],
   );
   const id = rows[0]!.id;
   await createCounters(db, id, list.codeDisplay ? 1 : 0);

@@ -34,15 +34,32 @@ function counting(mailer: Mailer): Mailer {
   };
 }
 
-export function createMailer(options: { smtpUrl: string | null; from: string; dataDir: string; publicUrl: string; log: Logger }): Mailer {
+export function createMailer(options: {
+  smtpUrl: string | null;
+  from: string;
+  dataDir: string;
+  publicUrl: string;
+  log: Logger;
+}): Mailer {
   return counting(transportMailer(options));
 }
 
-function transportMailer(options: { smtpUrl: string | null; from: string; dataDir: string; publicUrl: string; log: Logger }): Mailer {
+function transportMailer(options: {
+  smtpUrl: string | null;
+  from: string;
+  dataDir: string;
+  publicUrl: string;
+  log: Logger;
+}): Mailer {
   // Message-IDs on the service's own host, as mail systems expect of a sender.
   const host = new URL(options.publicUrl).hostname || 'localhost';
   // nodemailer's `newline` option converts the headers but not a text body: CRLF it here.
-  const message = (mail: Mail) => ({ from: options.from, messageId: `<${randomUUID()}@${host}>`, ...mail, text: mail.text.replace(/\r?\n/g, '\r\n') });
+  const message = (mail: Mail) => ({
+    from: options.from,
+    messageId: `<${randomUUID()}@${host}>`,
+    ...mail,
+    text: mail.text.replace(/\r?\n/g, '\r\n'),
+  });
   if (options.smtpUrl) {
     const transport = nodemailer.createTransport(options.smtpUrl);
     return {
@@ -59,7 +76,10 @@ function transportMailer(options: { smtpUrl: string | null; from: string; dataDi
     async send(mail) {
       const info = await transport.sendMail(message(mail));
       await mkdir(folder, { recursive: true });
-      const file = path.join(folder, `${new Date().toISOString().replace(/[:.]/g, '-')}-${info.messageId.replace(/[^\w.-]/g, '')}.eml`);
+      const file = path.join(
+        folder,
+        `${new Date().toISOString().replace(/[:.]/g, '-')}-${info.messageId.replace(/[^\w.-]/g, '')}.eml`,
+      );
       await writeFile(file, info.message as Buffer);
       options.log.info({ file, to: mail.to, subject: mail.subject }, 'no SMTP_URL set: alert written to a file');
     },

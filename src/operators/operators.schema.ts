@@ -9,7 +9,9 @@ import { RoleSchema } from '../auth/api-keys.schema';
 export const EMAIL_PATTERN = '^[^\\s@]+@[^\\s@]+$';
 const Email = Type.String({ minLength: 3, maxLength: 254, pattern: EMAIL_PATTERN, examples: ['ana@example.com'] });
 const Name = Type.String({ minLength: 1, maxLength: 200 });
-const OneTimePassword = Type.String({ description: 'a one-time password, shown only in this response; it must be changed at first sign-in' });
+const OneTimePassword = Type.String({
+  description: 'a one-time password, shown only in this response; it must be changed at first sign-in',
+});
 
 export const Operator = Type.Object(
   {
@@ -39,8 +41,12 @@ export const UpdateOperatorBody = Type.Object(
   {
     name: Type.Optional(Nullable(Name)),
     role: Type.Optional(RoleSchema),
-    disabled: Type.Optional(Type.Boolean({ description: 'true disables the operator and ends their sessions; false enables them again' })),
-    reset_password: Type.Optional(Type.Literal(true, { description: 'generate a new one-time password (returned once) and end their sessions' })),
+    disabled: Type.Optional(
+      Type.Boolean({ description: 'true disables the operator and ends their sessions; false enables them again' }),
+    ),
+    reset_password: Type.Optional(
+      Type.Literal(true, { description: 'generate a new one-time password (returned once) and end their sessions' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -70,7 +76,11 @@ const MIN_PASSWORD_LENGTH = 12;
 export const ChangePasswordBody = Type.Object(
   {
     current_password: Type.String({ minLength: 1, maxLength: 1024 }),
-    new_password: Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: 1024, description: `at least ${MIN_PASSWORD_LENGTH} characters, not the current password` }),
+    new_password: Type.String({
+      minLength: MIN_PASSWORD_LENGTH,
+      maxLength: 1024,
+      description: `at least ${MIN_PASSWORD_LENGTH} characters, not the current password`,
+    }),
   },
   { additionalProperties: false },
 );

@@ -23,7 +23,8 @@ export function presentOperator(row: sql.OperatorRow) {
   };
 }
 
-const emailTaken = (email: string) => conflict('email_taken', `an operator with the email ${JSON.stringify(email)} already exists`);
+const emailTaken = (email: string) =>
+  conflict('email_taken', `an operator with the email ${JSON.stringify(email)} already exists`);
 
 export async function createOperator(tx: Tx, ctx: AuditContext, input: CreateOperatorInput) {
   const password = generatePassword();
@@ -35,7 +36,12 @@ export async function createOperator(tx: Tx, ctx: AuditContext, input: CreateOpe
     createdBy: ctx.actor,
   });
   if (!row) throw emailTaken(input.email);
-  await recordAudit(tx, ctx, { action: 'operator.create', entityType: 'operator', entityId: row.id, after: presentOperator(row) });
+  await recordAudit(tx, ctx, {
+    action: 'operator.create',
+    entityType: 'operator',
+    entityId: row.id,
+    after: presentOperator(row),
+  });
   return { ...presentOperator(row), password };
 }
 
@@ -63,13 +69,16 @@ export async function updateOperator(tx: Tx, ctx: AuditContext, id: string, inpu
   if (!before) throw notFound('operator', id);
   if (actorId && actorId !== id) {
     const actor = locked.get(actorId);
-    if (!actor || actor.role !== 'admin' || actor.disabled_at !== null) {
+    if (actor?.role !== 'admin' || actor.disabled_at !== null) {
       throw new DomainError('forbidden', 'your operator account is no longer an enabled admin');
     }
   }
   const self = actorId === id;
   if (self && (input.disabled === true || (input.role !== undefined && input.role !== before.role))) {
-    throw conflict('cannot_change_own_access', 'you cannot disable yourself or change your own role; ask another admin');
+    throw conflict(
+      'cannot_change_own_access',
+      'you cannot disable yourself or change your own role; ask another admin',
+    );
   }
 
   const password = input.reset_password ? generatePassword() : null;
@@ -82,7 +91,10 @@ export async function updateOperator(tx: Tx, ctx: AuditContext, id: string, inpu
   });
   if (after.disabled_at || password) await sql.deleteSessionsOf(tx, id);
 
-  const changed = before.name !== after.name || before.role !== after.role || (before.disabled_at === null) !== (after.disabled_at === null);
+  const changed =
+    before.name !== after.name ||
+    before.role !== after.role ||
+    (before.disabled_at === null) !== (after.disabled_at === null);
   if (changed) {
     await recordAudit(tx, ctx, {
       action: 'operator.update',
@@ -124,9 +136,20 @@ export async function ensureFirstAdmin(pool: Pool, email: string): Promise<{ ema
     const ctx: AuditContext = { actor: 'system', requestId: null };
     let created: sql.OperatorRow | undefined;
     if (!(await sql.anyOperatorExists(tx))) {
-      created = await sql.insertOperator(tx, { email, name: 'Administrator', role: 'admin', passwordHash, createdBy: ctx.actor });
+      created = await sql.insertOperator(tx, {
+        email,
+        name: 'Administrator',
+        role: 'admin',
+        passwordHash,
+        createdBy: ctx.actor,
+      });
       if (!created) throw new Error('first admin: insert found an operator after checking there was none');
-      await recordAudit(tx, ctx, { action: 'operator.create', entityType: 'operator', entityId: created.id, after: presentOperator(created) });
+      await recordAudit(tx, ctx, {
+        action: 'operator.create',
+        entityType: 'operator',
+        entityId: created.id,
+        after: presentOperator(created),
+      });
     }
     await tx.query("INSERT INTO settings (key, value) VALUES ('first_admin', $1)", [
       JSON.stringify({ operator_id: created?.id ?? null, created_at: new Date().toISOString() }),

@@ -44,19 +44,31 @@ export async function listOperators(db: Queryable, after: string | null, limit: 
 }
 
 export async function lockOperator(db: Queryable, id: string): Promise<OperatorWithHash | undefined> {
-  const { rows } = await db.query<OperatorWithHash>(`SELECT ${COLUMNS}, password_hash FROM operators WHERE id = $1 FOR UPDATE`, [id]);
+  const { rows } = await db.query<OperatorWithHash>(
+    `SELECT ${COLUMNS}, password_hash FROM operators WHERE id = $1 FOR UPDATE`,
+    [id],
+  );
   return rows[0];
 }
 
 export async function findOperatorByEmail(db: Queryable, email: string): Promise<OperatorWithHash | undefined> {
-  const { rows } = await db.query<OperatorWithHash>(`SELECT ${COLUMNS}, password_hash FROM operators WHERE lower(email) = lower($1)`, [email]);
+  const { rows } = await db.query<OperatorWithHash>(
+    `SELECT ${COLUMNS}, password_hash FROM operators WHERE lower(email) = lower($1)`,
+    [email],
+  );
   return rows[0];
 }
 
 export async function updateOperator(
   db: Queryable,
   id: string,
-  change: { name: string | null; role: UserRole; disabled: boolean; passwordHash: string | null; mustChangePassword: boolean },
+  change: {
+    name: string | null;
+    role: UserRole;
+    disabled: boolean;
+    passwordHash: string | null;
+    mustChangePassword: boolean;
+  },
 ): Promise<OperatorRow> {
   const { rows } = await db.query<OperatorRow>(
     `UPDATE operators
@@ -72,7 +84,10 @@ export async function updateOperator(
 }
 
 export async function recordLogin(db: Queryable, id: string): Promise<OperatorRow> {
-  const { rows } = await db.query<OperatorRow>(`UPDATE operators SET last_login_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, [id]);
+  const { rows } = await db.query<OperatorRow>(
+    `UPDATE operators SET last_login_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id],
+  );
   return rows[0]!;
 }
 
@@ -83,7 +98,10 @@ export async function anyOperatorExists(db: Queryable): Promise<boolean> {
 
 // ---- sessions ----
 
-export async function insertSession(db: Queryable, session: { id: string; operatorId: string; ttlSeconds: number }): Promise<void> {
+export async function insertSession(
+  db: Queryable,
+  session: { id: string; operatorId: string; ttlSeconds: number },
+): Promise<void> {
   await db.query(
     `INSERT INTO operator_sessions (id, operator_id, expires_at) VALUES ($1, $2, now() + make_interval(secs => $3))`,
     [session.id, session.operatorId, session.ttlSeconds],
@@ -99,7 +117,9 @@ export interface SessionRow extends OperatorRow {
 /** The live session with this id and its (enabled) operator. */
 export async function findLiveSession(db: Queryable, id: string): Promise<SessionRow | undefined> {
   const { rows } = await db.query<SessionRow>(
-    `SELECT ${COLUMNS.split(', ').map((c) => `o.${c}`).join(', ')},
+    `SELECT ${COLUMNS.split(', ')
+      .map((c) => `o.${c}`)
+      .join(', ')},
             s.id AS session_id, s.last_seen_at < now() - interval '1 minute' AS stale
        FROM operator_sessions s JOIN operators o ON o.id = s.operator_id
       WHERE s.id = $1 AND s.expires_at > now() AND o.disabled_at IS NULL`,
@@ -121,7 +141,10 @@ export async function deleteSession(db: Queryable, id: string): Promise<void> {
 
 /** Ends an operator's sessions, all of them or all but one. */
 export async function deleteSessionsOf(db: Queryable, operatorId: string, except: string | null = null): Promise<void> {
-  await db.query('DELETE FROM operator_sessions WHERE operator_id = $1 AND ($2::text IS NULL OR id <> $2)', [operatorId, except]);
+  await db.query('DELETE FROM operator_sessions WHERE operator_id = $1 AND ($2::text IS NULL OR id <> $2)', [
+    operatorId,
+    except,
+  ]);
 }
 
 export async function deleteExpiredSessionsOf(db: Queryable, operatorId: string): Promise<void> {

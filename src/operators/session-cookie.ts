@@ -46,7 +46,10 @@ export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply)
 }
 
 const csrfFailed = (why: string) =>
-  new DomainError('csrf_check_failed', `${why}: dashboard requests that change something must send X-Requested-With: ${CSRF_HEADER_VALUE} from this site`);
+  new DomainError(
+    'csrf_check_failed',
+    `${why}: dashboard requests that change something must send X-Requested-With: ${CSRF_HEADER_VALUE} from this site`,
+  );
 
 function hostOf(origin: string): string | null {
   try {

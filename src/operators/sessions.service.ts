@@ -19,7 +19,13 @@ const sessionId = (token: string) => createHash('sha256').update(token).digest('
 const invalidCredentials = () => new DomainError('invalid_credentials', 'wrong email or password');
 
 function presentSessionOperator(row: sql.OperatorRow) {
-  return { id: row.id, email: row.email, name: row.name, role: row.role, must_change_password: row.must_change_password };
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    must_change_password: row.must_change_password,
+  };
 }
 
 export interface OperatorSession {
@@ -31,7 +37,9 @@ export interface OperatorSession {
 export async function signIn(pool: Pool, input: { email: string; password: string }, ttlSeconds: number) {
   const found = await sql.findOperatorByEmail(pool, input.email.trim());
   // The password is checked even for an unknown or disabled operator: every refusal costs the same.
-  const ok = found ? await verifyPassword(input.password, found.password_hash) : await verifyAgainstDecoy(input.password);
+  const ok = found
+    ? await verifyPassword(input.password, found.password_hash)
+    : await verifyAgainstDecoy(input.password);
   if (!found || !ok || found.disabled_at) throw invalidCredentials();
 
   const token = randomBytes(32).toString('base64url');
@@ -86,13 +94,17 @@ export async function changePassword(
       mustChangePassword: false,
     });
     await sql.deleteSessionsOf(tx, before.id, session.id);
-    await recordAudit(tx, { actor: actorOf(session.principal), requestId }, {
-      action: 'operator.change_password',
-      entityType: 'operator',
-      entityId: before.id,
-      before: presentOperator(before),
-      after: presentOperator(after),
-    });
+    await recordAudit(
+      tx,
+      { actor: actorOf(session.principal), requestId },
+      {
+        action: 'operator.change_password',
+        entityType: 'operator',
+        entityId: before.id,
+        before: presentOperator(before),
+        after: presentOperator(after),
+      },
+    );
     return presentSessionOperator(after);
   });
 }

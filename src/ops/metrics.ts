@@ -26,8 +26,16 @@ export const metrics = {
     labelNames: ['limit'] as const,
     registers,
   }),
-  codesGenerated: new client.Counter({ name: 'codes_generated_total', help: 'Single-use codes generated into batches', registers }),
-  codesImported: new client.Counter({ name: 'codes_imported_total', help: 'Third-party codes accepted from imports', registers }),
+  codesGenerated: new client.Counter({
+    name: 'codes_generated_total',
+    help: 'Single-use codes generated into batches',
+    registers,
+  }),
+  codesImported: new client.Counter({
+    name: 'codes_imported_total',
+    help: 'Third-party codes accepted from imports',
+    registers,
+  }),
   mails: new client.Counter({
     name: 'mails_total',
     help: 'Alert mails by result (sent, failed)',
@@ -104,6 +112,8 @@ async function readFigures(pool: Pool): Promise<DatabaseFigures> {
        FROM graphile_worker.jobs GROUP BY task_identifier ORDER BY task_identifier`,
   );
   // Each lockout is audited by the claim function under this actor (audit_log_actor index).
-  const lockouts = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE actor = 'system:lockout'`);
+  const lockouts = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM audit_log WHERE actor = 'system:lockout'`,
+  );
   return { jobs: jobs.rows, lockouts: lockouts.rows[0]!.n };
 }

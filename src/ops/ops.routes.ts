@@ -44,7 +44,10 @@ export const opsRoutes: FastifyPluginAsync = async (app) => {
 
   // Claims and validations in batches (claims/batcher.ts): batch sizes are elements/batches.
   const batchCounters = {
-    claim_batches_total: ['Claim and validate batches sent to the database (a lone request is a batch of one)', 'batches'],
+    claim_batches_total: [
+      'Claim and validate batches sent to the database (a lone request is a batch of one)',
+      'batches',
+    ],
     claim_batch_elements_total: ['Claims and validations sent in batches', 'elements'],
     claim_batch_fallbacks_total: ['Batches that failed as a whole and were run one element at a time', 'fallbacks'],
   } as const;
@@ -98,28 +101,34 @@ export const opsRoutes: FastifyPluginAsync = async (app) => {
   const READY_TIMEOUT_MS = 2000;
   const hidden = { hide: true };
 
-  app.get('/healthz', { config: { access: 'public' }, schema: { ...hidden, response: { 200: Health } } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { config: { access: 'public' }, schema: { ...hidden, response: { 200: Health } } }, async () => ({
+    status: 'ok',
+  }));
 
   // Ready: not shutting down, the database answers, and (where this process runs jobs) every
   // worker slot is up. A slot that ended is being started again; until then jobs run slower or
   // not at all, which an orchestrator should see.
-  app.get('/readyz', { config: { access: 'public' }, schema: { ...hidden, response: { 200: Health, 503: Health } } }, async (_request, reply) => {
-    if (app.shuttingDown) return reply.status(503).send({ status: 'shutting_down' });
-    // A database that does not answer in time is as unavailable as one that refuses.
-    let timer: NodeJS.Timeout | undefined;
-    const answered = await Promise.race([
-      app.pool.query('SELECT 1').then(
-        () => true,
-        () => false,
-      ),
-      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS))),
-    ]);
-    clearTimeout(timer);
-    if (!answered) return reply.status(503).send({ status: 'database_unavailable' });
-    const worker = app.worker?.state();
-    if (worker && worker.running < worker.slots) return reply.status(503).send({ status: 'worker_down' });
-    return { status: 'ready' };
-  });
+  app.get(
+    '/readyz',
+    { config: { access: 'public' }, schema: { ...hidden, response: { 200: Health, 503: Health } } },
+    async (_request, reply) => {
+      if (app.shuttingDown) return reply.status(503).send({ status: 'shutting_down' });
+      // A database that does not answer in time is as unavailable as one that refuses.
+      let timer: NodeJS.Timeout | undefined;
+      const answered = await Promise.race([
+        app.pool.query('SELECT 1').then(
+          () => true,
+          () => false,
+        ),
+        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS))),
+      ]);
+      clearTimeout(timer);
+      if (!answered) return reply.status(503).send({ status: 'database_unavailable' });
+      const worker = app.worker?.state();
+      if (worker && worker.running < worker.slots) return reply.status(503).send({ status: 'worker_down' });
+      return { status: 'ready' };
+    },
+  );
 
   const scraped = client.Registry.merge([registry, processRegistry]);
   app.get('/metrics', { config: { access: 'public' }, schema: hidden }, async (_request, reply) => {

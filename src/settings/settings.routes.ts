@@ -6,7 +6,9 @@ import { Nullable } from '../http/schemas';
 import { getClaimLimits, setClaimLimits } from './settings.service';
 
 const tags = ['Settings'];
-const Limit = Nullable(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'claims per customer; null = no limit' }));
+const Limit = Nullable(
+  Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'claims per customer; null = no limit' }),
+);
 
 const ClaimLimits = Type.Object({ per_week: Limit, per_month: Limit, per_year: Limit });
 const ClaimLimitsBody = Type.Object(
@@ -15,20 +17,33 @@ const ClaimLimitsBody = Type.Object(
 );
 
 export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/v1/settings/claim-limits', {
-    config: { access: 'admin' },
-    schema: { operationId: 'getClaimLimits', tags, summary: 'Claims allowed per customer per rolling week, month and year', response: { 200: ClaimLimits } },
-  }, async () => getClaimLimits(app.pool));
-
-  app.put('/v1/settings/claim-limits', {
-    config: { access: 'admin' },
-    schema: {
-      operationId: 'setClaimLimits',
-      tags,
-      summary: 'Set the claims allowed per customer per rolling week (7 days), month and year',
-      description: 'Reversed claims do not count. Applies to the next claim on every node.',
-      body: ClaimLimitsBody,
-      response: { 200: ClaimLimits },
+  app.get(
+    '/v1/settings/claim-limits',
+    {
+      config: { access: 'admin' },
+      schema: {
+        operationId: 'getClaimLimits',
+        tags,
+        summary: 'Claims allowed per customer per rolling week, month and year',
+        response: { 200: ClaimLimits },
+      },
     },
-  }, async (request) => transaction(app.pool, (tx) => setClaimLimits(tx, auditContext(request), request.body)));
+    async () => getClaimLimits(app.pool),
+  );
+
+  app.put(
+    '/v1/settings/claim-limits',
+    {
+      config: { access: 'admin' },
+      schema: {
+        operationId: 'setClaimLimits',
+        tags,
+        summary: 'Set the claims allowed per customer per rolling week (7 days), month and year',
+        description: 'Reversed claims do not count. Applies to the next claim on every node.',
+        body: ClaimLimitsBody,
+        response: { 200: ClaimLimits },
+      },
+    },
+    async (request) => transaction(app.pool, (tx) => setClaimLimits(tx, auditContext(request), request.body)),
+  );
 };

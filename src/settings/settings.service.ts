@@ -14,7 +14,9 @@ export interface ClaimLimits {
 const NONE: ClaimLimits = { per_week: null, per_month: null, per_year: null };
 
 export async function getClaimLimits(db: Queryable): Promise<ClaimLimits> {
-  const { rows } = await db.query<{ value: Partial<ClaimLimits> }>("SELECT value FROM settings WHERE key = 'claim_limits'");
+  const { rows } = await db.query<{ value: Partial<ClaimLimits> }>(
+    "SELECT value FROM settings WHERE key = 'claim_limits'",
+  );
   return { ...NONE, ...rows[0]?.value };
 }
 
@@ -32,6 +34,12 @@ export async function setClaimLimits(tx: Tx, ctx: AuditContext, input: Partial<C
       [JSON.stringify(after)],
     );
   }
-  await recordAudit(tx, ctx, { action: 'settings.claim_limits', entityType: 'settings', entityId: 'claim_limits', before, after });
+  await recordAudit(tx, ctx, {
+    action: 'settings.claim_limits',
+    entityType: 'settings',
+    entityId: 'claim_limits',
+    before,
+    after,
+  });
   return after;
 }

@@ -9,19 +9,28 @@ const Limit = Nullable(Type.Integer());
 
 export const TroubleshootQuery = Type.Object(
   {
-    code: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000]*$', examples: ['SUMK7PXM2QD'] })),
+    code: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000]*$', examples: ['SUMK7PXM2QD'] }),
+    ),
     customer_id: Type.Optional(CustomerId),
   },
   { additionalProperties: false, description: 'either or both' },
 );
 
 export const TroubleshootReport = Type.Object({
-  query: Type.Object({ code: Nullable(Type.String()), normalized_code: Nullable(Type.String()), customer_id: Nullable(Type.String()) }),
+  query: Type.Object({
+    code: Nullable(Type.String()),
+    normalized_code: Nullable(Type.String()),
+    customer_id: Nullable(Type.String()),
+  }),
   code: Type.Union(
     [
       Type.Object({
         ...CodeDetail.properties,
-        list: Type.Object({ ...CodeDetail.properties.list.properties, why: Type.String({ description: 'the list status, explained' }) }),
+        list: Type.Object({
+          ...CodeDetail.properties.list.properties,
+          why: Type.String({ description: 'the list status, explained' }),
+        }),
       }),
       Type.Null(),
     ],
@@ -37,7 +46,10 @@ export const TroubleshootReport = Type.Object({
       locked_out_until: NullableTimestamp,
       unknown_codes_in_window: Type.Integer({ description: 'code_not_found attempts counting towards a lockout' }),
       lockout_threshold: Type.Integer(),
-      claims: Type.Object({ week: Type.Integer(), month: Type.Integer(), year: Type.Integer() }, { description: 'live claims in the rolling periods' }),
+      claims: Type.Object(
+        { week: Type.Integer(), month: Type.Integer(), year: Type.Integer() },
+        { description: 'live claims in the rolling periods' },
+      ),
       limits: Type.Object({ per_week: Limit, per_month: Limit, per_year: Limit }),
     }),
   ),
@@ -46,11 +58,20 @@ export const TroubleshootReport = Type.Object({
       {
         would_succeed: Type.Boolean(),
         status: Type.Integer({ description: 'the HTTP status a claim would get' }),
-        error: Nullable(Type.Unsafe<ClaimRefusal>({ type: 'string', enum: [...CLAIM_REFUSALS].sort(), description: 'the error code a claim would get' })),
+        error: Nullable(
+          Type.Unsafe<ClaimRefusal>({
+            type: 'string',
+            enum: [...CLAIM_REFUSALS].sort(),
+            description: 'the error code a claim would get',
+          }),
+        ),
         message: Type.String(),
         details: Nullable(Type.Ref(ErrorDetails)),
       },
-      { description: 'what POST /v1/claims by this customer with this code would return now; needs both code and customer_id' },
+      {
+        description:
+          'what POST /v1/claims by this customer with this code would return now; needs both code and customer_id',
+      },
     ),
   ),
   attempts: Type.Array(Attempt),

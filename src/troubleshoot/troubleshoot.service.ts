@@ -45,7 +45,11 @@ async function findCodeOrNull(db: Queryable, code: string) {
 const byIdDesc = <T extends { id: string }>(rows: T[]) =>
   [...new Map(rows.map((r) => [r.id, r])).values()].sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
 
-export async function troubleshoot(db: Queryable, config: Readonly<Config>, query: { code?: string; customer_id?: string }) {
+export async function troubleshoot(
+  db: Queryable,
+  config: Readonly<Config>,
+  query: { code?: string; customer_id?: string },
+) {
   if (query.code === undefined && query.customer_id === undefined) {
     throw invalid([{ path: 'querystring', message: 'give code, customer_id or both' }]);
   }
@@ -64,9 +68,21 @@ export async function troubleshoot(db: Queryable, config: Readonly<Config>, quer
   if (result) {
     if (result.error) {
       const error = refusalError(result);
-      verdict = { would_succeed: false, status: error.status, error: result.error, message: error.message, details: error.details ?? null };
+      verdict = {
+        would_succeed: false,
+        status: error.status,
+        error: result.error,
+        message: error.message,
+        details: error.details ?? null,
+      };
     } else {
-      verdict = { would_succeed: true, status: 201, error: null, message: 'a claim now would succeed and issue the list outcome', details: null };
+      verdict = {
+        would_succeed: true,
+        status: 201,
+        error: null,
+        message: 'a claim now would succeed and issue the list outcome',
+        details: null,
+      };
     }
   }
 
@@ -79,7 +95,12 @@ export async function troubleshoot(db: Queryable, config: Readonly<Config>, quer
   const claims: ClaimRecord[] = byIdDesc([...(code?.claims ?? []), ...customerClaims]);
 
   const entities = [
-    ...(code ? [{ type: 'code', id: code.normalized }, { type: 'list', id: code.list.id }] : []),
+    ...(code
+      ? [
+          { type: 'code', id: code.normalized },
+          { type: 'list', id: code.list.id },
+        ]
+      : []),
     ...(code?.source ? [{ type: code.source.type, id: code.source.id }] : []),
     ...(customerId !== null ? [{ type: 'customer', id: customerId }] : []),
     ...claims.map((c) => ({ type: 'claim', id: c.id })),
@@ -98,7 +119,11 @@ export async function troubleshoot(db: Queryable, config: Readonly<Config>, quer
           locked_out_until: customer?.locked_until && customer.locked_until > new Date() ? customer.locked_until : null,
           unknown_codes_in_window: customer?.unknown_codes ?? 0,
           lockout_threshold: rules.threshold,
-          claims: { week: customer?.claims_week ?? 0, month: customer?.claims_month ?? 0, year: customer?.claims_year ?? 0 },
+          claims: {
+            week: customer?.claims_week ?? 0,
+            month: customer?.claims_month ?? 0,
+            year: customer?.claims_year ?? 0,
+          },
           limits,
         };
 
@@ -123,28 +148,68 @@ function timeline(
 ): TimelineEvent[] {
   const events: TimelineEvent[] = [];
   if (code?.source) {
-    events.push({ at: code.source.created_at, type: 'code_created', summary: `${code.source.type} ${code.source.id}${code.source.name ? ` "${code.source.name}"` : ''} created by ${code.source.created_by ?? 'unknown'}`, ref: { [`${code.source.type}_id`]: code.source.id } });
+    events.push({
+      at: code.source.created_at,
+      type: 'code_created',
+      summary: `${code.source.type} ${code.source.id}${code.source.name ? ` "${code.source.name}"` : ''} created by ${code.source.created_by ?? 'unknown'}`,
+      ref: { [`${code.source.type}_id`]: code.source.id },
+    });
   }
   // Each source comes newest first; walking it backwards keeps events of the same
   // millisecond in the order they happened (the sort below is stable).
   for (const a of [...attempts].reverse()) {
     const outcome = a.reason ? `failed: ${a.reason}` : 'succeeded';
-    events.push({ at: a.at, type: 'attempt', summary: `${a.kind} of ${a.code} by ${a.customer_id} ${outcome}`, ref: { customer_id: a.customer_id, code: a.code, claim_id: a.claim_id } });
+    events.push({
+      at: a.at,
+      type: 'attempt',
+      summary: `${a.kind} of ${a.code} by ${a.customer_id} ${outcome}`,
+      ref: { customer_id: a.customer_id, code: a.code, claim_id: a.claim_id },
+    });
   }
   for (const c of [...claims].reverse()) {
-    events.push({ at: c.claimed_at, type: 'claim', summary: `${c.code} claimed by ${c.customer_id} (claim ${c.id})`, ref: { claim_id: c.id, customer_id: c.customer_id } });
+    events.push({
+      at: c.claimed_at,
+      type: 'claim',
+      summary: `${c.code} claimed by ${c.customer_id} (claim ${c.id})`,
+      ref: { claim_id: c.id, customer_id: c.customer_id },
+    });
     if (c.reversed_at) {
-      events.push({ at: c.reversed_at, type: 'reversal', summary: `claim ${c.id} reversed by ${c.reversed_by}: ${c.reversal_reason}`, ref: { claim_id: c.id } });
+      events.push({
+        at: c.reversed_at,
+        type: 'reversal',
+        summary: `claim ${c.id} reversed by ${c.reversed_by}: ${c.reversal_reason}`,
+        ref: { claim_id: c.id },
+      });
     }
   }
-  if (code?.cancelled_at) events.push({ at: code.cancelled_at, type: 'cancellation', summary: `${code.normalized} cancelled: ${code.cancel_reason}` });
-  if (customer?.blocked_at) events.push({ at: customer.blocked_at, type: 'block', summary: `${customer.id} blocked${customer.blocked_reason ? `: ${customer.blocked_reason}` : ''}` });
+  if (code?.cancelled_at)
+    events.push({
+      at: code.cancelled_at,
+      type: 'cancellation',
+      summary: `${code.normalized} cancelled: ${code.cancel_reason}`,
+    });
+  if (customer?.blocked_at)
+    events.push({
+      at: customer.blocked_at,
+      type: 'block',
+      summary: `${customer.id} blocked${customer.blocked_reason ? `: ${customer.blocked_reason}` : ''}`,
+    });
   for (const e of [...audit].reverse()) {
     if (e.action === 'customer.lockout') {
       const until = new Date((e.after as { locked_out_until: string }).locked_out_until).toISOString();
-      events.push({ at: e.created_at, type: 'lockout', summary: `${e.entity_id} locked out until ${until} for too many unknown codes`, ref: { audit_id: e.id } });
+      events.push({
+        at: e.created_at,
+        type: 'lockout',
+        summary: `${e.entity_id} locked out until ${until} for too many unknown codes`,
+        ref: { audit_id: e.id },
+      });
     } else {
-      events.push({ at: e.created_at, type: 'audit', summary: `${e.action} on ${e.entity_type} ${e.entity_id} by ${e.actor}`, ref: { audit_id: e.id } });
+      events.push({
+        at: e.created_at,
+        type: 'audit',
+        summary: `${e.action} on ${e.entity_type} ${e.entity_id} by ${e.actor}`,
+        ref: { audit_id: e.id },
+      });
     }
   }
   return events.sort((a, b) => new Date(a.at).getTime() - new Date(b.at).getTime());

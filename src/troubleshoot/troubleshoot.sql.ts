@@ -13,7 +13,11 @@ interface CustomerStateRow {
 }
 
 /** A customer's block and lockout state, unknown codes in the lockout window, and claim counts. */
-export async function customerState(db: Queryable, id: string, windowSeconds: number): Promise<CustomerStateRow | undefined> {
+export async function customerState(
+  db: Queryable,
+  id: string,
+  windowSeconds: number,
+): Promise<CustomerStateRow | undefined> {
   const { rows } = await db.query<CustomerStateRow>(
     `SELECT c.id, c.blocked_at, c.blocked_reason, c.locked_until, c.lockout_cleared_at,
             (SELECT count(*) FROM attempts

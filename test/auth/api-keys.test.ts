@@ -54,7 +54,9 @@ describe('API keys', () => {
 
   it('revokes a key, idempotently, and audits create and revoke', async () => {
     const created = await createKey('to revoke', 'agent');
-    expect((await t.app.inject({ method: 'GET', url: '/v1/offers', headers: bearer(created.key) })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: '/v1/offers', headers: bearer(created.key) })).statusCode).toBe(
+      200,
+    );
 
     const first = await t.call('admin', { method: 'DELETE', url: `/v1/api-keys/${created.id}` });
     expect(first.statusCode).toBe(200);
@@ -71,7 +73,10 @@ describe('API keys', () => {
     const listed = await t.call('admin', { method: 'GET', url: '/v1/api-keys?limit=1000' });
     expect(listed.data.items.find((k: { id: string }) => k.id === created.id).revoked_at).toBe(first.data.revoked_at);
 
-    const audit = await t.call('admin', { method: 'GET', url: `/v1/audit?entity_type=api_key&entity_id=${created.id}` });
+    const audit = await t.call('admin', {
+      method: 'GET',
+      url: `/v1/audit?entity_type=api_key&entity_id=${created.id}`,
+    });
     expect(audit.statusCode).toBe(200);
     const actions = audit.data.items.map((e: { action: string }) => e.action);
     // Newest first; the second revoke changed nothing and is not recorded.
@@ -115,7 +120,10 @@ describe('API keys', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res = await t.call('admin', { method: 'GET', url: `/v1/api-keys?limit=2${cursor ? `&cursor=${cursor}` : ''}` });
+      const res = await t.call('admin', {
+        method: 'GET',
+        url: `/v1/api-keys?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      });
       expect(res.statusCode).toBe(200);
       expect(res.data.items.length).toBeLessThanOrEqual(2);
       seen.push(...res.data.items.map((k: { id: string }) => k.id));
@@ -156,16 +164,24 @@ describe('ADMIN_API_KEY at rest', () => {
   // hash) never has: a 4-character piece found in the row can only have come from the secret.
   const chosen = 'ops~key!cho.sen~by!the.adm~in';
   const pieces = (text: string) => Array.from({ length: text.length - 3 }, (_, i) => text.slice(i, i + 4));
-  const rowText = async (id: string) => (await t.pool.query<{ text: string }>('SELECT to_jsonb(k)::text AS text FROM api_keys k WHERE id = $1', [id])).rows[0]!.text;
+  const rowText = async (id: string) =>
+    (await t.pool.query<{ text: string }>('SELECT to_jsonb(k)::text AS text FROM api_keys k WHERE id = $1', [id]))
+      .rows[0]!.text;
   const bootstrapRows = async () =>
-    (await t.pool.query<{ id: string; key_prefix: string; revoked_at: Date | null }>("SELECT id, key_prefix, revoked_at FROM api_keys WHERE name = 'ADMIN_API_KEY' ORDER BY id")).rows;
+    (
+      await t.pool.query<{ id: string; key_prefix: string; revoked_at: Date | null }>(
+        "SELECT id, key_prefix, revoked_at FROM api_keys WHERE name = 'ADMIN_API_KEY' ORDER BY id",
+      )
+    ).rows;
 
   it('stores no piece of the chosen secret, in any column, and still authenticates with it', async () => {
     expect(pieces(chosen).every((piece) => /[~!.]/.test(piece))).toBe(true);
     await ensureBootstrapAdminKey(t.pool, chosen);
     const ok = await t.app.inject({ method: 'GET', url: '/v1/api-keys?limit=1000', headers: bearer(chosen) });
     expect(ok.statusCode).toBe(200);
-    const [key] = ok.json().items.filter((k: { name: string; revoked_at: string | null }) => k.name === 'ADMIN_API_KEY' && !k.revoked_at);
+    const [key] = ok
+      .json()
+      .items.filter((k: { name: string; revoked_at: string | null }) => k.name === 'ADMIN_API_KEY' && !k.revoked_at);
     expect(key.prefix).toBe('bootstrap');
     const stored = await rowText(key.id);
     expect(stored).toMatch(/"key_hash": "scrypt\$/);
@@ -176,7 +192,10 @@ describe('ADMIN_API_KEY at rest', () => {
   it('refuses a wrong secret, and one that differs only at the end', async () => {
     await ensureBootstrapAdminKey(t.pool, chosen);
     for (const wrong of [`${chosen}x`, chosen.slice(0, -1), chosen.toUpperCase(), 'ops~key!cho.sen~by!the.adm~im']) {
-      expect((await t.app.inject({ method: 'GET', url: '/v1/api-keys', headers: bearer(wrong) })).statusCode, wrong).toBe(401);
+      expect(
+        (await t.app.inject({ method: 'GET', url: '/v1/api-keys', headers: bearer(wrong) })).statusCode,
+        wrong,
+      ).toBe(401);
     }
     expect((await t.app.inject({ method: 'GET', url: '/v1/api-keys', headers: bearer(chosen) })).statusCode).toBe(200);
   });
@@ -213,7 +232,13 @@ describe('ADMIN_API_KEY at rest', () => {
     expect(stored).not.toContain(hashKey(old));
     expect(stored).toContain('"key_prefix": "bootstrap"');
     expect((await t.app.inject({ method: 'GET', url: '/v1/api-keys', headers: bearer(old) })).statusCode).toBe(200);
-    expect((await t.pool.query("SELECT count(*)::int AS n FROM api_keys WHERE created_by = 'system' AND key_prefix <> 'bootstrap'")).rows[0].n).toBe(0);
+    expect(
+      (
+        await t.pool.query(
+          "SELECT count(*)::int AS n FROM api_keys WHERE created_by = 'system' AND key_prefix <> 'bootstrap'",
+        )
+      ).rows[0].n,
+    ).toBe(0);
   });
 
   it('takes a key of the generated shape as ADMIN_API_KEY: found by SHA-256, shown without its start', async () => {
@@ -227,6 +252,8 @@ describe('ADMIN_API_KEY at rest', () => {
     // An existing key given as ADMIN_API_KEY becomes an admin key.
     const promoted = (await createKey('promoted', 'client')).key;
     await ensureBootstrapAdminKey(t.pool, promoted);
-    expect((await t.app.inject({ method: 'GET', url: '/v1/api-keys', headers: bearer(promoted) })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: '/v1/api-keys', headers: bearer(promoted) })).statusCode).toBe(
+      200,
+    );
   });
 });

@@ -121,7 +121,11 @@ describe('credentials', () => {
       expect(res.json().error.code).toBe('unauthorized');
     }
     // The same key, well-formed (scheme case-insensitive), works.
-    const ok = await t.app.inject({ method: 'GET', url: '/v1/audit', headers: { authorization: `bearer ${t.keys.admin}` } });
+    const ok = await t.app.inject({
+      method: 'GET',
+      url: '/v1/audit',
+      headers: { authorization: `bearer ${t.keys.admin}` },
+    });
     expect(ok.statusCode).toBe(200);
   });
 });

@@ -49,11 +49,19 @@ describe('offers', () => {
     expect(got.statusCode).toBe(200);
     expect(got.data.name).toBe('Free coffee');
 
-    const edited = await t.call('admin', { method: 'PATCH', url: '/v1/offers/free-coffee', payload: { description: null } });
+    const edited = await t.call('admin', {
+      method: 'PATCH',
+      url: '/v1/offers/free-coffee',
+      payload: { description: null },
+    });
     expect(edited.statusCode).toBe(200);
     expect(edited.data).toMatchObject({ name: 'Free coffee', description: null });
 
-    const renamed = await t.call('admin', { method: 'PATCH', url: '/v1/offers/free-coffee', payload: { name: 'Coffee' } });
+    const renamed = await t.call('admin', {
+      method: 'PATCH',
+      url: '/v1/offers/free-coffee',
+      payload: { name: 'Coffee' },
+    });
     expect(renamed.data).toMatchObject({ name: 'Coffee', description: null });
 
     const list = await t.call('agent', { method: 'GET', url: '/v1/offers' });

@@ -9,8 +9,16 @@ const outcome = {
 };
 
 beforeAll(async () => {
-  await t.call('admin', { method: 'POST', url: '/v1/point-accounts', payload: { key: 'spendable', name: 'Spendable' } });
-  await t.call('admin', { method: 'POST', url: '/v1/point-sources', payload: { key: 'promo_code', name: 'Promo code' } });
+  await t.call('admin', {
+    method: 'POST',
+    url: '/v1/point-accounts',
+    payload: { key: 'spendable', name: 'Spendable' },
+  });
+  await t.call('admin', {
+    method: 'POST',
+    url: '/v1/point-sources',
+    payload: { key: 'promo_code', name: 'Promo code' },
+  });
   await t.call('admin', { method: 'POST', url: '/v1/offers', payload: { id: 'free-coffee', name: 'Free coffee' } });
   for (const id of ['alice', 'bob']) await t.call('client', { method: 'PUT', url: `/v1/customers/${id}`, payload: {} });
 });
@@ -20,11 +28,20 @@ const claim = (code: string, customer_id: string, headers: Record<string, string
 
 describe('claiming a multi-use code', () => {
   it('issues the whole outcome once per customer', async () => {
-    const list = await t.call('admin', { method: 'POST', url: '/v1/lists', payload: { name: 'Spring', type: 'multi_use', code: 'SpringSale', outcome } });
+    const list = await t.call('admin', {
+      method: 'POST',
+      url: '/v1/lists',
+      payload: { name: 'Spring', type: 'multi_use', code: 'SpringSale', outcome },
+    });
     expect(list.statusCode).toBe(201);
     const first = await claim('spring-sale', 'alice');
     expect(first.statusCode).toBe(201);
-    expect(first.data.claim).toMatchObject({ code: 'SPRINGSALE', list_id: list.data.id, customer_id: 'alice', outcome: { points: outcome.points, tags: ['vip'] } });
+    expect(first.data.claim).toMatchObject({
+      code: 'SPRINGSALE',
+      list_id: list.data.id,
+      customer_id: 'alice',
+      outcome: { points: outcome.points, tags: ['vip'] },
+    });
     expect(first.data.claim.outcome.offers).toHaveLength(1);
     const again = await claim('SpringSale', 'alice');
     expect(again.statusCode).toBe(409);
@@ -43,7 +60,9 @@ describe('troubleshooting', () => {
     expect(res.statusCode).toBe(200);
     expect(res.data.verdict).toMatchObject({ would_succeed: false, status: 409, error: 'already_claimed_by_customer' });
     expect(res.data.code.list.why).toMatch(/^active/);
-    expect(res.data.timeline.map((e: { type: string }) => e.type)).toEqual(expect.arrayContaining(['attempt', 'claim', 'audit']));
+    expect(res.data.timeline.map((e: { type: string }) => e.type)).toEqual(
+      expect.arrayContaining(['attempt', 'claim', 'audit']),
+    );
     const fresh = await t.call('agent', { method: 'GET', url: '/v1/troubleshoot?code=SPRINGSALE&customer_id=bob' });
     expect(fresh.data.verdict).toMatchObject({ would_succeed: true, status: 201 });
     const attempts = await t.call('agent', { method: 'GET', url: '/v1/customers/bob/attempts' });

@@ -9,9 +9,28 @@ const t = useTestApp();
 const POINTS = { amount: 100, account: 'spendable', source: 'promo_code' };
 
 beforeAll(async () => {
-  expect((await t.call('admin', { method: 'POST', url: '/v1/point-accounts', payload: { key: 'spendable', name: 'Spendable' } })).statusCode).toBe(201);
-  expect((await t.call('admin', { method: 'POST', url: '/v1/point-sources', payload: { key: 'promo_code', name: 'Promo code' } })).statusCode).toBe(201);
-  expect((await t.call('admin', { method: 'POST', url: '/v1/offers', payload: { id: 'free-coffee', name: 'Free coffee' } })).statusCode).toBe(201);
+  expect(
+    (
+      await t.call('admin', {
+        method: 'POST',
+        url: '/v1/point-accounts',
+        payload: { key: 'spendable', name: 'Spendable' },
+      })
+    ).statusCode,
+  ).toBe(201);
+  expect(
+    (
+      await t.call('admin', {
+        method: 'POST',
+        url: '/v1/point-sources',
+        payload: { key: 'promo_code', name: 'Promo code' },
+      })
+    ).statusCode,
+  ).toBe(201);
+  expect(
+    (await t.call('admin', { method: 'POST', url: '/v1/offers', payload: { id: 'free-coffee', name: 'Free coffee' } }))
+      .statusCode,
+  ).toBe(201);
 });
 
 let seq = 0;
@@ -27,16 +46,32 @@ async function multiCode(extra: Record<string, unknown> = {}): Promise<string> {
   const res = await t.call('admin', {
     method: 'POST',
     url: '/v1/lists',
-    payload: { name: `idem ${seq}`, type: 'multi_use', code, outcome: { points: POINTS, offers: ['free-coffee'], tags: ['idem'] }, ...extra },
+    payload: {
+      name: `idem ${seq}`,
+      type: 'multi_use',
+      code,
+      outcome: { points: POINTS, offers: ['free-coffee'], tags: ['idem'] },
+      ...extra,
+    },
   });
   expect(res.statusCode, res.body).toBe(201);
   return code;
 }
 
 const claim = (code: string, customer_id: string, key?: string, role: 'client' | 'agent' = 'client') =>
-  t.call(role, { method: 'POST', url: '/v1/claims', payload: { code, customer_id }, headers: key === undefined ? {} : { 'idempotency-key': key } });
+  t.call(role, {
+    method: 'POST',
+    url: '/v1/claims',
+    payload: { code, customer_id },
+    headers: key === undefined ? {} : { 'idempotency-key': key },
+  });
 const reverse = (id: string, reason: string, key?: string) =>
-  t.call('agent', { method: 'POST', url: `/v1/claims/${id}/reversal`, payload: { reason }, headers: key === undefined ? {} : { 'idempotency-key': key } });
+  t.call('agent', {
+    method: 'POST',
+    url: `/v1/claims/${id}/reversal`,
+    payload: { reason },
+    headers: key === undefined ? {} : { 'idempotency-key': key },
+  });
 
 /** What the database holds for a customer: claims, ledger entries, issued offers, attempts. */
 async function state(customerId: string) {
@@ -46,7 +81,8 @@ async function state(customerId: string) {
     ledger: await one('SELECT count(*)::int AS n FROM points_ledger WHERE customer_id = $1'),
     balance: await one('SELECT COALESCE(sum(amount), 0)::int AS n FROM points_ledger WHERE customer_id = $1'),
     offers: await one('SELECT count(*)::int AS n FROM issued_offers WHERE customer_id = $1 AND revoked_at IS NULL'),
-    attempts: (await t.call('agent', { method: 'GET', url: `/v1/customers/${customerId}/attempts` })).data.items.length as number,
+    attempts: (await t.call('agent', { method: 'GET', url: `/v1/customers/${customerId}/attempts` })).data.items
+      .length as number,
   };
 }
 
@@ -106,7 +142,11 @@ describe('a claim with an Idempotency-Key', () => {
     const first = await claim(code, id, key);
     expect(first.statusCode).toBe(201);
 
-    for (const [c, who] of [[otherCode, id], [code, other], [code.toLowerCase(), id]] as const) {
+    for (const [c, who] of [
+      [otherCode, id],
+      [code, other],
+      [code.toLowerCase(), id],
+    ] as const) {
       const reused = await claim(c, who, key);
       expect(reused.statusCode, `${c} ${who}`).toBe(422);
       expect(reused.data).toEqual({ error: { code: 'idempotency_key_reused', message: expect.any(String) } });
@@ -165,7 +205,11 @@ describe('a claim with an Idempotency-Key', () => {
   });
 
   it('keeps keys apart per API key: another client key with the same Idempotency-Key is independent', async () => {
-    const created = await t.call('admin', { method: 'POST', url: '/v1/api-keys', payload: { name: 'second app', role: 'client' } });
+    const created = await t.call('admin', {
+      method: 'POST',
+      url: '/v1/api-keys',
+      payload: { name: 'second app', role: 'client' },
+    });
     expect(created.statusCode).toBe(201);
     const secondKey = created.data.key as string;
     const asSecond = (code: string, customer_id: string, key: string) =>
@@ -247,7 +291,9 @@ describe('a claim with an Idempotency-Key', () => {
       const res = await claim(code, id, key);
       expect(res.statusCode, JSON.stringify(key)).toBe(400);
       expect(res.data.error.code).toBe('validation_failed');
-      expect(res.data.error.details).toEqual({ fields: [expect.objectContaining({ path: 'headers.idempotency-key' })] });
+      expect(res.data.error.details).toEqual({
+        fields: [expect.objectContaining({ path: 'headers.idempotency-key' })],
+      });
     }
     expect(await state(id)).toMatchObject({ claims: 0, attempts: 0 });
     // The longest and the strangest printable keys are fine.
@@ -265,7 +311,9 @@ describe('a claim with an Idempotency-Key', () => {
     const res = await reverse(made.data.claim.id, 'mistake', key);
     expect(res.statusCode).toBe(422);
     expect(res.data.error.code).toBe('idempotency_key_reused');
-    expect((await t.call('agent', { method: 'GET', url: `/v1/claims/${made.data.claim.id}` })).data.reversed).toBe(false);
+    expect((await t.call('agent', { method: 'GET', url: `/v1/claims/${made.data.claim.id}` })).data.reversed).toBe(
+      false,
+    );
   });
 });
 
@@ -337,7 +385,9 @@ describe('expired keys', () => {
               ('api_key:cleanup', 'fresh', 'h', 201, '{}', now() - interval '23 hours')`,
     );
     expect(await deleteExpiredKeys(t.pool)).toBeGreaterThanOrEqual(1);
-    const { rows } = await t.pool.query("SELECT key FROM idempotency_keys WHERE principal = 'api_key:cleanup' ORDER BY key");
+    const { rows } = await t.pool.query(
+      "SELECT key FROM idempotency_keys WHERE principal = 'api_key:cleanup' ORDER BY key",
+    );
     expect(rows.map((r) => r.key)).toEqual(['fresh']);
   });
 });

@@ -12,8 +12,24 @@ let agentActor = '';
 let adminActor = '';
 
 beforeAll(async () => {
-  expect((await t.call('admin', { method: 'POST', url: '/v1/point-accounts', payload: { key: 'spendable', name: 'Spendable' } })).statusCode).toBe(201);
-  expect((await t.call('admin', { method: 'POST', url: '/v1/point-sources', payload: { key: 'promo_code', name: 'Promo code' } })).statusCode).toBe(201);
+  expect(
+    (
+      await t.call('admin', {
+        method: 'POST',
+        url: '/v1/point-accounts',
+        payload: { key: 'spendable', name: 'Spendable' },
+      })
+    ).statusCode,
+  ).toBe(201);
+  expect(
+    (
+      await t.call('admin', {
+        method: 'POST',
+        url: '/v1/point-sources',
+        payload: { key: 'promo_code', name: 'Promo code' },
+      })
+    ).statusCode,
+  ).toBe(201);
   agentActor = t.actors.agent;
   adminActor = t.actors.admin;
 });
@@ -32,20 +48,29 @@ async function multiCode(extra: Record<string, unknown> = {}): Promise<string> {
   const res = await t.call('admin', {
     method: 'POST',
     url: '/v1/lists',
-    payload: { name: `ll ${seq}`, type: 'multi_use', code, outcome: { points: { amount: 10, account: 'spendable', source: 'promo_code' } }, ...extra },
+    payload: {
+      name: `ll ${seq}`,
+      type: 'multi_use',
+      code,
+      outcome: { points: { amount: 10, account: 'spendable', source: 'promo_code' } },
+      ...extra,
+    },
   });
   expect(res.statusCode, res.body).toBe(201);
   return code;
 }
 
-const claim = (code: string, customer_id: string) => t.call('client', { method: 'POST', url: '/v1/claims', payload: { code, customer_id } });
+const claim = (code: string, customer_id: string) =>
+  t.call('client', { method: 'POST', url: '/v1/claims', payload: { code, customer_id } });
 const validate = (code: string, customer_id: string) =>
   t.call('client', { method: 'POST', url: '/v1/claims/validate', payload: { code, customer_id } });
 const profile = async (id: string) => (await t.call('client', { method: 'GET', url: `/v1/customers/${id}` })).data;
 const clearLockout = (id: string, role: 'agent' | 'client' | 'admin' = 'agent') =>
   t.call(role, { method: 'POST', url: `/v1/customers/${id}/lockout/clear` });
-const reverse = (id: string) => t.call('agent', { method: 'POST', url: `/v1/claims/${id}/reversal`, payload: { reason: 'test' } });
-const getLimits = (role: 'admin' | 'agent' | 'client' = 'admin') => t.call(role, { method: 'GET', url: '/v1/settings/claim-limits' });
+const reverse = (id: string) =>
+  t.call('agent', { method: 'POST', url: `/v1/claims/${id}/reversal`, payload: { reason: 'test' } });
+const getLimits = (role: 'admin' | 'agent' | 'client' = 'admin') =>
+  t.call(role, { method: 'GET', url: '/v1/settings/claim-limits' });
 const putLimits = (payload: unknown, role: 'admin' | 'agent' | 'client' = 'admin') =>
   t.call(role, { method: 'PUT', url: '/v1/settings/claim-limits', payload: payload as Record<string, unknown> });
 
@@ -75,7 +100,9 @@ describe('lockout after too many unknown codes', () => {
     // Unknown codes and validations are refused the same way while it lasts.
     expectError(await claim(unknownCode(), id), 429, 'customer_locked_out');
     expectError(await validate(code, id), 429, 'customer_locked_out');
-    expect((await t.pool.query('SELECT count(*)::int AS n FROM claims WHERE customer_id = $1', [id])).rows[0].n).toBe(0);
+    expect((await t.pool.query('SELECT count(*)::int AS n FROM claims WHERE customer_id = $1', [id])).rows[0].n).toBe(
+      0,
+    );
 
     // The profile shows it.
     const p = await profile(id);
@@ -84,7 +111,12 @@ describe('lockout after too many unknown codes', () => {
     // Failed attempts tell the story, newest first.
     const failed = await t.call('agent', { method: 'GET', url: `/v1/customers/${id}/attempts?result=failed` });
     expect(failed.data.items.map((a: any) => a.reason)).toEqual([
-      'customer_locked_out', 'customer_locked_out', 'customer_locked_out', 'code_not_found', 'code_not_found', 'code_not_found',
+      'customer_locked_out',
+      'customer_locked_out',
+      'customer_locked_out',
+      'code_not_found',
+      'code_not_found',
+      'code_not_found',
     ]);
 
     // Another customer is not affected.
@@ -131,8 +163,14 @@ describe('lockout after too many unknown codes', () => {
 
     const audit = await t.call('admin', { method: 'GET', url: `/v1/audit?entity_type=customer&entity_id=${id}` });
     // Newest first: the clear, then the lockout itself (recorded by the service).
-    expect(audit.data.items.map((e: { action: string }) => e.action)).toEqual(['customer.lockout_clear', 'customer.lockout']);
-    expect(audit.data.items[1]).toMatchObject({ actor: 'system:lockout', after: { locked_out_until: expect.any(String) } });
+    expect(audit.data.items.map((e: { action: string }) => e.action)).toEqual([
+      'customer.lockout_clear',
+      'customer.lockout',
+    ]);
+    expect(audit.data.items[1]).toMatchObject({
+      actor: 'system:lockout',
+      after: { locked_out_until: expect.any(String) },
+    });
     expect(audit.data.items[0]).toMatchObject({
       action: 'customer.lockout_clear',
       actor: agentActor,
@@ -155,7 +193,10 @@ describe('lockout after too many unknown codes', () => {
     expect(noop.data.locked_out_until).toBeNull();
     const audited = await t.call('admin', { method: 'GET', url: `/v1/audit?entity_type=customer&entity_id=${other}` });
     expect(audited.data.items).toHaveLength(1);
-    expect(audited.data.items[0]).toMatchObject({ action: 'customer.lockout_clear', before: { locked_out_until: null } });
+    expect(audited.data.items[0]).toMatchObject({
+      action: 'customer.lockout_clear',
+      before: { locked_out_until: null },
+    });
 
     expectError(await clearLockout('no-such-customer'), 404, 'customer_not_found');
   });
@@ -164,9 +205,11 @@ describe('lockout after too many unknown codes', () => {
     const id = await customer('burst');
     const answers = await Promise.all(Array.from({ length: 30 }, () => claim(unknownCode(), id)));
     const tally: Record<string, number> = {};
-    for (const a of answers) tally[`${a.statusCode} ${a.data.error.code}`] = (tally[`${a.statusCode} ${a.data.error.code}`] ?? 0) + 1;
+    for (const a of answers)
+      tally[`${a.statusCode} ${a.data.error.code}`] = (tally[`${a.statusCode} ${a.data.error.code}`] ?? 0) + 1;
     expect(tally).toEqual({ '404 code_not_found': THRESHOLD, '429 customer_locked_out': 30 - THRESHOLD });
-    for (const a of answers.filter((x) => x.statusCode === 429)) expect(Number(a.headers['retry-after'])).toBeGreaterThan(DURATION_S - 30);
+    for (const a of answers.filter((x) => x.statusCode === 429))
+      expect(Number(a.headers['retry-after'])).toBeGreaterThan(DURATION_S - 30);
     const { rows } = await t.pool.query(
       "SELECT count(*) FILTER (WHERE reason = 'code_not_found')::int AS unknown, count(*)::int AS total FROM attempts WHERE customer_id = $1",
       [id],
@@ -193,7 +236,10 @@ describe('lockout after too many unknown codes', () => {
     expect((await profile(id)).locked_out_until).toBeNull();
     expect((await claim(code, id)).statusCode).toBe(201);
     // Still within the window: 4 minutes ago.
-    await t.pool.query("UPDATE attempts SET at = at - interval '4 minutes' WHERE customer_id = $1 AND at > now() - interval '1 minute'", [id]);
+    await t.pool.query(
+      "UPDATE attempts SET at = at - interval '4 minutes' WHERE customer_id = $1 AND at > now() - interval '1 minute'",
+      [id],
+    );
     expectError(await claim(unknownCode(), id), 404, 'code_not_found');
     expectError(await claim(unknownCode(), id), 429, 'customer_locked_out');
   });
@@ -236,7 +282,10 @@ describe('claim limits', () => {
     expect((await putLimits({ per_month: 9 })).data).toEqual({ per_week: null, per_month: 9, per_year: null });
     expect((await getLimits()).data).toEqual({ per_week: null, per_month: 9, per_year: null });
 
-    const audit = await t.call('admin', { method: 'GET', url: '/v1/audit?entity_type=settings&entity_id=claim_limits' });
+    const audit = await t.call('admin', {
+      method: 'GET',
+      url: '/v1/audit?entity_type=settings&entity_id=claim_limits',
+    });
     expect(audit.data.items[0]).toMatchObject({
       action: 'settings.claim_limits',
       actor: adminActor,
@@ -246,7 +295,16 @@ describe('claim limits', () => {
   });
 
   it('refuses bad limits with 400 validation_failed', async () => {
-    for (const body of [{ per_week: 0 }, { per_week: -1 }, { per_week: 1.5 }, { per_week: '2' }, { per_day: 1 }, { per_month: true }, [1], { per_year: 1_000_001 }]) {
+    for (const body of [
+      { per_week: 0 },
+      { per_week: -1 },
+      { per_week: 1.5 },
+      { per_week: '2' },
+      { per_day: 1 },
+      { per_month: true },
+      [1],
+      { per_year: 1_000_001 },
+    ]) {
       const res = await putLimits(body);
       expect(res.statusCode, JSON.stringify(body)).toBe(400);
       expect(res.data.error.code).toBe('validation_failed');

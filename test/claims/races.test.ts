@@ -30,7 +30,13 @@ interface Answer {
   data: any;
 }
 
-async function api(role: UserRole, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+async function api(
+  role: UserRole,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const res = await fetch(`${base}${path}`, {
     method,
     headers: {
@@ -46,7 +52,8 @@ async function api(role: UserRole, method: string, path: string, body?: unknown,
 
 const claim = (code: string, customer_id: string, headers: Record<string, string> = {}) =>
   api('client', 'POST', '/v1/claims', { code, customer_id }, headers);
-const reverse = (claimId: string, reason = 'wrong customer') => api('agent', 'POST', `/v1/claims/${claimId}/reversal`, { reason });
+const reverse = (claimId: string, reason = 'wrong customer') =>
+  api('agent', 'POST', `/v1/claims/${claimId}/reversal`, { reason });
 const getList = async (id: string) => (await api('agent', 'GET', `/v1/lists/${id}`)).data;
 const patchList = (id: string, body: Record<string, unknown>) => api('admin', 'PATCH', `/v1/lists/${id}`, body);
 /**
@@ -76,12 +83,18 @@ async function createList(payload: Record<string, unknown>): Promise<{ id: strin
 async function generateCodes(listId: string, count: number): Promise<string[]> {
   const batch = await api('admin', 'POST', `/v1/lists/${listId}/batches`, { count });
   expect(batch.status).toBe(202);
-  await eventually(async () => {
-    const { data } = await api('agent', 'GET', `/v1/batches/${batch.data.id}`);
-    expect(data.status).not.toBe('failed');
-    return data.status === 'active';
-  }, 30_000, `batch ${batch.data.id} to become active`);
-  const { rows } = await t.pool.query<{ code: string }>('SELECT code FROM codes WHERE list_id = $1 ORDER BY code', [listId]);
+  await eventually(
+    async () => {
+      const { data } = await api('agent', 'GET', `/v1/batches/${batch.data.id}`);
+      expect(data.status).not.toBe('failed');
+      return data.status === 'active';
+    },
+    30_000,
+    `batch ${batch.data.id} to become active`,
+  );
+  const { rows } = await t.pool.query<{ code: string }>('SELECT code FROM codes WHERE list_id = $1 ORDER BY code', [
+    listId,
+  ]);
   expect(rows).toHaveLength(count);
   return rows.map((r) => r.code);
 }
@@ -100,19 +113,25 @@ const won = (answers: Answer[]) => answers.filter((a) => a.status === 201);
 
 /** What the database holds for a list: claims, ledger entries from its claims, counters, failed claim attempts by reason. */
 async function stored(listId: string) {
-  const { rows: [claims] } = await t.pool.query(
+  const {
+    rows: [claims],
+  } = await t.pool.query(
     `SELECT count(*)::int AS total, count(*) FILTER (WHERE reversed_at IS NULL)::int AS live,
             count(DISTINCT customer_id) FILTER (WHERE reversed_at IS NULL)::int AS live_customers
        FROM claims WHERE list_id = $1`,
     [listId],
   );
-  const { rows: [ledger] } = await t.pool.query(
+  const {
+    rows: [ledger],
+  } = await t.pool.query(
     `SELECT count(*) FILTER (WHERE p.amount > 0)::int AS credits, count(*) FILTER (WHERE p.amount < 0)::int AS debits,
             COALESCE(sum(p.amount), 0)::int AS sum
        FROM points_ledger p JOIN claims c ON c.id = p.claim_id WHERE c.list_id = $1`,
     [listId],
   );
-  const { rows: [counters] } = await t.pool.query(
+  const {
+    rows: [counters],
+  } = await t.pool.query(
     'SELECT COALESCE(sum(claims), 0)::int AS claims, bool_and(claims >= 0) AS none_negative FROM list_counters WHERE list_id = $1',
     [listId],
   );
@@ -129,7 +148,9 @@ async function balances(ids: string[]): Promise<Record<string, number>> {
   return Object.fromEntries(
     profiles.map((p, i) => {
       expect(p.status).toBe(200);
-      const spendable = (p.data.points as { account: string; balance: number }[]).find((b) => b.account === 'spendable');
+      const spendable = (p.data.points as { account: string; balance: number }[]).find(
+        (b) => b.account === 'spendable',
+      );
       return [ids[i]!, spendable?.balance ?? 0];
     }),
   );
@@ -151,10 +172,17 @@ describe('a capped multi-use code', () => {
     expect(db.ledger).toEqual({ credits: 50, debits: 0, sum: 50 * AMOUNT });
     expect(db.counters).toEqual({ claims: 50, none_negative: true });
     expect(db.failedAttempts).toEqual({ list_cap_reached: 250 });
-    const { rows } = await t.pool.query<{ customer_id: string }>('SELECT customer_id FROM claims WHERE list_id = $1 ORDER BY customer_id', [list.id]);
+    const { rows } = await t.pool.query<{ customer_id: string }>(
+      'SELECT customer_id FROM claims WHERE list_id = $1 ORDER BY customer_id',
+      [list.id],
+    );
     expect(rows.map((r) => r.customer_id)).toEqual([...winners].sort());
 
-    expect(await getList(list.id)).toMatchObject({ claim_count: 50, status: 'completed', completed_reason: 'cap_reached' });
+    expect(await getList(list.id)).toMatchObject({
+      claim_count: 50,
+      status: 'completed',
+      completed_reason: 'cap_reached',
+    });
     const balance = await balances(ids);
     for (const id of ids) expect(balance[id], id).toBe(winners.includes(id) ? AMOUNT : 0);
   });
@@ -178,7 +206,9 @@ describe('a single-use code', () => {
     expect(await getList(list.id)).toMatchObject({ claim_count: 1, available_count: 0 });
   });
 
-  it('is claimed once, and refused as already claimed (not cap reached), on a capped list', { timeout: 60_000 }, async () => {
+  it('is claimed once, and refused as already claimed (not cap reached), on a capped list', {
+    timeout: 60_000,
+  }, async () => {
     // Losers take a unit of the cap before they find the code taken, and must give it back.
     const list = await createList({ name: 'One code, capped', type: 'single_use', redemption_cap: 5 });
     const [code] = await generateCodes(list.id, 1);
@@ -209,8 +239,15 @@ describe('one customer claiming one multi-use code many times at once', () => {
     expect((await getList(list.id)).claim_count).toBe(1);
   });
 
-  it('gets one claim and gives back the units of the cap it did not use (capped list)', { timeout: 60_000 }, async () => {
-    const list = await createList({ name: 'Capped repeat', type: 'multi_use', code: 'RACE-REPEAT-CAP', redemption_cap: 3 });
+  it('gets one claim and gives back the units of the cap it did not use (capped list)', {
+    timeout: 60_000,
+  }, async () => {
+    const list = await createList({
+      name: 'Capped repeat',
+      type: 'multi_use',
+      code: 'RACE-REPEAT-CAP',
+      redemption_cap: 3,
+    });
     const [id, other] = await customers('repeat-capped', 2);
     const answers = await Promise.all(Array.from({ length: 20 }, () => claim('RACEREPEATCAP', id!)));
 
@@ -228,7 +265,9 @@ describe('one customer claiming one multi-use code many times at once', () => {
   it('gets one claim when each request carries its own Idempotency-Key', { timeout: 60_000 }, async () => {
     const list = await createList({ name: 'Keyed repeat', type: 'multi_use', code: 'RACE-KEYED' });
     const [id] = await customers('keyed', 1);
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => claim('RACEKEYED', id!, { 'idempotency-key': `keyed-${i}` })));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => claim('RACEKEYED', id!, { 'idempotency-key': `keyed-${i}` })),
+    );
 
     expect(tally(answers)).toEqual({ '201': 1, '409 already_claimed_by_customer': 19 });
     const db = await stored(list.id);
@@ -259,7 +298,10 @@ describe('a capped single-use list', () => {
     expect(db.ledger).toEqual({ credits: 5, debits: 0, sum: 5 * AMOUNT });
     expect(db.counters).toEqual({ claims: 5, none_negative: true });
     expect(await getList(list.id)).toMatchObject({
-      claim_count: 5, available_count: 45, status: 'completed', completed_reason: 'cap_reached',
+      claim_count: 5,
+      available_count: 45,
+      status: 'completed',
+      completed_reason: 'cap_reached',
     });
   });
 });
@@ -279,7 +321,10 @@ describe('a reversal racing claims', () => {
 
     const racers = await customers('full-racer', 100);
     await warm('agent');
-    const [reversal, ...raced] = await Promise.all([reverse(claimIds[3]!), ...racers.map((id) => claim('RACEFULL', id))]);
+    const [reversal, ...raced] = await Promise.all([
+      reverse(claimIds[3]!),
+      ...racers.map((id) => claim('RACEFULL', id)),
+    ]);
     expect(reversal!.status).toBe(200);
     expect(reversal!.data).toMatchObject({ id: claimIds[3], reversed: true });
     const racedWins = won(raced).length;
@@ -296,70 +341,94 @@ describe('a reversal racing claims', () => {
     expect(db.claims).toEqual({ total: cap + 1, live: cap, live_customers: cap });
     expect(db.ledger).toEqual({ credits: cap + 1, debits: 1, sum: cap * AMOUNT });
     expect(db.counters).toEqual({ claims: cap, none_negative: true });
-    expect(await getList(list.id)).toMatchObject({ claim_count: cap, status: 'completed', completed_reason: 'cap_reached' });
+    expect(await getList(list.id)).toMatchObject({
+      claim_count: cap,
+      status: 'completed',
+      completed_reason: 'cap_reached',
+    });
     expect(await balances([first[3]!])).toEqual({ [first[3]!]: 0 });
   });
 
   it.each([
     ['an uncapped', null, 'u'],
     ['a capped', 100, 'c'],
-  ])('never leaves two live claims on a single-use code whose claim is being reversed (%s list)', { timeout: 120_000 }, async (_label, cap, tag) => {
-    const rounds = 20;
-    const list = await createList({ name: 'Reversed codes', type: 'single_use', redemption_cap: cap });
-    const codes = await generateCodes(list.id, rounds);
-    const holders = await customers(`holder-${tag}`, rounds);
-    const bs = await customers(`taker-b-${tag}`, rounds);
-    const cs = await customers(`taker-c-${tag}`, rounds);
-    const held = await Promise.all(codes.map((code, i) => claim(code, holders[i]!)));
-    expect(tally(held)).toEqual({ '201': rounds });
+  ])(
+    'never leaves two live claims on a single-use code whose claim is being reversed (%s list)',
+    { timeout: 120_000 },
+    async (_label, cap, tag) => {
+      const rounds = 20;
+      const list = await createList({ name: 'Reversed codes', type: 'single_use', redemption_cap: cap });
+      const codes = await generateCodes(list.id, rounds);
+      const holders = await customers(`holder-${tag}`, rounds);
+      const bs = await customers(`taker-b-${tag}`, rounds);
+      const cs = await customers(`taker-c-${tag}`, rounds);
+      const held = await Promise.all(codes.map((code, i) => claim(code, holders[i]!)));
+      expect(tally(held)).toEqual({ '201': rounds });
 
-    await warm('agent');
-    let takenInRace = 0;
-    for (let i = 0; i < rounds; i++) {
-      const code = codes[i]!;
-      // Vary which request leaves first.
-      const requests = [() => reverse(held[i]!.data.claim.id), () => claim(code, bs[i]!), () => claim(code, cs[i]!)];
-      const order = [i % 3, (i + 1) % 3, (i + 2) % 3];
-      const answers: Answer[] = [];
-      await Promise.all(order.map(async (k) => { answers[k] = await requests[k]!(); }));
-      const [reversal, b, c] = answers as [Answer, Answer, Answer];
-      expect(reversal.status, `round ${i}: ${JSON.stringify(reversal.data)}`).toBe(200);
-      const takers = [b, c];
-      expect(won(takers).length, `round ${i}`).toBeLessThanOrEqual(1);
-      for (const a of takers) if (a.status !== 201) expect(a.data.error.code, `round ${i}`).toBe('code_already_claimed');
-      takenInRace += won(takers).length;
+      await warm('agent');
+      let takenInRace = 0;
+      for (let i = 0; i < rounds; i++) {
+        const code = codes[i]!;
+        // Vary which request leaves first.
+        const requests = [() => reverse(held[i]!.data.claim.id), () => claim(code, bs[i]!), () => claim(code, cs[i]!)];
+        const order = [i % 3, (i + 1) % 3, (i + 2) % 3];
+        const answers: Answer[] = [];
+        await Promise.all(
+          order.map(async (k) => {
+            answers[k] = await requests[k]!();
+          }),
+        );
+        const [reversal, b, c] = answers as [Answer, Answer, Answer];
+        expect(reversal.status, `round ${i}: ${JSON.stringify(reversal.data)}`).toBe(200);
+        const takers = [b, c];
+        expect(won(takers).length, `round ${i}`).toBeLessThanOrEqual(1);
+        for (const a of takers)
+          if (a.status !== 201) expect(a.data.error.code, `round ${i}`).toBe('code_already_claimed');
+        takenInRace += won(takers).length;
 
-      const { rows: live } = await t.pool.query<{ customer_id: string }>(
-        'SELECT customer_id FROM claims WHERE code = $1 AND reversed_at IS NULL',
-        [code],
-      );
-      const { rows: [row] } = await t.pool.query<{ claimed_by: string | null }>('SELECT claimed_by FROM codes WHERE code = $1', [code]);
-      const winner = won(takers)[0]?.data.claim.customer_id ?? null;
-      expect(live.map((r) => r.customer_id), `round ${i}`).toEqual(winner ? [winner] : []);
-      expect(row!.claimed_by, `round ${i}`).toBe(winner);
-    }
+        const { rows: live } = await t.pool.query<{ customer_id: string }>(
+          'SELECT customer_id FROM claims WHERE code = $1 AND reversed_at IS NULL',
+          [code],
+        );
+        const {
+          rows: [row],
+        } = await t.pool.query<{ claimed_by: string | null }>('SELECT claimed_by FROM codes WHERE code = $1', [code]);
+        const winner = won(takers)[0]?.data.claim.customer_id ?? null;
+        expect(
+          live.map((r) => r.customer_id),
+          `round ${i}`,
+        ).toEqual(winner ? [winner] : []);
+        expect(row!.claimed_by, `round ${i}`).toBe(winner);
+      }
 
-    // Every code left free by its race can still be claimed, exactly once.
-    const free = (await t.pool.query<{ code: string }>('SELECT code FROM codes WHERE list_id = $1 AND claimed_by IS NULL', [list.id])).rows;
-    expect(free).toHaveLength(rounds - takenInRace);
-    const latecomers = await customers(`taker-d-${tag}`, free.length);
-    const late = await Promise.all(free.map(({ code }, i) => claim(code, latecomers[i]!)));
-    expect(tally(late)).toEqual(free.length ? { '201': free.length } : {});
+      // Every code left free by its race can still be claimed, exactly once.
+      const free = (
+        await t.pool.query<{ code: string }>('SELECT code FROM codes WHERE list_id = $1 AND claimed_by IS NULL', [
+          list.id,
+        ])
+      ).rows;
+      expect(free).toHaveLength(rounds - takenInRace);
+      const latecomers = await customers(`taker-d-${tag}`, free.length);
+      const late = await Promise.all(free.map(({ code }, i) => claim(code, latecomers[i]!)));
+      expect(tally(late)).toEqual(free.length ? { '201': free.length } : {});
 
-    const db = await stored(list.id);
-    expect(db.claims).toEqual({ total: 2 * rounds, live: rounds, live_customers: rounds });
-    expect(db.ledger).toEqual({ credits: 2 * rounds, debits: rounds, sum: rounds * AMOUNT });
-    expect(db.counters).toEqual({ claims: rounds, none_negative: true });
-    expect(await getList(list.id)).toMatchObject({ claim_count: rounds, available_count: 0 });
-    expect(Object.values(await balances(holders))).toEqual(holders.map(() => 0));
-  });
+      const db = await stored(list.id);
+      expect(db.claims).toEqual({ total: 2 * rounds, live: rounds, live_customers: rounds });
+      expect(db.ledger).toEqual({ credits: 2 * rounds, debits: rounds, sum: rounds * AMOUNT });
+      expect(db.counters).toEqual({ claims: rounds, none_negative: true });
+      expect(await getList(list.id)).toMatchObject({ claim_count: rounds, available_count: 0 });
+      expect(Object.values(await balances(holders))).toEqual(holders.map(() => 0));
+    },
+  );
 });
 
 describe('Idempotency-Key under concurrency', () => {
   it('runs 20 identical keyed claims once and answers all of them alike', { timeout: 60_000 }, async () => {
     const list = await createList({ name: 'Idempotent', type: 'multi_use', code: 'RACE-IDEM' });
     const [id] = await customers('idem', 1);
-    const answers = await Promise.all(Array.from({ length: 20 }, () => claim('RACEIDEM', id!, { 'idempotency-key': 'same-key-1' })));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => claim('RACEIDEM', id!, { 'idempotency-key': 'same-key-1' })),
+    );
 
     expect(tally(answers)).toEqual({ '201': 20 });
     expect(new Set(answers.map((a) => a.data.claim.id)).size).toBe(1);
@@ -370,10 +439,14 @@ describe('Idempotency-Key under concurrency', () => {
     expect(db.failedAttempts).toEqual({});
     expect(await balances([id!])).toEqual({ [id!]: AMOUNT });
     const attempts = await api('agent', 'GET', `/v1/customers/${id}/attempts`);
-    expect(attempts.data.items.map((a: { kind: string; result: string }) => `${a.kind} ${a.result}`)).toEqual(['claim succeeded']);
+    expect(attempts.data.items.map((a: { kind: string; result: string }) => `${a.kind} ${a.result}`)).toEqual([
+      'claim succeeded',
+    ]);
   });
 
-  it('runs one of two bodies sharing a key and refuses the other with idempotency_key_reused', { timeout: 60_000 }, async () => {
+  it('runs one of two bodies sharing a key and refuses the other with idempotency_key_reused', {
+    timeout: 60_000,
+  }, async () => {
     const list = await createList({ name: 'Idempotent, two bodies', type: 'multi_use', code: 'RACE-IDEM-2' });
     const [x, y] = await customers('idem2', 2);
     const answers = await Promise.all(
@@ -409,13 +482,22 @@ describe('editing the cap while customers claim', () => {
 
     const late = await customers('raise-late', 30);
     const lateAnswers = await Promise.all(late.map((id) => claim('RACERAISE', id)));
-    expect(tally(lateAnswers)).toEqual(racedWins === 20 ? { '409 list_cap_reached': 30 } : { '201': 20 - racedWins, '409 list_cap_reached': 10 + racedWins });
+    expect(tally(lateAnswers)).toEqual(
+      racedWins === 20
+        ? { '409 list_cap_reached': 30 }
+        : { '201': 20 - racedWins, '409 list_cap_reached': 10 + racedWins },
+    );
 
     const db = await stored(list.id);
     expect(db.claims).toEqual({ total: 20, live: 20, live_customers: 20 });
     expect(db.ledger).toEqual({ credits: 20, debits: 0, sum: 20 * AMOUNT });
     expect(db.counters).toEqual({ claims: 20, none_negative: true });
-    expect(await getList(list.id)).toMatchObject({ claim_count: 20, redemption_cap: 20, status: 'completed', completed_reason: 'cap_reached' });
+    expect(await getList(list.id)).toMatchObject({
+      claim_count: 20,
+      redemption_cap: 20,
+      status: 'completed',
+      completed_reason: 'cap_reached',
+    });
   });
 
   it('caps an uncapped list while customers claim and never passes the new cap', { timeout: 60_000 }, async () => {
@@ -436,7 +518,10 @@ describe('editing the cap while customers claim', () => {
       expect(patch!.data.error.code).toBe('redemption_cap_below_claim_count');
       expect(racedWins).toBe(ids.length);
       inForce = racedWins + 20;
-      const again = await Promise.all([patchList(list.id, { redemption_cap: inForce }), ...(await customers('late-cap-2', 30)).map((id) => claim('RACELATECAP', id))]);
+      const again = await Promise.all([
+        patchList(list.id, { redemption_cap: inForce }),
+        ...(await customers('late-cap-2', 30)).map((id) => claim('RACELATECAP', id)),
+      ]);
       expect(again[0]!.status, JSON.stringify(again[0]!.data)).toBe(200);
       racedWins += won(again.slice(1)).length;
     } else {
@@ -451,11 +536,22 @@ describe('editing the cap while customers claim', () => {
     expect(db.claims).toEqual({ total: inForce, live: inForce, live_customers: inForce });
     expect(db.ledger).toEqual({ credits: inForce, debits: 0, sum: inForce * AMOUNT });
     expect(db.counters).toEqual({ claims: inForce, none_negative: true });
-    expect(await getList(list.id)).toMatchObject({ claim_count: inForce, status: 'completed', completed_reason: 'cap_reached' });
+    expect(await getList(list.id)).toMatchObject({
+      claim_count: inForce,
+      status: 'completed',
+      completed_reason: 'cap_reached',
+    });
   });
 
-  it('removes a cap that was never near while customers claim, and refuses none of them', { timeout: 60_000 }, async () => {
-    const list = await createList({ name: 'Uncapped late', type: 'multi_use', code: 'RACE-UNCAP', redemption_cap: 1000 });
+  it('removes a cap that was never near while customers claim, and refuses none of them', {
+    timeout: 60_000,
+  }, async () => {
+    const list = await createList({
+      name: 'Uncapped late',
+      type: 'multi_use',
+      code: 'RACE-UNCAP',
+      redemption_cap: 1000,
+    });
     const ids = await customers('uncap', 150);
     await warm('admin');
     const claims = ids.map((id) => () => claim('RACEUNCAP', id));
@@ -497,13 +593,21 @@ describe('claims held in flight while the list changes', () => {
   }
 
   /** Runs `hold` in a transaction, fires `requests`, waits until all of them wait on its locks, runs `meanwhile`, then rolls back. */
-  async function stalled(hold: (tx: PoolClient) => Promise<unknown>, requests: (() => Promise<Answer>)[], meanwhile: () => Promise<void> = async () => {}) {
+  async function stalled(
+    hold: (tx: PoolClient) => Promise<unknown>,
+    requests: (() => Promise<Answer>)[],
+    meanwhile: () => Promise<void> = async () => {},
+  ) {
     const tx = await t.pool.connect();
     try {
       await tx.query('BEGIN');
       await hold(tx);
       const pending = requests.map((r) => r());
-      await eventually(async () => (await waitingClaims()) === requests.length, 15_000, `${requests.length} claims to wait`);
+      await eventually(
+        async () => (await waitingClaims()) === requests.length,
+        15_000,
+        `${requests.length} claims to wait`,
+      );
       await meanwhile();
       await tx.query('ROLLBACK');
       return await Promise.all(pending);
@@ -514,7 +618,12 @@ describe('claims held in flight while the list changes', () => {
 
   it('lets only the last unit of a cap go to one of many claims that all saw room', { timeout: 60_000 }, async () => {
     const cap = 20;
-    const list = await createList({ name: 'Last unit', type: 'multi_use', code: 'RACE-LAST-UNIT', redemption_cap: cap });
+    const list = await createList({
+      name: 'Last unit',
+      type: 'multi_use',
+      code: 'RACE-LAST-UNIT',
+      redemption_cap: cap,
+    });
     for (const id of await customers('last-unit', cap - 1)) expect((await claim('RACELASTUNIT', id)).status).toBe(201);
     const racers = await customers('last-unit-racer', 8);
     // With every counter row locked, each claim passes the cap check (19 < 20) and waits to take its unit.
@@ -527,7 +636,11 @@ describe('claims held in flight while the list changes', () => {
     const db = await stored(list.id);
     expect(db.claims).toEqual({ total: cap, live: cap, live_customers: cap });
     expect(db.ledger).toEqual({ credits: cap, debits: 0, sum: cap * AMOUNT });
-    expect(await getList(list.id)).toMatchObject({ claim_count: cap, status: 'completed', completed_reason: 'cap_reached' });
+    expect(await getList(list.id)).toMatchObject({
+      claim_count: cap,
+      status: 'completed',
+      completed_reason: 'cap_reached',
+    });
   });
 
   it('holds a cap set on an uncapped list against claims that started before it', { timeout: 60_000 }, async () => {
@@ -542,13 +655,23 @@ describe('claims held in flight while the list changes', () => {
     let patch: Answer | undefined;
     let patching: Promise<Answer> | undefined;
     const answers = await stalled(
-      (tx) => Promise.all(racers.map((id) => tx.query(
-        `INSERT INTO claims (code, list_id, customer_id, slot, outcome) VALUES ('RACEINFLIGHT', $1, $2, 0, '{}')`, [list.id, id],
-      ))),
+      (tx) =>
+        Promise.all(
+          racers.map((id) =>
+            tx.query(
+              `INSERT INTO claims (code, list_id, customer_id, slot, outcome) VALUES ('RACEINFLIGHT', $1, $2, 0, '{}')`,
+              [list.id, id],
+            ),
+          ),
+        ),
       racers.map((id) => () => claim('RACEINFLIGHT', id)),
       async () => {
         patching = patchList(list.id, { redemption_cap: 6 }).then((r) => (patch = r));
-        await eventually(async () => patch !== undefined || (await waitingOthers()) > 0, 15_000, 'the cap edit to finish or wait');
+        await eventually(
+          async () => patch !== undefined || (await waitingOthers()) > 0,
+          15_000,
+          'the cap edit to finish or wait',
+        );
       },
     );
     await patching;
@@ -558,7 +681,12 @@ describe('claims held in flight while the list changes', () => {
       // The cap came first: only one racer fits under it.
       expect(tally(answers)).toEqual({ '201': 1, '409 list_cap_reached': 2 });
       expect(db.claims).toEqual({ total: 6, live: 6, live_customers: 6 });
-      expect(await getList(list.id)).toMatchObject({ claim_count: 6, redemption_cap: 6, status: 'completed', completed_reason: 'cap_reached' });
+      expect(await getList(list.id)).toMatchObject({
+        claim_count: 6,
+        redemption_cap: 6,
+        status: 'completed',
+        completed_reason: 'cap_reached',
+      });
     } else {
       // The racers came first: 8 claims, and a cap of 6 is below that.
       expect(patch!.status).toBe(409);

@@ -9,7 +9,11 @@ async function prepare(t: TestApp) {
   for (const id of ['rl-a', 'rl-b']) {
     expect((await t.call('client', { method: 'PUT', url: `/v1/customers/${id}`, payload: {} })).statusCode).toBe(201);
   }
-  const list = await t.call('admin', { method: 'POST', url: '/v1/lists', payload: { name: 'RL', type: 'multi_use', code: 'RATE-LIMITED', outcome: { tags: ['rl'] } } });
+  const list = await t.call('admin', {
+    method: 'POST',
+    url: '/v1/lists',
+    payload: { name: 'RL', type: 'multi_use', code: 'RATE-LIMITED', outcome: { tags: ['rl'] } },
+  });
   expect(list.statusCode).toBe(201);
 }
 
@@ -31,7 +35,10 @@ function send(t: TestApp, key: string, ip: string, options: Partial<InjectOption
   } as InjectOptions);
 }
 
-const claimOptions = (customer_id: string): Partial<InjectOptions> => ({ url: '/v1/claims', payload: { code: 'RATE-LIMITED', customer_id } });
+const claimOptions = (customer_id: string): Partial<InjectOptions> => ({
+  url: '/v1/claims',
+  payload: { code: 'RATE-LIMITED', customer_id },
+});
 
 function expectRateLimited(res: { statusCode: number; body: string; headers: Record<string, unknown> }) {
   expect(res.statusCode, res.body).toBe(429);
@@ -57,7 +64,11 @@ describe('RATE_LIMIT_PER_MINUTE=5', () => {
     expect(answers.map((a) => a.statusCode)).toEqual([201, 409, 409, 409, 409]); // a claim, then validations of a claimed code
     // Every answer says where the tightest limit (here the key's) stands.
     expect(answers.map((a) => [a.headers['ratelimit-limit'], a.headers['ratelimit-remaining']])).toEqual([
-      ['5', '4'], ['5', '3'], ['5', '2'], ['5', '1'], ['5', '0'],
+      ['5', '4'],
+      ['5', '3'],
+      ['5', '2'],
+      ['5', '1'],
+      ['5', '0'],
     ]);
     for (const a of answers) expect(Number(a.headers['ratelimit-reset'])).toBeGreaterThan(0);
     const sixth = await send(t, key, ips[5]!, claimOptions('rl-b'));
@@ -93,7 +104,12 @@ describe('RATE_LIMIT_PER_MINUTE=5', () => {
   it('limits only the claim routes', async () => {
     const key = await clientKey(t, 'other routes');
     for (let i = 0; i < 8; i++) {
-      const res = await t.app.inject({ method: 'GET', url: '/v1/customers/rl-a', remoteAddress: '10.5.0.1', headers: { authorization: `Bearer ${key}` } });
+      const res = await t.app.inject({
+        method: 'GET',
+        url: '/v1/customers/rl-a',
+        remoteAddress: '10.5.0.1',
+        headers: { authorization: `Bearer ${key}` },
+      });
       expect(res.statusCode).toBe(200);
     }
   });
@@ -129,7 +145,8 @@ describe('TRUST_PROXY_HOPS=1', () => {
   it('counts clients behind the proxy by X-Forwarded-For, not by the proxy address', async () => {
     const proxy = '10.9.9.9';
     const from = (client: string) => ({ headers: { 'x-forwarded-for': client } });
-    for (let i = 0; i < 5; i++) expect((await send(t, await clientKey(t, `tp-a${i}`), proxy, from('203.0.113.7'))).statusCode).toBe(200);
+    for (let i = 0; i < 5; i++)
+      expect((await send(t, await clientKey(t, `tp-a${i}`), proxy, from('203.0.113.7'))).statusCode).toBe(200);
     expectRateLimited(await send(t, await clientKey(t, 'tp-a5'), proxy, from('203.0.113.7')));
     // Another client through the same proxy still has its own allowance.
     expect((await send(t, await clientKey(t, 'tp-b'), proxy, from('203.0.113.8'))).statusCode).toBe(200);

@@ -25,7 +25,8 @@ afterAll(async () => worker?.stop());
 
 let seq = 0;
 const customer = (prefix = 'rev') => registerCustomer(t, `${prefix}-${++seq}`);
-const newList = (payload: Record<string, unknown>) => createList(t, { name: `rev list ${++seq}`, outcome: { tags: ['t'] }, ...payload });
+const newList = (payload: Record<string, unknown>) =>
+  createList(t, { name: `rev list ${++seq}`, outcome: { tags: ['t'] }, ...payload });
 
 async function multiList(extra: Record<string, unknown> = {}): Promise<{ list: any; code: string }> {
   const code = `REV-MULTI-${++seq}`;
@@ -37,13 +38,15 @@ async function singleList(count: number, extra: Record<string, unknown> = {}): P
   return { list, codes: (await generateBatch(t, list.id, count)).codes };
 }
 
-const claim = (code: string, customer_id: string) => t.call('client', { method: 'POST', url: '/v1/claims', payload: { code, customer_id } });
+const claim = (code: string, customer_id: string) =>
+  t.call('client', { method: 'POST', url: '/v1/claims', payload: { code, customer_id } });
 const reverse = (id: string, reason = 'claimed by mistake', role: 'agent' | 'admin' | 'client' = 'agent') =>
   t.call(role, { method: 'POST', url: `/v1/claims/${id}/reversal`, payload: { reason } });
 const getClaim = (id: string) => t.call('agent', { method: 'GET', url: `/v1/claims/${id}` });
 const profile = async (id: string) => (await t.call('client', { method: 'GET', url: `/v1/customers/${id}` })).data;
 const getList = async (id: string) => (await t.call('agent', { method: 'GET', url: `/v1/lists/${id}` })).data;
-const lookup = async (code: string) => (await t.call('agent', { method: 'GET', url: `/v1/codes/${encodeURIComponent(code)}` })).data;
+const lookup = async (code: string) =>
+  (await t.call('agent', { method: 'GET', url: `/v1/codes/${encodeURIComponent(code)}` })).data;
 
 async function claimed(code: string, customerId: string) {
   const res = await claim(code, customerId);
@@ -56,11 +59,21 @@ describe('reversing a claim', () => {
     const id = await customer();
     // A tag the customer had from elsewhere, and one from an earlier claim.
     await t.pool.query("INSERT INTO customer_tags (customer_id, tag) VALUES ($1, 'founder')", [id]);
-    const { code: earlierCode } = await multiList({ outcome: { points: { amount: 50, account: 'spendable', source: 'promo_code' }, offers: ['dessert'], tags: ['vip'] } });
+    const { code: earlierCode } = await multiList({
+      outcome: {
+        points: { amount: 50, account: 'spendable', source: 'promo_code' },
+        offers: ['dessert'],
+        tags: ['vip'],
+      },
+    });
     const earlier = await claimed(earlierCode, id);
 
     const { list, code } = await multiList({
-      outcome: { points: { amount: 100, account: 'spendable', source: 'promo_code' }, offers: ['free-coffee', 'dessert'], tags: ['founder', 'spring', 'vip'] },
+      outcome: {
+        points: { amount: 100, account: 'spendable', source: 'promo_code' },
+        offers: ['free-coffee', 'dessert'],
+        tags: ['founder', 'spring', 'vip'],
+      },
     });
     const made = await claimed(code, id);
     const before = await profile(id);
@@ -84,16 +97,24 @@ describe('reversing a claim', () => {
 
     const after = await profile(id);
     expect(after.points).toEqual([{ account: 'spendable', balance: 50 }]);
-    expect(after.offers).toEqual([expect.objectContaining({ id: earlier.outcome.offers![0], offer_id: 'dessert', claim_id: earlier.id })]);
+    expect(after.offers).toEqual([
+      expect.objectContaining({ id: earlier.outcome.offers![0], offer_id: 'dessert', claim_id: earlier.id }),
+    ]);
     expect(after.tags).toEqual(['founder', 'vip']);
 
     // The ledger keeps the credit and adds the matching debit.
-    const { rows: ledger } = await t.pool.query('SELECT amount::int, account_key, source_key FROM points_ledger WHERE claim_id = $1 ORDER BY id', [made.id]);
+    const { rows: ledger } = await t.pool.query(
+      'SELECT amount::int, account_key, source_key FROM points_ledger WHERE claim_id = $1 ORDER BY id',
+      [made.id],
+    );
     expect(ledger).toEqual([
       { amount: 100, account_key: 'spendable', source_key: 'promo_code' },
       { amount: -100, account_key: 'spendable', source_key: 'promo_code' },
     ]);
-    const { rows: offers } = await t.pool.query('SELECT id::text, revoked_at FROM issued_offers WHERE claim_id = $1 ORDER BY id', [made.id]);
+    const { rows: offers } = await t.pool.query(
+      'SELECT id::text, revoked_at FROM issued_offers WHERE claim_id = $1 ORDER BY id',
+      [made.id],
+    );
     expect(offers.map((o) => o.id)).toEqual([...made.outcome.offers!].sort((a, b) => Number(a) - Number(b)));
     for (const o of offers) expect(o.revoked_at).not.toBeNull();
 
@@ -107,19 +128,28 @@ describe('reversing a claim', () => {
 
   it('debits points from the right account, and brings the balance back to what it was', async () => {
     const id = await customer();
-    const { code: a } = await multiList({ outcome: { points: { amount: 30, account: 'status', source: 'promo_code' } } });
-    const { code: b } = await multiList({ outcome: { points: { amount: 70, account: 'spendable', source: 'promo_code' } } });
+    const { code: a } = await multiList({
+      outcome: { points: { amount: 30, account: 'status', source: 'promo_code' } },
+    });
+    const { code: b } = await multiList({
+      outcome: { points: { amount: 70, account: 'spendable', source: 'promo_code' } },
+    });
     await claimed(a, id);
     const before = (await profile(id)).points;
     const made = await claimed(b, id);
-    expect((await profile(id)).points).toEqual([{ account: 'spendable', balance: 70 }, { account: 'status', balance: 30 }]);
+    expect((await profile(id)).points).toEqual([
+      { account: 'spendable', balance: 70 },
+      { account: 'status', balance: 30 },
+    ]);
     expect((await reverse(made.id)).statusCode).toBe(200);
     const after = (await profile(id)).points;
     expect(after.filter((p: any) => p.balance !== 0)).toEqual(before);
   });
 
   it('frees a single-use code: it is available again and another customer can claim it', async () => {
-    const { list, codes } = await singleList(2, { outcome: { points: { amount: 5, account: 'spendable', source: 'promo_code' } } });
+    const { list, codes } = await singleList(2, {
+      outcome: { points: { amount: 5, account: 'spendable', source: 'promo_code' } },
+    });
     const code = codes[0]!;
     const first = await customer();
     const second = await customer();
@@ -128,14 +158,22 @@ describe('reversing a claim', () => {
     expect(await getList(list.id)).toMatchObject({ claim_count: 1, available_count: 1 });
 
     expect((await reverse(made.id)).statusCode).toBe(200);
-    expect(await lookup(code)).toMatchObject({ status: 'available', claimed_by: null, claimed_at: null, claim_count: 0 });
+    expect(await lookup(code)).toMatchObject({
+      status: 'available',
+      claimed_by: null,
+      claimed_at: null,
+      claim_count: 0,
+    });
     expect(await getList(list.id)).toMatchObject({ claim_count: 0, available_count: 2 });
 
     const again = await claimed(code.toLowerCase(), second);
     expect(again.id).not.toBe(made.id);
     expect(await lookup(code)).toMatchObject({ status: 'claimed', claimed_by: second, claim_count: 1 });
     // The lookup shows both claims, newest first, the reversed one flagged.
-    expect((await lookup(code)).claims.map((c: any) => [c.id, c.reversed])).toEqual([[again.id, false], [made.id, true]]);
+    expect((await lookup(code)).claims.map((c: any) => [c.id, c.reversed])).toEqual([
+      [again.id, false],
+      [made.id, true],
+    ]);
     expect((await profile(first)).points).toEqual([{ account: 'spendable', balance: 0 }]);
     expect((await profile(second)).points).toEqual([{ account: 'spendable', balance: 5 }]);
   });
@@ -150,9 +188,19 @@ describe('reversing a claim', () => {
 
   it('frees a third-party code', async () => {
     const list = await newList({ type: 'third_party' });
-    const imp = await t.call('admin', { method: 'POST', url: `/v1/lists/${list.id}/imports`, payload: 'code\nPARTNER-REV-1\n', headers: { 'content-type': 'text/csv' } });
+    const imp = await t.call('admin', {
+      method: 'POST',
+      url: `/v1/lists/${list.id}/imports`,
+      payload: 'code\nPARTNER-REV-1\n',
+      headers: { 'content-type': 'text/csv' },
+    });
     expect(imp.statusCode).toBe(202);
-    await eventually(async () => (await t.call('agent', { method: 'GET', url: `/v1/imports/${imp.data.id}` })).data.status === 'active', 30_000, 'import');
+    await eventually(
+      async () =>
+        (await t.call('agent', { method: 'GET', url: `/v1/imports/${imp.data.id}` })).data.status === 'active',
+      30_000,
+      'import',
+    );
     const made = await claimed('partner-rev-1', await customer());
     expect((await reverse(made.id)).statusCode).toBe(200);
     expect((await lookup('PARTNERREV1')).status).toBe('available');
@@ -166,7 +214,11 @@ describe('reversing a claim', () => {
     const c = await customer();
     const madeA = await claimed(code, a);
     await claimed(code, b);
-    expect(await getList(list.id)).toMatchObject({ claim_count: 2, status: 'completed', completed_reason: 'cap_reached' });
+    expect(await getList(list.id)).toMatchObject({
+      claim_count: 2,
+      status: 'completed',
+      completed_reason: 'cap_reached',
+    });
     expect((await claim(code, c)).data.error.code).toBe('list_cap_reached');
 
     expect((await reverse(madeA.id)).statusCode).toBe(200);
@@ -179,7 +231,9 @@ describe('reversing a claim', () => {
   });
 
   it('lets the customer claim a multi-use code again after the reversal', async () => {
-    const { list, code } = await multiList({ outcome: { points: { amount: 10, account: 'spendable', source: 'promo_code' } } });
+    const { list, code } = await multiList({
+      outcome: { points: { amount: 10, account: 'spendable', source: 'promo_code' } },
+    });
     const id = await customer();
     const first = await claimed(code, id);
     expect((await claim(code, id)).data.error.code).toBe('already_claimed_by_customer');
@@ -192,7 +246,9 @@ describe('reversing a claim', () => {
   });
 
   it('refuses a second reversal with 409 claim_already_reversed and changes nothing more', async () => {
-    const { list, code } = await multiList({ outcome: { points: { amount: 40, account: 'spendable', source: 'promo_code' }, tags: ['x'] } });
+    const { list, code } = await multiList({
+      outcome: { points: { amount: 40, account: 'spendable', source: 'promo_code' }, tags: ['x'] },
+    });
     const id = await customer();
     const made = await claimed(code, id);
     const first = await reverse(made.id, 'first');
@@ -200,7 +256,10 @@ describe('reversing a claim', () => {
     const second = await reverse(made.id, 'second');
     expect(second.statusCode).toBe(409);
     expect(second.data.error.code).toBe('claim_already_reversed');
-    expect((await getClaim(made.id)).data).toMatchObject({ reversal_reason: 'first', reversed_at: first.data.reversed_at });
+    expect((await getClaim(made.id)).data).toMatchObject({
+      reversal_reason: 'first',
+      reversed_at: first.data.reversed_at,
+    });
     expect((await profile(id)).points).toEqual([{ account: 'spendable', balance: 0 }]);
     const { rows } = await t.pool.query('SELECT count(*)::int AS n FROM points_ledger WHERE claim_id = $1', [made.id]);
     expect(rows[0].n).toBe(2);
@@ -235,13 +294,15 @@ describe('reversing a claim', () => {
     expect(event.after).not.toHaveProperty('slot');
   });
 
-  it('shows reversed claims in the customer\'s claims', async () => {
+  it("shows reversed claims in the customer's claims", async () => {
     const { code } = await multiList();
     const id = await customer();
     const made = await claimed(code, id);
     await reverse(made.id, 'gone');
     const res = await t.call('agent', { method: 'GET', url: `/v1/customers/${id}/claims` });
-    expect(res.data.items).toEqual([expect.objectContaining({ id: made.id, reversed: true, reversal_reason: 'gone', reversed_by: agentActor })]);
+    expect(res.data.items).toEqual([
+      expect.objectContaining({ id: made.id, reversed: true, reversal_reason: 'gone', reversed_by: agentActor }),
+    ]);
   });
 });
 
@@ -265,7 +326,14 @@ describe('refusals', () => {
   it('answers 400 validation_failed for a bad reason, and reverses nothing', async () => {
     const { code } = await multiList();
     const made = await claimed(code, await customer());
-    const bodies: unknown[] = [{}, { reason: '' }, { reason: 5 }, { reason: 'x'.repeat(501) }, { reason: 'ok', extra: 1 }, null];
+    const bodies: unknown[] = [
+      {},
+      { reason: '' },
+      { reason: 5 },
+      { reason: 'x'.repeat(501) },
+      { reason: 'ok', extra: 1 },
+      null,
+    ];
     for (const payload of bodies) {
       const res = await t.call('agent', {
         method: 'POST',
@@ -286,7 +354,10 @@ describe('refusals', () => {
     expect(client.statusCode).toBe(403);
     expect(client.data.error.code).toBe('forbidden');
     expect((await getClaim(made.id)).data.reversed).toBe(false);
-    expect((await t.call(null, { method: 'POST', url: `/v1/claims/${made.id}/reversal`, payload: { reason: 'x' } })).statusCode).toBe(401);
+    expect(
+      (await t.call(null, { method: 'POST', url: `/v1/claims/${made.id}/reversal`, payload: { reason: 'x' } }))
+        .statusCode,
+    ).toBe(401);
     expect((await reverse(made.id, 'by agent', 'agent')).statusCode).toBe(200);
   });
 });

@@ -65,7 +65,12 @@ afterAll(async () => {
 });
 
 /** Polls until `probe` returns a truthy value; fails early, with its output, if a worker exits. */
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, workers: WorkerProcess[], ms = 60_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false>,
+  workers: WorkerProcess[],
+  ms = 60_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await probe();
@@ -73,14 +78,20 @@ async function until<T>(what: string, probe: () => Promise<T | null | undefined 
     const gone = workers.find((w) => !isRunning(w));
     if (gone) throw new Error(`worker ${gone.name} exited while waiting for ${what}:\n${gone.output()}`);
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${ms} ms waiting for ${what}:\n${workers.map((w) => `[${w.name}]\n${w.output()}`).join('\n')}`);
+      throw new Error(
+        `timed out after ${ms} ms waiting for ${what}:\n${workers.map((w) => `[${w.name}]\n${w.output()}`).join('\n')}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
 async function newList() {
-  const res = await t.call('admin', { method: 'POST', url: '/v1/lists', payload: { name: 'Crash target', type: 'single_use', outcome: { tags: ['crash'] } } });
+  const res = await t.call('admin', {
+    method: 'POST',
+    url: '/v1/lists',
+    payload: { name: 'Crash target', type: 'single_use', outcome: { tags: ['crash'] } },
+  });
   expect(res.statusCode).toBe(201);
   return res.data as { id: string };
 }
@@ -102,10 +113,18 @@ async function progress(batchId: string) {
 }
 
 const statusOf = async (batchId: string) =>
-  (await t.pool.query<{ status: string; generated: number }>('SELECT status, generated FROM batches WHERE id = $1', [batchId])).rows[0]!;
+  (
+    await t.pool.query<{ status: string; generated: number }>('SELECT status, generated FROM batches WHERE id = $1', [
+      batchId,
+    ])
+  ).rows[0]!;
 
 const jobOf = async (batchId: string) =>
-  (await t.pool.query<{ locked_by: string | null }>('SELECT locked_by FROM graphile_worker.jobs WHERE key = $1', [`batch:${batchId}`])).rows[0];
+  (
+    await t.pool.query<{ locked_by: string | null }>('SELECT locked_by FROM graphile_worker.jobs WHERE key = $1', [
+      `batch:${batchId}`,
+    ])
+  ).rows[0];
 
 /**
  * What the given workers' connections are doing to a batch right now: inserting a chunk of
@@ -170,11 +189,16 @@ describe('batch generation when worker processes die', () => {
     expect((await jobOf(batch.id))?.locked_by).toBeTruthy();
 
     const second = await startWorkerProcess('crash-second');
-    await until('the batch to become active', async () => {
-      const now = await statusOf(batch.id);
-      expect(now.status).not.toBe('failed');
-      return now.status === 'active';
-    }, [second], 90_000);
+    await until(
+      'the batch to become active',
+      async () => {
+        const now = await statusOf(batch.id);
+        expect(now.status).not.toBe('failed');
+        return now.status === 'active';
+      },
+      [second],
+      90_000,
+    );
     await until('the finished job to leave the queue', async () => !(await jobOf(batch.id)), [second], 15_000);
     await kill(second);
 
@@ -226,11 +250,16 @@ describe('batch generation when worker processes die', () => {
     // lock, brings a full chunk where only part of one fits. Two live workers now make one batch.
     survivor.child.kill('SIGCONT');
     const live = [survivor, restarted];
-    await until('the batch to become active', async () => {
-      const now = await statusOf(batch.id);
-      expect(now.status).not.toBe('failed');
-      return now.status === 'active';
-    }, live, 90_000);
+    await until(
+      'the batch to become active',
+      async () => {
+        const now = await statusOf(batch.id);
+        expect(now.status).not.toBe('failed');
+        return now.status === 'active';
+      },
+      live,
+      90_000,
+    );
     await until('the finished job to leave the queue', async () => !(await jobOf(batch.id)), live, 15_000);
     for (const worker of live) await kill(worker);
 

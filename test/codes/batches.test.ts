@@ -18,7 +18,11 @@ beforeAll(async () => {
 afterAll(async () => smtp?.close());
 
 async function newList(payload: Record<string, unknown> = {}) {
-  const res = await t.call('admin', { method: 'POST', url: '/v1/lists', payload: { name: 'Batch target', type: 'single_use', outcome, ...payload } });
+  const res = await t.call('admin', {
+    method: 'POST',
+    url: '/v1/lists',
+    payload: { name: 'Batch target', type: 'single_use', outcome, ...payload },
+  });
   expect(res.statusCode).toBe(201);
   return res.data as { id: string };
 }
@@ -26,20 +30,35 @@ const requestBatch = (listId: string, payload: Record<string, unknown>) =>
   t.call('admin', { method: 'POST', url: `/v1/lists/${listId}/batches`, payload });
 const getBatch = async (id: string) => (await t.call('agent', { method: 'GET', url: `/v1/batches/${id}` })).data;
 const waitActive = (id: string) =>
-  eventually(async () => {
-    const batch = await getBatch(id);
-    expect(batch.status).not.toBe('failed');
-    return batch.status === 'active' && batch;
-  }, 30_000, `batch ${id} to become active`);
+  eventually(
+    async () => {
+      const batch = await getBatch(id);
+      expect(batch.status).not.toBe('failed');
+      return batch.status === 'active' && batch;
+    },
+    30_000,
+    `batch ${id} to become active`,
+  );
 const codesOf = async (batchId: string) =>
-  (await t.pool.query<{ code: string }>('SELECT code FROM codes WHERE source_id = $1 ORDER BY code', [batchId])).rows.map((r) => r.code);
+  (
+    await t.pool.query<{ code: string }>('SELECT code FROM codes WHERE source_id = $1 ORDER BY code', [batchId])
+  ).rows.map((r) => r.code);
 
 describe('before any worker runs', () => {
   it('accepts a batch as pending and refuses to export it with batch_not_ready', async () => {
     const list = await newList();
     const res = await requestBatch(list.id, { count: 10, name: 'Early' });
     expect(res.statusCode).toBe(202);
-    expect(res.data).toMatchObject({ list_id: list.id, name: 'Early', requested: 10, generated: 0, status: 'pending', error: null, notify: [], completed_at: null });
+    expect(res.data).toMatchObject({
+      list_id: list.id,
+      name: 'Early',
+      requested: 10,
+      generated: 0,
+      status: 'pending',
+      error: null,
+      notify: [],
+      completed_at: null,
+    });
     expect(res.data.format).toEqual({ length: 10, prefix: '', suffix: '', charset: 'unambiguous' });
     const exported = await t.call('admin', { method: 'GET', url: `/v1/batches/${res.data.id}/export?format=csv` });
     expect(exported.statusCode).toBe(409);
@@ -97,7 +116,9 @@ describe('with a worker', () => {
 
   it('sends an alert that links to the dashboard and never contains a code', async () => {
     const list = await newList({ name: 'Autumn push' });
-    const batch = (await requestBatch(list.id, { count: 200, name: 'Mailers', notify: ['ops@example.com', 'lead@example.com'] })).data;
+    const batch = (
+      await requestBatch(list.id, { count: 200, name: 'Mailers', notify: ['ops@example.com', 'lead@example.com'] })
+    ).data;
     await waitActive(batch.id);
     const mail = await alertsTo(smtp.mails, 'Mailers', ['ops@example.com', 'lead@example.com'], 'promo.example');
     expect(mail.subject).toBe('Batch "Mailers" for "Autumn push" is ready');
@@ -113,10 +134,16 @@ describe('with a worker', () => {
     expect((await requestBatch(list.id, { count: 1, format })).data.error.code).toBe('code_space_too_small');
     await waitActive(batch.id);
     // As if it had failed after making 40 of its 100 codes.
-    await t.pool.query("UPDATE batches SET status = 'pending', generated = 40, completed_at = NULL WHERE id = $1", [batch.id]);
+    await t.pool.query("UPDATE batches SET status = 'pending', generated = 40, completed_at = NULL WHERE id = $1", [
+      batch.id,
+    ]);
     await failBatch(t.pool, batch.id, 'the disk caught fire');
     expect(await getBatch(batch.id)).toMatchObject({ status: 'failed', error: 'the disk caught fire' });
-    const mail = await eventually(async () => smtp.mails.find((m) => m.text.includes('the disk caught fire')), 15_000, 'the failure mail');
+    const mail = await eventually(
+      async () => smtp.mails.find((m) => m.text.includes('the disk caught fire')),
+      15_000,
+      'the failure mail',
+    );
     expect(mail.subject).toBe(`Batch #${batch.id} for "Doomed" failed`);
     const refused = await requestBatch(list.id, { count: 61, format });
     expect(refused.data.error.details.max_count).toBe(60);
@@ -151,7 +178,16 @@ describe('with a worker', () => {
     await book.xlsx.load(xlsx.rawPayload as unknown as ArrayBuffer);
     const sheet = book.worksheets[0]!;
     expect(sheet.rowCount).toBe(1001);
-    expect(sheet.getRow(1).values).toEqual([undefined, 'code', 'status', 'batch', 'batch_name', 'created_at', 'claimed_by', 'claimed_at']);
+    expect(sheet.getRow(1).values).toEqual([
+      undefined,
+      'code',
+      'status',
+      'batch',
+      'batch_name',
+      'created_at',
+      'claimed_by',
+      'claimed_at',
+    ]);
     expect(sheet.getRow(1).getCell(1).font?.bold).toBe(true);
     expect(sheet.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
     expect(sheet.autoFilter).toBe('A1:G1001');
@@ -174,17 +210,27 @@ describe('with a worker', () => {
     const list = await newList();
     const batch = (await requestBatch(list.id, { count: 1000 })).data;
     await waitActive(batch.id);
-    const stream = await exportCodes(t.pool, { listId: list.id, sourceId: batch.id, sourceLabel: 'batch' }, 'xlsx', 401);
+    const stream = await exportCodes(
+      t.pool,
+      { listId: list.id, sourceId: batch.id, sourceLabel: 'batch' },
+      'xlsx',
+      401,
+    );
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);
     const book = new ExcelJS.Workbook();
     await book.xlsx.load(Buffer.concat(chunks) as unknown as ArrayBuffer);
     expect(book.worksheets.map((s) => s.rowCount)).toEqual([401, 401, 201]); // 400 + 400 + 200 codes, each with a header
-    const exported = book.worksheets.flatMap((s) => s.getSheetValues().slice(2).map((row) => (row as string[])[1]));
+    const exported = book.worksheets.flatMap((s) =>
+      s
+        .getSheetValues()
+        .slice(2)
+        .map((row) => (row as string[])[1]),
+    );
     expect(exported).toEqual(await codesOf(batch.id));
   });
 
-  it('lists a list\'s batches newest first', async () => {
+  it("lists a list's batches newest first", async () => {
     const list = await newList();
     const first = (await requestBatch(list.id, { count: 5, name: 'one' })).data;
     const second = (await requestBatch(list.id, { count: 5, name: 'two' })).data;
@@ -200,7 +246,10 @@ describe('refusals', () => {
     const format = { length: 6, charset: 'numeric' }; // 10^6 codes, room for 100
     const tooMany = await requestBatch(list.id, { count: 101, format });
     expect(tooMany.statusCode).toBe(409);
-    expect(tooMany.data.error).toMatchObject({ code: 'code_space_too_small', details: { max_count: 100, possible_codes: '1000000' } });
+    expect(tooMany.data.error).toMatchObject({
+      code: 'code_space_too_small',
+      details: { max_count: 100, possible_codes: '1000000' },
+    });
     expect((await requestBatch(list.id, { count: 60, format })).statusCode).toBe(202);
     const rest = await requestBatch(list.id, { count: 41, format });
     expect(rest.data.error.details.max_count).toBe(40);
@@ -219,8 +268,17 @@ describe('refusals', () => {
     const ended = await newList({ starts_at: '2020-01-01T00:00:00Z', ends_at: '2020-02-01T00:00:00Z' });
     expect((await requestBatch(ended.id, { count: 1 })).data.error.code).toBe('list_completed');
     expect((await requestBatch('999999', { count: 1 })).statusCode).toBe(404);
-    for (const payload of [{ count: 0 }, { count: 1.5 }, { count: '5' }, { count: 1, format: { length: 5 } }, { count: 1, format: { length: 33 } },
-      { count: 1, format: { prefix: 'A-B' } }, { count: 1, format: { charset: 'emoji' } }, { count: 1, notify: ['not-an-email'] }, { count: 1, colour: 'red' }]) {
+    for (const payload of [
+      { count: 0 },
+      { count: 1.5 },
+      { count: '5' },
+      { count: 1, format: { length: 5 } },
+      { count: 1, format: { length: 33 } },
+      { count: 1, format: { prefix: 'A-B' } },
+      { count: 1, format: { charset: 'emoji' } },
+      { count: 1, notify: ['not-an-email'] },
+      { count: 1, colour: 'red' },
+    ]) {
       const res = await requestBatch(list.id, payload);
       expect(res.statusCode, JSON.stringify(payload)).toBe(400);
     }

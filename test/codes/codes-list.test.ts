@@ -18,11 +18,16 @@ interface CodeItem {
 }
 
 async function newList(payload: Record<string, unknown>) {
-  const res = await t.call('admin', { method: 'POST', url: '/v1/lists', payload: { name: 'Listed', outcome, ...payload } });
+  const res = await t.call('admin', {
+    method: 'POST',
+    url: '/v1/lists',
+    payload: { name: 'Listed', outcome, ...payload },
+  });
   expect(res.statusCode).toBe(201);
   return res.data as { id: string };
 }
-const codesPage = (listId: string, query = '') => t.call('agent', { method: 'GET', url: `/v1/lists/${listId}/codes${query}` });
+const codesPage = (listId: string, query = '') =>
+  t.call('agent', { method: 'GET', url: `/v1/lists/${listId}/codes${query}` });
 
 /** Follows next_cursor to the end; returns every page's items. */
 async function walk(listId: string, query: string): Promise<CodeItem[][]> {
@@ -38,11 +43,15 @@ async function walk(listId: string, query: string): Promise<CodeItem[][]> {
   return pages;
 }
 const waitActive = (path: string) =>
-  eventually(async () => {
-    const found = (await t.call('agent', { method: 'GET', url: path })).data;
-    expect(found.status).not.toBe('failed');
-    return found.status === 'active' && found;
-  }, 30_000, `${path} to become active`);
+  eventually(
+    async () => {
+      const found = (await t.call('agent', { method: 'GET', url: path })).data;
+      expect(found.status).not.toBe('failed');
+      return found.status === 'active' && found;
+    },
+    30_000,
+    `${path} to become active`,
+  );
 
 let worker: Awaited<ReturnType<typeof startTestWorker>>;
 beforeAll(async () => {
@@ -55,12 +64,18 @@ describe('a single_use list with two batches', () => {
   let first: string;
   let second: string;
   const codesOf = async (batchId: string) =>
-    (await t.pool.query<{ code: string }>('SELECT code FROM codes WHERE source_id = $1 ORDER BY code COLLATE "C"', [batchId])).rows.map((r) => r.code);
+    (
+      await t.pool.query<{ code: string }>('SELECT code FROM codes WHERE source_id = $1 ORDER BY code COLLATE "C"', [
+        batchId,
+      ])
+    ).rows.map((r) => r.code);
 
   beforeAll(async () => {
     list = await newList({ type: 'single_use' });
-    first = (await t.call('admin', { method: 'POST', url: `/v1/lists/${list.id}/batches`, payload: { count: 10 } })).data.id;
-    second = (await t.call('admin', { method: 'POST', url: `/v1/lists/${list.id}/batches`, payload: { count: 15 } })).data.id;
+    first = (await t.call('admin', { method: 'POST', url: `/v1/lists/${list.id}/batches`, payload: { count: 10 } }))
+      .data.id;
+    second = (await t.call('admin', { method: 'POST', url: `/v1/lists/${list.id}/batches`, payload: { count: 15 } }))
+      .data.id;
     await waitActive(`/v1/batches/${first}`);
     await waitActive(`/v1/batches/${second}`);
     expect(BigInt(first) < BigInt(second)).toBe(true);
@@ -70,12 +85,22 @@ describe('a single_use list with two batches', () => {
     const pages = await walk(list.id, 'limit=7');
     expect(pages.map((p) => p.length)).toEqual([7, 7, 7, 4]);
     const items = pages.flat();
-    const expected = [...(await codesOf(first)).map((code) => [code, first]), ...(await codesOf(second)).map((code) => [code, second])];
+    const expected = [
+      ...(await codesOf(first)).map((code) => [code, first]),
+      ...(await codesOf(second)).map((code) => [code, second]),
+    ];
     expect(items.map((c) => [c.code, c.batch_id])).toEqual(expected);
     expect(new Set(items.map((c) => c.code)).size).toBe(25);
     expect(items[0]).toEqual({
-      code: expected[0]![0], list_id: list.id, batch_id: first, import_id: null, status: 'available',
-      claimed_by: null, claimed_at: null, cancelled_at: null, cancel_reason: null,
+      code: expected[0]![0],
+      list_id: list.id,
+      batch_id: first,
+      import_id: null,
+      status: 'available',
+      claimed_by: null,
+      claimed_at: null,
+      cancelled_at: null,
+      cancel_reason: null,
     });
   });
 
@@ -95,14 +120,20 @@ describe('a single_use list with two batches', () => {
     const claimed = (await codesOf(first)).slice(0, 3);
     const cancelled = (await codesOf(second)).slice(-2);
     await t.pool.query("UPDATE codes SET claimed_at = now(), claimed_by = 'c1' WHERE code = ANY($1)", [claimed]);
-    await t.pool.query("UPDATE codes SET cancelled_at = now(), cancel_reason = 'lost' WHERE code = ANY($1)", [cancelled]);
+    await t.pool.query("UPDATE codes SET cancelled_at = now(), cancel_reason = 'lost' WHERE code = ANY($1)", [
+      cancelled,
+    ]);
 
     const claimedItems = (await walk(list.id, 'status=claimed&limit=2')).flat();
-    expect(claimedItems.map((c) => [c.code, c.status, c.claimed_by])).toEqual(claimed.map((code) => [code, 'claimed', 'c1']));
+    expect(claimedItems.map((c) => [c.code, c.status, c.claimed_by])).toEqual(
+      claimed.map((code) => [code, 'claimed', 'c1']),
+    );
     expect(claimedItems.every((c) => c.claimed_at !== null && c.cancelled_at === null)).toBe(true);
 
     const cancelledItems = (await walk(list.id, 'status=cancelled')).flat();
-    expect(cancelledItems.map((c) => [c.code, c.status, c.cancel_reason, c.batch_id])).toEqual(cancelled.map((code) => [code, 'cancelled', 'lost', second]));
+    expect(cancelledItems.map((c) => [c.code, c.status, c.cancel_reason, c.batch_id])).toEqual(
+      cancelled.map((code) => [code, 'cancelled', 'lost', second]),
+    );
 
     const available = (await walk(list.id, 'status=available&limit=7')).flat().map((c) => c.code);
     const all = [...(await codesOf(first)), ...(await codesOf(second))];
@@ -130,7 +161,12 @@ describe('other lists', () => {
   it('lists a third_party list by import, with the display form of each code', async () => {
     const list = await newList({ type: 'third_party' });
     const upload = async (body: string) => {
-      const res = await t.call('admin', { method: 'POST', url: `/v1/lists/${list.id}/imports`, payload: body, headers: { 'content-type': 'text/plain' } });
+      const res = await t.call('admin', {
+        method: 'POST',
+        url: `/v1/lists/${list.id}/imports`,
+        payload: body,
+        headers: { 'content-type': 'text/plain' },
+      });
       expect(res.statusCode, res.body).toBe(202);
       return (await waitActive(`/v1/imports/${res.data.id}`)).id as string;
     };
@@ -138,9 +174,18 @@ describe('other lists', () => {
     const two = await upload('QQQ111\n');
 
     const byImport = (await walk(list.id, `import_id=${one}&limit=1`)).flat();
-    expect(byImport.map((c) => [c.code, c.import_id, c.batch_id])).toEqual([['ab-cd 12', one, null], ['MM-00', one, null], ['zz-top 99', one, null]]);
+    expect(byImport.map((c) => [c.code, c.import_id, c.batch_id])).toEqual([
+      ['ab-cd 12', one, null],
+      ['MM-00', one, null],
+      ['zz-top 99', one, null],
+    ]);
     const all = (await walk(list.id, 'limit=2')).flat();
-    expect(all.map((c) => [c.code, c.import_id])).toEqual([['ab-cd 12', one], ['MM-00', one], ['zz-top 99', one], ['QQQ111', two]]);
+    expect(all.map((c) => [c.code, c.import_id])).toEqual([
+      ['ab-cd 12', one],
+      ['MM-00', one],
+      ['zz-top 99', one],
+      ['QQQ111', two],
+    ]);
     expect((await walk(list.id, `import_id=${two}`)).flat().map((c) => c.code)).toEqual(['QQQ111']);
     expect((await codesPage(list.id, `?batch_id=${two}`)).data).toEqual({ items: [], next_cursor: null }); // an import is not a batch
   });
@@ -150,7 +195,19 @@ describe('other lists', () => {
     const res = await codesPage(list.id);
     expect(res.statusCode).toBe(200);
     expect(res.data).toEqual({
-      items: [{ code: 'Spring-Sale', list_id: list.id, batch_id: null, import_id: null, status: 'available', claimed_by: null, claimed_at: null, cancelled_at: null, cancel_reason: null }],
+      items: [
+        {
+          code: 'Spring-Sale',
+          list_id: list.id,
+          batch_id: null,
+          import_id: null,
+          status: 'available',
+          claimed_by: null,
+          claimed_at: null,
+          cancelled_at: null,
+          cancel_reason: null,
+        },
+      ],
       next_cursor: null,
     });
   });

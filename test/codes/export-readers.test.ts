@@ -12,14 +12,16 @@ import { useTestApp } from '../support/context';
 import { eventually, startTestWorker } from '../support/worker';
 
 const PYTHON = '/usr/bin/python3';
-const hasOpenpyxl = existsSync(PYTHON) && (() => {
-  try {
-    execFileSync(PYTHON, ['-c', 'import openpyxl'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasOpenpyxl =
+  existsSync(PYTHON) &&
+  (() => {
+    try {
+      execFileSync(PYTHON, ['-c', 'import openpyxl'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
 // CI installs it; elsewhere the file is skipped with a reason rather than failing.
 if (process.env.CI && !hasOpenpyxl) throw new Error('openpyxl is missing: apt-get install python3-openpyxl');
 
@@ -56,11 +58,28 @@ afterAll(async () => {
 describe.skipIf(!hasOpenpyxl)('an .xlsx export in openpyxl', () => {
   it('has typed cells, a bold frozen header, a filter and no formula', async () => {
     const list = await createList(t, { name: 'Readers', type: 'single_use', outcome: { tags: ['r'] } });
-    const created = await t.call('admin', { method: 'POST', url: `/v1/lists/${list.id}/batches`, payload: { count: 300, name: 'Box' } });
-    await eventually(async () => (await t.call('agent', { method: 'GET', url: `/v1/batches/${created.data.id}` })).data.status === 'active', 30_000, 'the batch');
+    const created = await t.call('admin', {
+      method: 'POST',
+      url: `/v1/lists/${list.id}/batches`,
+      payload: { count: 300, name: 'Box' },
+    });
+    await eventually(
+      async () =>
+        (await t.call('agent', { method: 'GET', url: `/v1/batches/${created.data.id}` })).data.status === 'active',
+      30_000,
+      'the batch',
+    );
     const { data } = await t.call('agent', { method: 'GET', url: `/v1/lists/${list.id}/codes?limit=1` });
     await registerCustomer(t, '=1+2');
-    expect((await t.call('client', { method: 'POST', url: '/v1/claims', payload: { code: data.items[0].code, customer_id: '=1+2' } })).statusCode).toBe(201);
+    expect(
+      (
+        await t.call('client', {
+          method: 'POST',
+          url: '/v1/claims',
+          payload: { code: data.items[0].code, customer_id: '=1+2' },
+        })
+      ).statusCode,
+    ).toBe(201);
 
     const xlsx = await t.call('admin', { method: 'GET', url: `/v1/batches/${created.data.id}/export?format=xlsx` });
     expect(xlsx.statusCode).toBe(200);

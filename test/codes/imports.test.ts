@@ -17,18 +17,37 @@ beforeAll(async () => {
 afterAll(async () => smtp?.close());
 
 async function newList(app: TestApp, payload: Record<string, unknown> = {}) {
-  const res = await app.call('admin', { method: 'POST', url: '/v1/lists', payload: { name: 'Partner codes', type: 'third_party', outcome, ...payload } });
+  const res = await app.call('admin', {
+    method: 'POST',
+    url: '/v1/lists',
+    payload: { name: 'Partner codes', type: 'third_party', outcome, ...payload },
+  });
   expect(res.statusCode).toBe(201);
   return res.data as { id: string };
 }
-const upload = (listId: string, payload: string | Buffer | Readable, type = 'text/plain', query = '', app: TestApp = t) =>
-  app.call('admin', { method: 'POST', url: `/v1/lists/${listId}/imports${query}`, payload, headers: { 'content-type': type } });
+const upload = (
+  listId: string,
+  payload: string | Buffer | Readable,
+  type = 'text/plain',
+  query = '',
+  app: TestApp = t,
+) =>
+  app.call('admin', {
+    method: 'POST',
+    url: `/v1/lists/${listId}/imports${query}`,
+    payload,
+    headers: { 'content-type': type },
+  });
 const getImport = async (id: string) => (await t.call('agent', { method: 'GET', url: `/v1/imports/${id}` })).data;
 const waitActive = async (id: string) => {
-  const done = await eventually(async () => {
-    const imp = await getImport(id);
-    return imp.status !== 'pending' && imp;
-  }, 90_000, `import ${id} to finish`);
+  const done = await eventually(
+    async () => {
+      const imp = await getImport(id);
+      return imp.status !== 'pending' && imp;
+    },
+    90_000,
+    `import ${id} to finish`,
+  );
   expect(done.status).toBe('active');
   return done;
 };
@@ -41,22 +60,45 @@ const report = async (id: string) => {
   const res = await t.call('agent', { method: 'GET', url: `/v1/imports/${id}/report` });
   expect(res.statusCode).toBe(200);
   expect(res.body.split('\n')[0]).toBe('\uFEFFline,value,reason,detail,repeats_line');
-  return (parse(res.body, { columns: true, bom: true }) as { line: string; value: string; reason: string }[]).map((r) => [Number(r.line), r.value, r.reason]);
+  return (parse(res.body, { columns: true, bom: true }) as { line: string; value: string; reason: string }[]).map(
+    (r) => [Number(r.line), r.value, r.reason],
+  );
 };
 const storedCodes = async (importId: string) =>
-  (await t.pool.query<{ code: string; display: string | null }>('SELECT code, display FROM codes WHERE source_id = $1 ORDER BY code', [importId])).rows;
+  (
+    await t.pool.query<{ code: string; display: string | null }>(
+      'SELECT code, display FROM codes WHERE source_id = $1 ORDER BY code',
+      [importId],
+    )
+  ).rows;
 const importRows = async (listId: string) =>
   (await t.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM imports WHERE list_id = $1', [listId])).rows[0]!.n;
-const codeCount = async (listId: string) => (await t.call('agent', { method: 'GET', url: `/v1/lists/${listId}` })).data.code_count;
+const codeCount = async (listId: string) =>
+  (await t.call('agent', { method: 'GET', url: `/v1/lists/${listId}` })).data.code_count;
 
 describe('before any worker runs', () => {
   it('stages an upload as pending and refuses to export it with import_not_ready', async () => {
     const list = await newList(t);
     const res = await upload(list.id, 'EARLY001\nEARLY002\n', 'text/csv', '?name=Early');
     expect(res.statusCode).toBe(202);
-    expect(res.data).toMatchObject({ list_id: list.id, name: 'Early', status: 'pending', total_lines: 2, accepted: 0, rejected: 0, error: null, notify: [], completed_at: null });
-    const staged = await t.pool.query('SELECT line, value, code FROM import_lines WHERE import_id = $1 ORDER BY line', [res.data.id]);
-    expect(staged.rows).toEqual([{ line: 1, value: 'EARLY001', code: 'EARLY001' }, { line: 2, value: 'EARLY002', code: 'EARLY002' }]);
+    expect(res.data).toMatchObject({
+      list_id: list.id,
+      name: 'Early',
+      status: 'pending',
+      total_lines: 2,
+      accepted: 0,
+      rejected: 0,
+      error: null,
+      notify: [],
+      completed_at: null,
+    });
+    const staged = await t.pool.query('SELECT line, value, code FROM import_lines WHERE import_id = $1 ORDER BY line', [
+      res.data.id,
+    ]);
+    expect(staged.rows).toEqual([
+      { line: 1, value: 'EARLY001', code: 'EARLY001' },
+      { line: 2, value: 'EARLY002', code: 'EARLY002' },
+    ]);
     const exported = await t.call('admin', { method: 'GET', url: `/v1/imports/${res.data.id}/export?format=csv` });
     expect(exported.statusCode).toBe(409);
     expect(exported.data.error.code).toBe('import_not_ready');
@@ -76,7 +118,13 @@ describe('with a worker', () => {
     const res = await upload(list.id, 'ab-cd 12\nXYZ789\n  spring-sale  \n');
     expect(res.statusCode).toBe(202);
     expect(res.data).toMatchObject({ status: 'pending', total_lines: 3 });
-    expect(await waitActive(res.data.id)).toMatchObject({ status: 'active', total_lines: 3, accepted: 3, rejected: 0, error: null });
+    expect(await waitActive(res.data.id)).toMatchObject({
+      status: 'active',
+      total_lines: 3,
+      accepted: 3,
+      rejected: 0,
+      error: null,
+    });
     expect(await storedCodes(res.data.id)).toEqual([
       { code: 'ABCD12', display: 'ab-cd 12' },
       { code: 'SPRINGSALE', display: 'spring-sale' },
@@ -93,7 +141,10 @@ describe('with a worker', () => {
     const res = await upload(list.id, body, 'Text/CSV; charset=UTF-8'); // media types are case-insensitive
     expect(res.data.total_lines).toBe(3);
     expect(await waitActive(res.data.id)).toMatchObject({ accepted: 2, rejected: 1 });
-    expect(await storedCodes(res.data.id)).toEqual([{ code: 'AAA111', display: 'AAA-111' }, { code: 'BBB222', display: 'bbb222' }]);
+    expect(await storedCodes(res.data.id)).toEqual([
+      { code: 'AAA111', display: 'AAA-111' },
+      { code: 'BBB222', display: 'bbb222' },
+    ]);
     expect(await report(res.data.id)).toEqual([[6, 'DDD,444', 'invalid']]);
   });
 
@@ -107,9 +158,22 @@ describe('with a worker', () => {
     expect(done).toMatchObject({ total_lines: 9, accepted: 2, rejected: 7 });
     const rows = await report(done.id);
     expect(rows.map(([line, , reason]) => [line, reason])).toEqual([
-      [2, 'duplicate'], [3, 'invalid'], [4, 'invalid'], [5, 'invalid'], [6, 'code_taken'], [7, 'code_taken'], [8, 'duplicate'],
+      [2, 'duplicate'],
+      [3, 'invalid'],
+      [4, 'invalid'],
+      [5, 'invalid'],
+      [6, 'code_taken'],
+      [7, 'code_taken'],
+      [8, 'duplicate'],
     ]);
-    expect(rows.filter(([line]) => line !== 5).map(([, value]) => value)).toEqual(['ABC-123', '!!', 'ab', 'taken multi', 'otherimp1', 'abc123']);
+    expect(rows.filter(([line]) => line !== 5).map(([, value]) => value)).toEqual([
+      'ABC-123',
+      '!!',
+      'ab',
+      'taken multi',
+      'otherimp1',
+      'abc123',
+    ]);
     expect(rows[3]![1]).toMatch(/^A{256,300}$/); // the over-long value, kept (perhaps cut) in the report
     expect((await storedCodes(done.id)).map((c) => c.code)).toEqual(['ABC123', 'GOOD1']);
 
@@ -118,14 +182,17 @@ describe('with a worker', () => {
     const out = csv.body.trim().split('\n');
     expect(csv.body.startsWith('\uFEFF')).toBe(true);
     expect(out[0]).toBe('code,status,import,import_name,created_at,claimed_by,claimed_at');
-    expect(out.slice(1).map((l) => l.split(',').slice(0, 3))).toEqual([['abc123', 'available', done.id], ['good1', 'available', done.id]]);
+    expect(out.slice(1).map((l) => l.split(',').slice(0, 3))).toEqual([
+      ['abc123', 'available', done.id],
+      ['good1', 'available', done.id],
+    ]);
   });
 
   it('finds duplicates across the 50,000-line chunk boundary', async () => {
     const list = await newList(t);
     const lines = Array.from({ length: 59_999 }, (_, i) => `CB${String(i + 1).padStart(6, '0')}`);
     lines.push('cb-000001');
-    const done = await importAndWait(list.id, lines.join('\n') + '\n');
+    const done = await importAndWait(list.id, `${lines.join('\n')}\n`);
     expect(done).toMatchObject({ total_lines: 60_000, accepted: 59_999, rejected: 1 });
     expect(await report(done.id)).toEqual([[60_000, 'cb-000001', 'duplicate']]);
     expect(await codeCount(list.id)).toBe(59_999);
@@ -144,7 +211,15 @@ describe('with a worker', () => {
     const done = await importAndWait(list.id, 'SAFE0001\n=HYPERLINK("x")\n@SUM(1)\n');
     // A customer whose id a spreadsheet would take for a formula claims a code.
     expect((await t.call('client', { method: 'PUT', url: '/v1/customers/=1+2', payload: {} })).statusCode).toBe(201);
-    expect((await t.call('client', { method: 'POST', url: '/v1/claims', payload: { code: 'SAFE0001', customer_id: '=1+2' } })).statusCode).toBe(201);
+    expect(
+      (
+        await t.call('client', {
+          method: 'POST',
+          url: '/v1/claims',
+          payload: { code: 'SAFE0001', customer_id: '=1+2' },
+        })
+      ).statusCode,
+    ).toBe(201);
     const exported = await t.call('admin', { method: 'GET', url: `/v1/imports/${done.id}/export?format=csv` });
     const [row] = parse(exported.body, { bom: true, from_line: 2 }) as string[][];
     expect(row![0]).toBe('SAFE0001');
@@ -181,21 +256,34 @@ describe('with a worker', () => {
       const res = await upload(list.id, body, type);
       expect([res.statusCode, res.data.error.code], type).toEqual([400, 'validation_failed']);
     }
-    const complete = await upload(list.id, `${part}CUT0001\r\n--b0undary--\r\n`, 'multipart/form-data; boundary=b0undary');
+    const complete = await upload(
+      list.id,
+      `${part}CUT0001\r\n--b0undary--\r\n`,
+      'multipart/form-data; boundary=b0undary',
+    );
     expect(complete.statusCode).toBe(202);
-    expect((await t.pool.query('SELECT id FROM imports WHERE list_id = $1', [list.id])).rows).toEqual([{ id: complete.data.id }]);
+    expect((await t.pool.query('SELECT id FROM imports WHERE list_id = $1', [list.id])).rows).toEqual([
+      { id: complete.data.id },
+    ]);
     expect(await waitActive(complete.data.id)).toMatchObject({ total_lines: 1, accepted: 1 });
   });
 
   it('mails the notify addresses when done, with counts and no code', async () => {
     const list = await newList(t, { name: 'Partner drop list' });
-    const done = await importAndWait(list.id, 'MAILCODE1\nmail-code-2\nMAILCODE1\n', '?name=Partner%20drop&notify=ops@example.com,%20lead@example.com');
+    const done = await importAndWait(
+      list.id,
+      'MAILCODE1\nmail-code-2\nMAILCODE1\n',
+      '?name=Partner%20drop&notify=ops@example.com,%20lead@example.com',
+    );
     expect(done.notify).toEqual(['ops@example.com', 'lead@example.com']);
     const mail = await alertsTo(smtp.mails, 'Partner drop"', ['ops@example.com', 'lead@example.com'], 'promo.example');
     expect(mail.subject).toBe('Import "Partner drop" for "Partner drop list" is done');
     expect(mail.text).toContain('2 codes accepted, 1 rejected');
-    expect(mail.text).toContain(`See the rejected rows in the dashboard: https://promo.example/lists/${list.id}?rejected=${done.id}`);
-    for (const code of ['MAILCODE1', 'MAILCODE2', 'mail-code-2']) expect(mail.text.toUpperCase()).not.toContain(code.toUpperCase());
+    expect(mail.text).toContain(
+      `See the rejected rows in the dashboard: https://promo.example/lists/${list.id}?rejected=${done.id}`,
+    );
+    for (const code of ['MAILCODE1', 'MAILCODE2', 'mail-code-2'])
+      expect(mail.text.toUpperCase()).not.toContain(code.toUpperCase());
   });
 
   it("lists a list's imports newest first and shows one import", async () => {
@@ -204,10 +292,16 @@ describe('with a worker', () => {
     const second = await importAndWait(list.id, 'ORDER002\n', '?name=two');
     const page = await t.call('agent', { method: 'GET', url: `/v1/lists/${list.id}/imports` });
     expect(page.statusCode).toBe(200);
-    expect(page.data.items.map((i: { id: string; name: string }) => [i.id, i.name])).toEqual([[second.id, 'two'], [first.id, 'one']]);
+    expect(page.data.items.map((i: { id: string; name: string }) => [i.id, i.name])).toEqual([
+      [second.id, 'two'],
+      [first.id, 'one'],
+    ]);
     expect(page.data.next_cursor).toBeNull();
     const one = await t.call('agent', { method: 'GET', url: `/v1/lists/${list.id}/imports?limit=1` });
-    const two = await t.call('agent', { method: 'GET', url: `/v1/lists/${list.id}/imports?limit=1&cursor=${one.data.next_cursor}` });
+    const two = await t.call('agent', {
+      method: 'GET',
+      url: `/v1/lists/${list.id}/imports?limit=1&cursor=${one.data.next_cursor}`,
+    });
     expect([...one.data.items, ...two.data.items].map((i: { id: string }) => i.id)).toEqual([second.id, first.id]);
     expect(two.data.next_cursor).toBeNull();
     expect(await getImport(first.id)).toEqual(first);
@@ -227,19 +321,25 @@ describe('with a worker', () => {
     expect(res.statusCode, res.body).toBe(202);
     expect(res.data.total_lines).toBe(200_000);
     expect(await waitActive(res.data.id)).toMatchObject({ total_lines: 200_000, accepted: 200_000, rejected: 0 });
-    const { rows } = await t.pool.query('SELECT count(*)::int AS n, min(code) AS lo, max(code) AS hi FROM codes WHERE source_id = $1', [res.data.id]);
+    const { rows } = await t.pool.query(
+      'SELECT count(*)::int AS n, min(code) AS lo, max(code) AS hi FROM codes WHERE source_id = $1',
+      [res.data.id],
+    );
     expect(rows[0]).toEqual({ n: 200_000, lo: 'ST0000000', hi: 'ST0199999' });
     expect(await codeCount(list.id)).toBe(200_000);
   }, 180_000);
 });
 
 describe('refusals', () => {
-
   it('refuses other list types, completed and unknown lists', async () => {
     const single = await newList(t, { type: 'single_use' });
     const multi = await newList(t, { type: 'multi_use', code: 'NOIMPORT' });
     const ended = await newList(t, { starts_at: '2020-01-01T00:00:00Z', ends_at: '2020-02-01T00:00:00Z' });
-    for (const [list, status, code] of [[single, 409, 'wrong_list_type'], [multi, 409, 'wrong_list_type'], [ended, 409, 'list_completed']] as const) {
+    for (const [list, status, code] of [
+      [single, 409, 'wrong_list_type'],
+      [multi, 409, 'wrong_list_type'],
+      [ended, 409, 'list_completed'],
+    ] as const) {
       const res = await upload(list.id, 'CODE0001\n');
       expect([res.statusCode, res.data.error.code]).toEqual([status, code]);
       expect(await importRows(list.id)).toBe(0);
@@ -265,7 +365,9 @@ describe('refusals', () => {
     expect((await upload(list.id, '', 'text/plain')).statusCode).toBe(400);
     const badMail = await upload(list.id, 'MAIL0001\n', 'text/plain', '?notify=ops@example.com,not-an-email');
     expect(badMail.statusCode).toBe(400);
-    expect(badMail.data.error.details).toEqual({ fields: [{ path: 'querystring.notify', message: '"not-an-email" is not an email address' }] });
+    expect(badMail.data.error.details).toEqual({
+      fields: [{ path: 'querystring.notify', message: '"not-an-email" is not an email address' }],
+    });
     expect((await upload(list.id, 'X0001\n', 'text/plain', '?colour=red')).statusCode).toBe(400);
     expect(await importRows(list.id)).toBe(0);
   });
@@ -275,7 +377,11 @@ describe('with MAX_CODES_PER_REQUEST=100', () => {
   const small = useTestApp({ MAX_CODES_PER_REQUEST: '100' });
   const lines = (n: number) => Array.from({ length: n }, (_, i) => `LIM${String(i).padStart(6, '0')}`).join('\n');
   const counts = async () =>
-    (await small.pool.query('SELECT (SELECT count(*) FROM imports)::int AS imports, (SELECT count(*) FROM import_lines)::int AS lines')).rows[0];
+    (
+      await small.pool.query(
+        'SELECT (SELECT count(*) FROM imports)::int AS imports, (SELECT count(*) FROM import_lines)::int AS lines',
+      )
+    ).rows[0];
 
   it('refuses an upload over the limit and leaves no import and no staged lines', async () => {
     const list = await newList(small);
@@ -295,9 +401,20 @@ describe('with MAX_CODES_PER_REQUEST=100', () => {
 
 describe('line endings', () => {
   it('reads bare-CR and CRLF line endings, even when a CRLF is split between two pieces of the upload', async () => {
-    const list = (await t.call('admin', { method: 'POST', url: '/v1/lists', payload: { name: 'CR', type: 'third_party', outcome: { tags: ['cr'] } } })).data;
+    const list = (
+      await t.call('admin', {
+        method: 'POST',
+        url: '/v1/lists',
+        payload: { name: 'CR', type: 'third_party', outcome: { tags: ['cr'] } },
+      })
+    ).data;
     const body = Readable.from([Buffer.from('CRCODE01\rCRCODE02\r'), Buffer.from('\nCRCODE03\r\nCRCODE04')]);
-    const res = await t.call('admin', { method: 'POST', url: `/v1/lists/${list.id}/imports`, headers: { 'content-type': 'text/plain' }, payload: body });
+    const res = await t.call('admin', {
+      method: 'POST',
+      url: `/v1/lists/${list.id}/imports`,
+      headers: { 'content-type': 'text/plain' },
+      payload: body,
+    });
     expect(res.statusCode).toBe(202);
     expect(res.data.total_lines).toBe(4);
     // Staged or already moved into codes by a worker: one snapshot sees each line in one place.
@@ -332,10 +449,29 @@ describe('a line without end', () => {
 describe('processing an upload that takes several chunks', () => {
   // The job takes up to a million lines per transaction; here it is run directly with chunks of
   // 4 lines, so that repeats, taken codes and the fallback from plain inserts cross chunks.
-  const lines = ['chunk-01', 'CHUNK02', '!!', 'chunk 01', 'CHUNK02', 'taken0001', 'CHUNK03', 'taken-0001', 'chunk03', 'CHUNK04'];
-  const expected = [[3, '!!', 'invalid'], [4, 'chunk 01', 'duplicate'], [5, 'CHUNK02', 'duplicate'], [6, 'taken0001', 'code_taken'], [8, 'taken-0001', 'duplicate'], [9, 'chunk03', 'duplicate']];
+  const lines = [
+    'chunk-01',
+    'CHUNK02',
+    '!!',
+    'chunk 01',
+    'CHUNK02',
+    'taken0001',
+    'CHUNK03',
+    'taken-0001',
+    'chunk03',
+    'CHUNK04',
+  ];
+  const expected = [
+    [3, '!!', 'invalid'],
+    [4, 'chunk 01', 'duplicate'],
+    [5, 'CHUNK02', 'duplicate'],
+    [6, 'taken0001', 'code_taken'],
+    [8, 'taken-0001', 'duplicate'],
+    [9, 'chunk03', 'duplicate'],
+  ];
   const staged = async (importId: string) =>
-    (await t.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM import_lines WHERE import_id = $1', [importId])).rows[0]!.n;
+    (await t.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM import_lines WHERE import_id = $1', [importId]))
+      .rows[0]!.n;
   const stage = async (listId: string, body: string) => {
     const res = await upload(listId, body);
     expect(res.statusCode, res.body).toBe(202);
@@ -370,13 +506,17 @@ describe('processing an upload that takes several chunks', () => {
     expect(pending.rows.map((r) => r.id)).toContain(waiting);
     for (const { id: next } of pending.rows) await processImport(t.pool, next, undefined, 2);
     expect(await getImport(waiting)).toMatchObject({ status: 'active', accepted: 3, rejected: 0 });
-    const table = await t.pool.query("SELECT count(*)::int AS n, pg_relation_size('import_lines')::int AS bytes FROM import_lines");
+    const table = await t.pool.query(
+      "SELECT count(*)::int AS n, pg_relation_size('import_lines')::int AS bytes FROM import_lines",
+    );
     expect(table.rows[0]).toEqual({ n: 0, bytes: 0 });
 
     const again = await newList(t);
     const whole = await stage(again.id, lines.map((l) => l.replace(/chunk/i, 'whole')).join('\n'));
     await processImport(t.pool, whole);
     expect(await getImport(whole)).toMatchObject({ status: 'active', accepted: 4, rejected: 6 });
-    expect(await report(whole)).toEqual(expected.map(([line, value, reason]) => [line, String(value).replace(/chunk/i, 'whole'), reason]));
+    expect(await report(whole)).toEqual(
+      expected.map(([line, value, reason]) => [line, String(value).replace(/chunk/i, 'whole'), reason]),
+    );
   });
 });

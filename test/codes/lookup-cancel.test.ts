@@ -17,7 +17,8 @@ afterAll(async () => worker?.stop());
 
 let seq = 0;
 const customer = () => registerCustomer(t, `lc-${++seq}`);
-const newList = (payload: Record<string, unknown>) => createList(t, { name: `lookup list ${++seq}`, outcome: { tags: ['t'] }, ...payload });
+const newList = (payload: Record<string, unknown>) =>
+  createList(t, { name: `lookup list ${++seq}`, outcome: { tags: ['t'] }, ...payload });
 
 async function singleList(count: number, extra: Record<string, unknown> = {}) {
   const list = await newList({ type: 'single_use', ...extra });
@@ -34,10 +35,12 @@ const lookup = (code: string, role: 'agent' | 'client' | 'admin' = 'agent') =>
   t.call(role, { method: 'GET', url: `/v1/codes/${encodeURIComponent(code)}` });
 const cancel = (code: string, reason = 'lost in the post', role: 'agent' | 'client' | 'admin' = 'agent') =>
   t.call(role, { method: 'POST', url: `/v1/codes/${encodeURIComponent(code)}/cancel`, payload: { reason } });
-const claim = (code: string, customer_id: string) => t.call('client', { method: 'POST', url: '/v1/claims', payload: { code, customer_id } });
+const claim = (code: string, customer_id: string) =>
+  t.call('client', { method: 'POST', url: '/v1/claims', payload: { code, customer_id } });
 const getList = async (id: string) => (await t.call('agent', { method: 'GET', url: `/v1/lists/${id}` })).data;
 const auditOf = async (code: string) =>
-  (await t.call('admin', { method: 'GET', url: `/v1/audit?entity_type=code&entity_id=${encodeURIComponent(code)}` })).data.items;
+  (await t.call('admin', { method: 'GET', url: `/v1/audit?entity_type=code&entity_id=${encodeURIComponent(code)}` }))
+    .data.items;
 
 /** A form of the code a customer might type: lower case, a dash in the middle, spaces around. */
 const typed = (code: string) => ` ${code.slice(0, 5).toLowerCase()}-${code.slice(5).toLowerCase()} `;
@@ -61,7 +64,14 @@ describe('GET /v1/codes/{code}', () => {
       claim_count: 0,
       claims: [],
     });
-    expect(res.data.list).toMatchObject({ id: list.id, name: list.name, type: 'single_use', status: 'active', completed_reason: null, claim_count: 0 });
+    expect(res.data.list).toMatchObject({
+      id: list.id,
+      name: list.name,
+      type: 'single_use',
+      status: 'active',
+      completed_reason: null,
+      claim_count: 0,
+    });
     expect(res.data.source).toMatchObject({ type: 'batch', id: batchId, name: 'Lookup batch', status: 'active' });
     for (const form of [code.toLowerCase(), code, `${code.slice(0, 3)} ${code.slice(3)}`]) {
       const again = await lookup(form);
@@ -80,7 +90,13 @@ describe('GET /v1/codes/{code}', () => {
     expect(Date.parse(res.data.claimed_at)).toBe(Date.parse(made.data.claim.claimed_at));
     expect(res.data.list).toMatchObject({ id: list.id, claim_count: 1 });
     expect(res.data.claims).toEqual([
-      expect.objectContaining({ id: made.data.claim.id, customer_id: id, code: codes[0], list_id: list.id, reversed: false }),
+      expect.objectContaining({
+        id: made.data.claim.id,
+        customer_id: id,
+        code: codes[0],
+        list_id: list.id,
+        reversed: false,
+      }),
     ]);
   });
 
@@ -88,7 +104,13 @@ describe('GET /v1/codes/{code}', () => {
     const { list, importId } = await thirdPartyList(['Partner-Code-01', 'PARTNERCODE02']);
     const res = await lookup('partner code 01');
     expect(res.statusCode, res.body).toBe(200);
-    expect(res.data).toMatchObject({ code: 'Partner-Code-01', normalized: 'PARTNERCODE01', status: 'available', batch_id: null, import_id: importId });
+    expect(res.data).toMatchObject({
+      code: 'Partner-Code-01',
+      normalized: 'PARTNERCODE01',
+      status: 'available',
+      batch_id: null,
+      import_id: importId,
+    });
     expect(res.data.list).toMatchObject({ id: list.id, type: 'third_party' });
     expect(res.data.source).toMatchObject({ type: 'import', id: importId, name: 'Partner' });
   });
@@ -101,19 +123,50 @@ describe('GET /v1/codes/{code}', () => {
     await t.call('agent', { method: 'POST', url: `/v1/claims/${claims[0].id}/reversal`, payload: { reason: 'oops' } });
     const res = await lookup('lookup multi');
     expect(res.statusCode).toBe(200);
-    expect(res.data).toMatchObject({ code: 'Lookup-Multi', normalized: 'LOOKUPMULTI', status: 'available', batch_id: null, import_id: null, source: null, claim_count: 2 });
-    expect(res.data.list).toMatchObject({ id: list.id, type: 'multi_use', redemption_cap: 5, claim_count: 2, status: 'active' });
-    expect(res.data.claims.map((c: any) => [c.id, c.reversed])).toEqual([[claims[2].id, false], [claims[1].id, false], [claims[0].id, true]]);
+    expect(res.data).toMatchObject({
+      code: 'Lookup-Multi',
+      normalized: 'LOOKUPMULTI',
+      status: 'available',
+      batch_id: null,
+      import_id: null,
+      source: null,
+      claim_count: 2,
+    });
+    expect(res.data.list).toMatchObject({
+      id: list.id,
+      type: 'multi_use',
+      redemption_cap: 5,
+      claim_count: 2,
+      status: 'active',
+    });
+    expect(res.data.claims.map((c: any) => [c.id, c.reversed])).toEqual([
+      [claims[2].id, false],
+      [claims[1].id, false],
+      [claims[0].id, true],
+    ]);
   });
 
   it('shows the list status and why: pending, completed (ended), completed (cap_reached)', async () => {
-    await newList({ type: 'multi_use', code: 'Lookup-Pending', starts_at: new Date(Date.now() + 86_400_000).toISOString() });
+    await newList({
+      type: 'multi_use',
+      code: 'Lookup-Pending',
+      starts_at: new Date(Date.now() + 86_400_000).toISOString(),
+    });
     expect((await lookup('lookup-pending')).data.list).toMatchObject({ status: 'pending', completed_reason: null });
-    await newList({ type: 'multi_use', code: 'Lookup-Ended', starts_at: '2020-01-01T00:00:00Z', ends_at: '2020-02-01T00:00:00Z' });
+    await newList({
+      type: 'multi_use',
+      code: 'Lookup-Ended',
+      starts_at: '2020-01-01T00:00:00Z',
+      ends_at: '2020-02-01T00:00:00Z',
+    });
     expect((await lookup('lookup-ended')).data.list).toMatchObject({ status: 'completed', completed_reason: 'ended' });
     await newList({ type: 'multi_use', code: 'Lookup-Capped', redemption_cap: 1 });
     expect((await claim('lookup-capped', await customer())).statusCode).toBe(201);
-    expect((await lookup('lookup-capped')).data.list).toMatchObject({ status: 'completed', completed_reason: 'cap_reached', claim_count: 1 });
+    expect((await lookup('lookup-capped')).data.list).toMatchObject({
+      status: 'completed',
+      completed_reason: 'cap_reached',
+      claim_count: 1,
+    });
   });
 
   it('answers 404 code_not_found for an unknown code, 400 for a malformed one, 403 for clients', async () => {
@@ -138,12 +191,27 @@ describe('POST /v1/codes/{code}/cancel', () => {
 
     const res = await cancel(typed(code), 'customer lost it');
     expect(res.statusCode, res.body).toBe(200);
-    expect(res.data).toMatchObject({ code, normalized: code, status: 'cancelled', cancel_reason: 'customer lost it', claimed_by: null });
+    expect(res.data).toMatchObject({
+      code,
+      normalized: code,
+      status: 'cancelled',
+      cancel_reason: 'customer lost it',
+      claimed_by: null,
+    });
     expect(Date.now() - Date.parse(res.data.cancelled_at)).toBeLessThan(60_000);
-    expect(await getList(list.id)).toMatchObject({ cancelled_count: 1, available_count: 2, code_count: 3, claim_count: 0 });
+    expect(await getList(list.id)).toMatchObject({
+      cancelled_count: 1,
+      available_count: 2,
+      code_count: 3,
+      claim_count: 0,
+    });
 
     const shown = await lookup(code);
-    expect(shown.data).toMatchObject({ status: 'cancelled', cancelled_at: res.data.cancelled_at, cancel_reason: 'customer lost it' });
+    expect(shown.data).toMatchObject({
+      status: 'cancelled',
+      cancelled_at: res.data.cancelled_at,
+      cancel_reason: 'customer lost it',
+    });
 
     const audit = await auditOf(code);
     expect(audit).toHaveLength(1);
@@ -157,7 +225,11 @@ describe('POST /v1/codes/{code}/cancel', () => {
     });
 
     for (const route of ['/v1/claims', '/v1/claims/validate']) {
-      const refused = await t.call('client', { method: 'POST', url: route, payload: { code: code.toLowerCase(), customer_id: await customer() } });
+      const refused = await t.call('client', {
+        method: 'POST',
+        url: route,
+        payload: { code: code.toLowerCase(), customer_id: await customer() },
+      });
       expect(refused.statusCode).toBe(409);
       expect(refused.data.error.code).toBe('code_cancelled');
     }
@@ -172,7 +244,11 @@ describe('POST /v1/codes/{code}/cancel', () => {
     expect(first.statusCode).toBe(200);
     const second = await cancel(code.toLowerCase(), 'second reason');
     expect(second.statusCode).toBe(200);
-    expect(second.data).toMatchObject({ status: 'cancelled', cancelled_at: first.data.cancelled_at, cancel_reason: 'first reason' });
+    expect(second.data).toMatchObject({
+      status: 'cancelled',
+      cancelled_at: first.data.cancelled_at,
+      cancel_reason: 'first reason',
+    });
     expect(second.data).toEqual(first.data);
     expect(await auditOf(code)).toHaveLength(1);
     expect(await getList(list.id)).toMatchObject({ cancelled_count: 1, available_count: 0 });
@@ -200,7 +276,15 @@ describe('POST /v1/codes/{code}/cancel', () => {
     expect(await auditOf(code)).toEqual([]);
     expect((await getList(list.id)).cancelled_count).toBe(0);
 
-    expect((await t.call('agent', { method: 'POST', url: `/v1/claims/${made.data.claim.id}/reversal`, payload: { reason: 'x' } })).statusCode).toBe(200);
+    expect(
+      (
+        await t.call('agent', {
+          method: 'POST',
+          url: `/v1/claims/${made.data.claim.id}/reversal`,
+          payload: { reason: 'x' },
+        })
+      ).statusCode,
+    ).toBe(200);
     const after = await cancel(code);
     expect(after.statusCode).toBe(200);
     expect(after.data.status).toBe('cancelled');
@@ -223,7 +307,13 @@ describe('POST /v1/codes/{code}/cancel', () => {
 
     const { codes } = await singleList(1);
     const code = codes[0]!;
-    for (const payload of [{}, { reason: '' }, { reason: 7 }, { reason: 'x'.repeat(501) }, { reason: 'ok', when: 'now' }]) {
+    for (const payload of [
+      {},
+      { reason: '' },
+      { reason: 7 },
+      { reason: 'x'.repeat(501) },
+      { reason: 'ok', when: 'now' },
+    ]) {
       const res = await t.call('agent', { method: 'POST', url: `/v1/codes/${code}/cancel`, payload });
       expect(res.statusCode, JSON.stringify(payload)).toBe(400);
       expect(res.data.error.code).toBe('validation_failed');

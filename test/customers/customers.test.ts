@@ -7,7 +7,10 @@ const url = (id: string, suffix = '') => `/v1/customers/${encodeURIComponent(id)
 const put = (id: string, payload: object, role: 'client' | 'agent' | 'admin' = 'client') =>
   t.call(role, { method: 'PUT', url: url(id), payload });
 const auditOf = async (id: string) => {
-  const res = await t.call('admin', { method: 'GET', url: `/v1/audit?entity_type=customer&entity_id=${encodeURIComponent(id)}` });
+  const res = await t.call('admin', {
+    method: 'GET',
+    url: `/v1/audit?entity_type=customer&entity_id=${encodeURIComponent(id)}`,
+  });
   expect(res.statusCode).toBe(200);
   return (res.data.items as { action: string; before: any; after: any }[]).reverse(); // oldest first
 };
@@ -34,7 +37,11 @@ describe('registering customers', () => {
 
     const renamed = await put('c-1', { name: 'Annie' });
     expect(renamed.statusCode).toBe(200);
-    expect(renamed.data).toMatchObject({ email: 'ann@example.com', name: 'Annie', created_at: created.data.created_at });
+    expect(renamed.data).toMatchObject({
+      email: 'ann@example.com',
+      name: 'Annie',
+      created_at: created.data.created_at,
+    });
     expect(Date.parse(renamed.data.updated_at)).toBeGreaterThanOrEqual(Date.parse(created.data.updated_at));
 
     const cleared = await put('c-1', { email: null });
@@ -71,9 +78,17 @@ describe('registering customers', () => {
     await put('c-audit', { name: 'By agent' }, 'agent');
     await put('c-admin', { email: 'a@example.com' }, 'admin');
     const [update] = await auditOf('c-audit');
-    expect(update).toMatchObject({ action: 'customer.update', before: { name: 'Still client' }, after: { name: 'By agent' } });
+    expect(update).toMatchObject({
+      action: 'customer.update',
+      before: { name: 'Still client' },
+      after: { name: 'By agent' },
+    });
     const [create] = await auditOf('c-admin');
-    expect(create).toMatchObject({ action: 'customer.create', before: null, after: { id: 'c-admin', email: 'a@example.com' } });
+    expect(create).toMatchObject({
+      action: 'customer.create',
+      before: null,
+      after: { id: 'c-admin', email: 'a@example.com' },
+    });
   });
 });
 
@@ -81,7 +96,9 @@ describe('the profile', () => {
   it('sums balances per account, lists live issued offers and sorted tags', async () => {
     await put('rich', { name: 'Rich' });
     await put('other', {});
-    await t.pool.query(`INSERT INTO point_accounts (key, name) VALUES ('spendable', 'Spendable'), ('status', 'Status')`);
+    await t.pool.query(
+      `INSERT INTO point_accounts (key, name) VALUES ('spendable', 'Spendable'), ('status', 'Status')`,
+    );
     await t.pool.query(`INSERT INTO point_sources (key, name) VALUES ('promo_code', 'Promo code')`);
     await t.pool.query(
       `INSERT INTO points_ledger (customer_id, account_key, source_key, amount, claim_id) VALUES
@@ -109,14 +126,24 @@ describe('the profile', () => {
       { account: 'status', balance: 7 },
     ]);
     expect(res.data.offers).toEqual([
-      { id: rows[0]!.id, offer_id: 'coffee', name: 'Free coffee', claim_id: '5', issued_at: '2026-01-02T03:04:05.678Z' },
+      {
+        id: rows[0]!.id,
+        offer_id: 'coffee',
+        name: 'Free coffee',
+        claim_id: '5',
+        issued_at: '2026-01-02T03:04:05.678Z',
+      },
       { id: rows[1]!.id, offer_id: 'cake', name: 'Cake', claim_id: null, issued_at: '2026-01-03T00:00:00.000Z' },
     ]);
     expect(res.data.tags).toEqual(['Beta', 'alpha', 'vip']);
   });
 
   it('answers 404 customer_not_found for an unknown customer', async () => {
-    for (const [method, suffix] of [['GET', ''], ['POST', '/block'], ['POST', '/unblock']] as const) {
+    for (const [method, suffix] of [
+      ['GET', ''],
+      ['POST', '/block'],
+      ['POST', '/unblock'],
+    ] as const) {
       const res = await t.call('agent', { method, url: url('nobody', suffix) });
       expect(res.statusCode, `${method} ${suffix}`).toBe(404);
       expect(res.data.error.code).toBe('customer_not_found');
@@ -190,9 +217,18 @@ describe('bad input', () => {
 
   it('refuses unknown fields and long reasons on block and unblock', async () => {
     await put('b-3', {});
-    await failsWith(await t.call('agent', { method: 'POST', url: url('b-3', '/block'), payload: { why: 'x' } }), 'body.why');
-    await failsWith(await t.call('agent', { method: 'POST', url: url('b-3', '/block'), payload: { reason: 'r'.repeat(501) } }), 'body.reason');
-    await failsWith(await t.call('agent', { method: 'POST', url: url('b-3', '/unblock'), payload: { reason: 'x' } }), 'body.reason');
+    await failsWith(
+      await t.call('agent', { method: 'POST', url: url('b-3', '/block'), payload: { why: 'x' } }),
+      'body.why',
+    );
+    await failsWith(
+      await t.call('agent', { method: 'POST', url: url('b-3', '/block'), payload: { reason: 'r'.repeat(501) } }),
+      'body.reason',
+    );
+    await failsWith(
+      await t.call('agent', { method: 'POST', url: url('b-3', '/unblock'), payload: { reason: 'x' } }),
+      'body.reason',
+    );
     expect((await t.call('agent', { method: 'GET', url: url('b-3') })).data.blocked).toBe(false);
   });
 });

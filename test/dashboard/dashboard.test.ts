@@ -23,7 +23,9 @@ describe('dashboard', () => {
 
   it('serves every bundled asset from /assets with a long cache and nothing from elsewhere', async () => {
     const index = (await t.call(null, { method: 'GET', url: '/', headers: html })).body;
-    const referenced = [...index.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!).filter((ref) => !ref.startsWith('data:'));
+    const referenced = [...index.matchAll(/(?:src|href)="([^"]+)"/g)]
+      .map((m) => m[1]!)
+      .filter((ref) => !ref.startsWith('data:'));
     expect(referenced.length).toBeGreaterThan(0);
     for (const ref of referenced) expect(ref.startsWith('/assets/'), ref).toBe(true);
     const files = readdirSync(path.join(DASHBOARD_DIR, 'assets'));

@@ -43,7 +43,9 @@ describe('migrations', () => {
           return applied;
         }),
       );
-      const failures = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
+      const failures = results
+        .filter((r) => r.status === 'rejected')
+        .map((r) => String((r as PromiseRejectedResult).reason));
       expect(failures).toEqual([]);
 
       const migrations = await loadMigrations();
@@ -86,7 +88,8 @@ describe('migrations', () => {
 
 /** The last release's migration files: the commit before functions moved out of migrations. */
 const LAST_RELEASE = 'a59ee27';
-const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8', cwd: new URL('../..', import.meta.url).pathname });
+const git = (...args: string[]) =>
+  execFileSync('git', args, { encoding: 'utf8', cwd: new URL('../..', import.meta.url).pathname });
 
 /** Every function of the public schema with its full definition. */
 async function functions(pool: pg.Pool): Promise<Record<string, string>> {
@@ -98,17 +101,25 @@ async function functions(pool: pg.Pool): Promise<Record<string, string>> {
 }
 
 describe('upgrades', () => {
-  it("take a database migrated by the last release to the functions a fresh database has", async () => {
+  it('take a database migrated by the last release to the functions a fresh database has', async () => {
     const old = createPool(await emptyDatabase(), 2);
     const fresh = createPool(await emptyDatabase(), 2);
     try {
       // The last release, as its migrate.ts ran it: each file once, in order, recorded by number.
-      await old.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
-      const files = git('ls-tree', '--name-only', `${LAST_RELEASE}:src/db/migrations`).split('\n').filter((f) => f.endsWith('.sql')).sort();
+      await old.query(
+        'CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+      );
+      const files = git('ls-tree', '--name-only', `${LAST_RELEASE}:src/db/migrations`)
+        .split('\n')
+        .filter((f) => f.endsWith('.sql'))
+        .sort();
       expect(files.length).toBe(7);
       for (const file of files) {
         await old.query(git('show', `${LAST_RELEASE}:src/db/migrations/${file}`));
-        await old.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [Number(file.split('_')[0]), file.replace(/\.sql$/, '')]);
+        await old.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+          Number(file.split('_')[0]),
+          file.replace(/\.sql$/, ''),
+        ]);
       }
       const before = await functions(old);
       expect(Object.keys(before)).toContain('claim_code(text,text,text,integer,interval,interval,integer)');
@@ -128,7 +139,9 @@ describe('upgrades', () => {
         'take_claim_unit(bigint,integer)',
       ]);
       // The old migrations got their checksums on that start; a second start does nothing.
-      const { rows } = await old.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations WHERE checksum IS NULL');
+      const { rows } = await old.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM schema_migrations WHERE checksum IS NULL',
+      );
       expect(rows[0]!.n).toBe(0);
       expect(await migrate(old)).toEqual([]);
     } finally {

@@ -15,11 +15,20 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const CHROMIUM = '/usr/bin/chromium';
 
 export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)`);
   return chromium.launch({
     executablePath: CHROMIUM,
     // Flags for a root, GPU-less machine with no outside network.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -53,7 +62,10 @@ export async function startService(): Promise<RunningService> {
       if (service.child.exitCode !== null) throw new Error(`the service exited:\n${service.output()}`);
       const email = /email:\s+(\S+)/.exec(service.output())?.[1];
       const password = /password:\s+(\S+)/.exec(service.output())?.[1];
-      const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+      const ready = await fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       return ready && email && password ? { email, password } : null;
     },
     60_000,
@@ -78,13 +90,21 @@ export async function startService(): Promise<RunningService> {
  * ones the README shows); otherwise to test/.tmp so that a test run leaves the tree clean.
  */
 export async function screenshot(page: Page, name: string): Promise<void> {
-  const dir = process.env.UPDATE_SCREENSHOTS ? path.join(ROOT, 'docs/screenshots') : path.join(ROOT, 'test/.tmp/screenshots');
+  const dir = process.env.UPDATE_SCREENSHOTS
+    ? path.join(ROOT, 'docs/screenshots')
+    : path.join(ROOT, 'test/.tmp/screenshots');
   await mkdir(dir, { recursive: true });
   await page.screenshot({ path: path.join(dir, `${name}.png`) });
 }
 
 /** Calls the service's API with a key, for the steps a client application does. */
-export async function callApi(service: RunningService, key: string, method: string, url: string, body?: unknown): Promise<any> {
+export async function callApi(
+  service: RunningService,
+  key: string,
+  method: string,
+  url: string,
+  body?: unknown,
+): Promise<any> {
   const response = await fetch(`${service.url}${url}`, {
     method,
     headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },

@@ -71,7 +71,11 @@ describe('dashboard journey', { timeout: 180_000 }, () => {
   });
 
   it('creates a single-use list, with field messages for what is missing', async () => {
-    await page.getByRole('link', { name: 'Create promo code list' }).or(page.getByRole('button', { name: 'Create promo code list' })).first().click();
+    await page
+      .getByRole('link', { name: 'Create promo code list' })
+      .or(page.getByRole('button', { name: 'Create promo code list' }))
+      .first()
+      .click();
     await page.getByLabel('Single-use').check();
     await page.getByRole('button', { name: 'Create list' }).click();
     // Nothing named and no outcome: the form says so next to the fields, and nothing is created.
@@ -100,7 +104,10 @@ describe('dashboard journey', { timeout: 180_000 }, () => {
 
   it('exports the batch as .xlsx holding its 1,000 codes', async () => {
     const row = page.getByRole('row').filter({ hasText: 'Launch batch' });
-    const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('link', { name: 'Export .xlsx' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      row.getByRole('link', { name: 'Export .xlsx' }).click(),
+    ]);
     const file = path.join(await mkdtemp(path.join(tmpdir(), 'promo-e2e-xlsx-')), 'batch.xlsx');
     await download.saveAs(file);
     const book = new ExcelJS.Workbook();
@@ -133,13 +140,21 @@ describe('dashboard journey', { timeout: 180_000 }, () => {
     await page.getByRole('button', { name: 'Troubleshoot' }).click();
     await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/cancel/i);
     const timeline = page.getByRole('list', { name: 'Timeline' });
-    await timeline.getByRole('listitem').filter({ hasText: /cancel/i }).first().waitFor();
+    await timeline
+      .getByRole('listitem')
+      .filter({ hasText: /cancel/i })
+      .first()
+      .waitFor();
     await screenshot(page, 'troubleshoot');
   });
 
   it('creates a multi-use list whose claim count follows a claim made over the API', async () => {
     await nav('Promo code lists').click();
-    await page.getByRole('link', { name: 'Create promo code list' }).or(page.getByRole('button', { name: 'Create promo code list' })).first().click();
+    await page
+      .getByRole('link', { name: 'Create promo code list' })
+      .or(page.getByRole('button', { name: 'Create promo code list' }))
+      .first()
+      .click();
     await page.getByLabel('Name', { exact: true }).fill('Spring multi-use');
     await page.getByLabel('Multi-use').check();
     await page.getByLabel('Code', { exact: true }).fill('SPRING-50');
@@ -168,14 +183,20 @@ describe('dashboard journey', { timeout: 180_000 }, () => {
   });
 
   it("uploads a partner's semicolon file with a Voucher column and shows its rejected rows in words", async () => {
-    await page.getByRole('link', { name: 'Create promo code list' }).or(page.getByRole('button', { name: 'Create promo code list' })).first().click();
+    await page
+      .getByRole('link', { name: 'Create promo code list' })
+      .or(page.getByRole('button', { name: 'Create promo code list' }))
+      .first()
+      .click();
     await page.getByLabel('Name', { exact: true }).fill('Partner vouchers');
     await page.getByLabel('Third-party').check();
     await page.getByLabel('Points').fill('10');
     await page.getByRole('button', { name: 'Create list' }).click();
     await page.waitForURL(/\/lists\/\d+$/);
     const file = 'Partner;Voucher;Value\r\nAcme;E2E-0001;5\r\nAcme;e2e 0001;5\r\nAcme;X;5\r\nAcme;E2E-0002;5\r\n';
-    await page.getByLabel('File of codes').setInputFiles({ name: 'partner.csv', mimeType: 'text/csv', buffer: Buffer.from(file) });
+    await page
+      .getByLabel('File of codes')
+      .setInputFiles({ name: 'partner.csv', mimeType: 'text/csv', buffer: Buffer.from(file) });
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
     const row = page.getByRole('row').filter({ hasText: 'partner.csv' });
     await row.getByText('Active', { exact: true }).waitFor({ timeout: 60_000 });
@@ -185,7 +206,9 @@ describe('dashboard journey', { timeout: 180_000 }, () => {
     await rejected.getByRole('row').filter({ hasText: 'Not a valid code: fewer than 3 letters or digits' }).waitFor();
     expect(await rejected.getByRole('row').count()).toBe(3); // the header and two rows
     // The import alert's link opens the list with these rows shown.
-    const importId = (await callApi(service, service.adminKey, 'GET', `/v1/lists/${page.url().split('/').pop()}/imports`)).items[0].id;
+    const importId = (
+      await callApi(service, service.adminKey, 'GET', `/v1/lists/${page.url().split('/').pop()}/imports`)
+    ).items[0].id;
     await page.goto(`${page.url()}?rejected=${importId}`);
     await page.getByRole('table', { name: /^Rejected rows of partner\.csv/ }).waitFor();
     await nav('Promo code lists').click();
@@ -193,7 +216,12 @@ describe('dashboard journey', { timeout: 180_000 }, () => {
 
   it('an agent operator created in Settings cannot reach Settings', async () => {
     await nav('Settings').click();
-    await page.getByRole('link', { name: 'Operators' }).or(page.getByRole('tab', { name: 'Operators' })).or(page.getByRole('button', { name: 'Operators' })).first().click();
+    await page
+      .getByRole('link', { name: 'Operators' })
+      .or(page.getByRole('tab', { name: 'Operators' }))
+      .or(page.getByRole('button', { name: 'Operators' }))
+      .first()
+      .click();
     await page.getByLabel('Email').fill('agent@example.com');
     await page.getByLabel('Name').fill('Agent Smith');
     await page.getByLabel('Role').selectOption('agent');

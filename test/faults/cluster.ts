@@ -24,7 +24,8 @@ export async function startFaultCluster(): Promise<FaultCluster> {
   const port = await freePort();
   let db: EmbeddedDatabase = await startEmbeddedPostgres({ dataDir, port });
   const password = (await readFile(path.join(dataDir, 'postgres.password'), 'utf8')).trim();
-  const postmasterPid = () => Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const postmasterPid = () =>
+    Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     async restart(mode, downMs = 1000) {

@@ -42,7 +42,11 @@ it('waits out a database restart inside the attempt, then finishes the job', asy
   await eventually(async () => tries === 1, 10_000, 'the job to start');
   await cluster.restart('immediate', 2000);
   await eventually(
-    async () => Number((await pool.query(`SELECT count(*) AS n FROM graphile_worker.jobs`).catch(() => ({ rows: [{ n: 1 }] }))).rows[0].n) === 0,
+    async () =>
+      Number(
+        (await pool.query(`SELECT count(*) AS n FROM graphile_worker.jobs`).catch(() => ({ rows: [{ n: 1 }] }))).rows[0]
+          .n,
+      ) === 0,
     60_000,
     'the job to complete',
   );

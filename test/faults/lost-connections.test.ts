@@ -42,14 +42,18 @@ afterEach(async () => {
 
 /** Kills the backends of this file's database (but the admin one) whose query matches `like`, once one exists. */
 async function terminate(like: string, state = 'active'): Promise<number> {
-  return eventually(async () => {
-    const { rows } = await admin.query<{ killed: boolean }>(
-      `SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity
+  return eventually(
+    async () => {
+      const { rows } = await admin.query<{ killed: boolean }>(
+        `SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity
         WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE $1 AND state = $2`,
-      [like, state],
-    );
-    return rows.filter((r) => r.killed).length;
-  }, 10_000, `a backend running ${like}`);
+        [like, state],
+      );
+      return rows.filter((r) => r.killed).length;
+    },
+    10_000,
+    `a backend running ${like}`,
+  );
 }
 
 describe('a backend killed', () => {
@@ -95,33 +99,48 @@ describe('a backend killed', () => {
     expect(res.status, res.body).toBe(503);
     expect(JSON.parse(res.body).error.code).toBe('database_unavailable');
     expect(res.retryAfter).toBeDefined();
-    const { rows } = await t.pool.query('SELECT (SELECT count(*) FROM imports)::int AS imports, (SELECT count(*) FROM import_lines)::int AS lines');
+    const { rows } = await t.pool.query(
+      'SELECT (SELECT count(*) FROM imports)::int AS imports, (SELECT count(*) FROM import_lines)::int AS lines',
+    );
     expect(rows[0]).toEqual({ imports: 0, lines: 0 });
   });
 
   it('mid-COPY of an export: the download is cut short, and the next export is whole', async () => {
     worker = await startTestWorker(t);
     const list = await createList(t, { name: 'Cut export', type: 'single_use', outcome: { tags: ['cut'] } });
-    const created = await t.call('admin', { method: 'POST', url: `/v1/lists/${list.id}/batches`, payload: { count: 200_000 } });
-    await eventually(async () => (await t.call('agent', { method: 'GET', url: `/v1/batches/${created.data.id}` })).data.status === 'active', 60_000, 'the batch');
+    const created = await t.call('admin', {
+      method: 'POST',
+      url: `/v1/lists/${list.id}/batches`,
+      payload: { count: 200_000 },
+    });
+    await eventually(
+      async () =>
+        (await t.call('agent', { method: 'GET', url: `/v1/batches/${created.data.id}` })).data.status === 'active',
+      60_000,
+      'the batch',
+    );
 
     const download = (cut: boolean) =>
       new Promise<{ lines: number; complete: boolean }>((resolve) => {
-        http.get(`${base}/v1/batches/${created.data.id}/export?format=csv`, { headers: { authorization: `Bearer ${t.keys.admin}` } }, (res) => {
-          let lines = 0;
-          let first = true;
-          res.on('data', (chunk: Buffer) => {
-            for (const byte of chunk) if (byte === 10) lines++;
-            if (cut && first) {
-              first = false;
-              res.pause(); // backpressure holds the COPY open while its backend is killed
-              void terminate('COPY (%').then(() => setTimeout(() => res.resume(), 200));
-            }
-          });
-          res.on('end', () => resolve({ lines, complete: res.complete }));
-          res.on('error', () => resolve({ lines, complete: false }));
-          res.on('aborted', () => resolve({ lines, complete: false }));
-        });
+        http.get(
+          `${base}/v1/batches/${created.data.id}/export?format=csv`,
+          { headers: { authorization: `Bearer ${t.keys.admin}` } },
+          (res) => {
+            let lines = 0;
+            let first = true;
+            res.on('data', (chunk: Buffer) => {
+              for (const byte of chunk) if (byte === 10) lines++;
+              if (cut && first) {
+                first = false;
+                res.pause(); // backpressure holds the COPY open while its backend is killed
+                void terminate('COPY (%').then(() => setTimeout(() => res.resume(), 200));
+              }
+            });
+            res.on('end', () => resolve({ lines, complete: res.complete }));
+            res.on('error', () => resolve({ lines, complete: false }));
+            res.on('aborted', () => resolve({ lines, complete: false }));
+          },
+        );
       });
     const cut = await download(true);
     expect(cut.lines).toBeLessThan(200_001);

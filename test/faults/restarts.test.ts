@@ -40,15 +40,31 @@ for (const mode of ['fast', 'immediate'] as ShutdownMode[]) {
     const answers: Answer[] = [];
     let unanswered = 0;
 
-    async function call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}, key = ADMIN_KEY): Promise<Answer | null> {
+    async function call(
+      method: string,
+      url: string,
+      body?: unknown,
+      headers: Record<string, string> = {},
+      key = ADMIN_KEY,
+    ): Promise<Answer | null> {
       try {
         const res = await fetch(`${base}${url}`, {
           method,
-          headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': typeof body === 'string' ? 'text/plain' : 'application/json' }), ...headers },
+          headers: {
+            authorization: `Bearer ${key}`,
+            ...(body === undefined
+              ? {}
+              : { 'content-type': typeof body === 'string' ? 'text/plain' : 'application/json' }),
+            ...headers,
+          },
           body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
         });
         const text = await res.text();
-        const answer = { status: res.status, data: text.startsWith('{') ? JSON.parse(text) : text, retryAfter: res.headers.get('retry-after') };
+        const answer = {
+          status: res.status,
+          data: text.startsWith('{') ? JSON.parse(text) : text,
+          retryAfter: res.headers.get('retry-after'),
+        };
         answers.push(answer);
         return answer;
       } catch {
@@ -58,7 +74,13 @@ for (const mode of ['fast', 'immediate'] as ShutdownMode[]) {
     }
 
     /** A request retried, as a careful client does, while the answer is a 503: safe for reads and for writes with an Idempotency-Key. */
-    async function settled(method: string, url: string, body?: unknown, headers: Record<string, string> = {}, key = ADMIN_KEY): Promise<Answer> {
+    async function settled(
+      method: string,
+      url: string,
+      body?: unknown,
+      headers: Record<string, string> = {},
+      key = ADMIN_KEY,
+    ): Promise<Answer> {
       for (;;) {
         const answer = await call(method, url, body, headers, key);
         if (answer && answer.status !== 503) return answer;
@@ -84,10 +106,14 @@ for (const mode of ['fast', 'immediate'] as ShutdownMode[]) {
         WORKER_CONCURRENCY: '2',
         WORKER_DEAD_AFTER: '10s',
       });
-      await eventually(async () => {
-        if (service.child.exitCode !== null) throw new Error(`the service exited:\n${service.output()}`);
-        return (await fetch(`${base}/readyz`).catch(() => null))?.status === 200;
-      }, 90_000, 'the service to be ready');
+      await eventually(
+        async () => {
+          if (service.child.exitCode !== null) throw new Error(`the service exited:\n${service.output()}`);
+          return (await fetch(`${base}/readyz`).catch(() => null))?.status === 200;
+        },
+        90_000,
+        'the service to be ready',
+      );
       const key = await settled('POST', '/v1/api-keys', { name: 'fault clients', role: 'client' });
       expect(key.status).toBe(201);
       clientKey = key.data.key;
@@ -105,17 +131,44 @@ for (const mode of ['fast', 'immediate'] as ShutdownMode[]) {
       expect((await settled('POST', '/v1/point-accounts', { key: 'spendable', name: 'Spendable' })).status).toBe(201);
       expect((await settled('POST', '/v1/point-sources', { key: 'promo_code', name: 'Promo code' })).status).toBe(201);
       const points = (amount: number) => ({ points: { amount, account: 'spendable', source: 'promo_code' } });
-      const single = (await settled('POST', '/v1/lists', { name: 'Fault single', type: 'single_use', outcome: points(SINGLE_POINTS) })).data;
-      const multi = (await settled('POST', '/v1/lists', { name: 'Fault multi', type: 'multi_use', code: 'FAULTSALE', redemption_cap: MULTI_CAP, outcome: points(MULTI_POINTS) })).data;
-      const bulk = (await settled('POST', '/v1/lists', { name: 'Fault bulk', type: 'single_use', outcome: { tags: ['bulk'] } })).data;
-      const partner = (await settled('POST', '/v1/lists', { name: 'Fault partner', type: 'third_party', outcome: { tags: ['partner'] } })).data;
+      const single = (
+        await settled('POST', '/v1/lists', { name: 'Fault single', type: 'single_use', outcome: points(SINGLE_POINTS) })
+      ).data;
+      const multi = (
+        await settled('POST', '/v1/lists', {
+          name: 'Fault multi',
+          type: 'multi_use',
+          code: 'FAULTSALE',
+          redemption_cap: MULTI_CAP,
+          outcome: points(MULTI_POINTS),
+        })
+      ).data;
+      const bulk = (
+        await settled('POST', '/v1/lists', { name: 'Fault bulk', type: 'single_use', outcome: { tags: ['bulk'] } })
+      ).data;
+      const partner = (
+        await settled('POST', '/v1/lists', {
+          name: 'Fault partner',
+          type: 'third_party',
+          outcome: { tags: ['partner'] },
+        })
+      ).data;
       const customers = Array.from({ length: CLIENTS }, (_, i) => `fault-customer-${i}`);
-      for (const id of customers) expect((await settled('PUT', `/v1/customers/${id}`, {}, {}, clientKey)).status).toBe(201);
-      const claimable = (await settled('POST', `/v1/lists/${single.id}/batches`, { count: CLIENTS * CODES_PER_CLIENT })).data;
-      await eventually(async () => (await settled('GET', `/v1/batches/${claimable.id}`)).data.status === 'active', 60_000, 'the claimable batch');
+      for (const id of customers)
+        expect((await settled('PUT', `/v1/customers/${id}`, {}, {}, clientKey)).status).toBe(201);
+      const claimable = (await settled('POST', `/v1/lists/${single.id}/batches`, { count: CLIENTS * CODES_PER_CLIENT }))
+        .data;
+      await eventually(
+        async () => (await settled('GET', `/v1/batches/${claimable.id}`)).data.status === 'active',
+        60_000,
+        'the claimable batch',
+      );
       const codes: string[] = [];
       for (let cursor: string | null = ''; cursor !== null; ) {
-        const page: Answer = await settled('GET', `/v1/lists/${single.id}/codes?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+        const page: Answer = await settled(
+          'GET',
+          `/v1/lists/${single.id}/codes?limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
+        );
         codes.push(...page.data.items.map((c: { code: string }) => c.code));
         cursor = page.data.next_cursor;
       }
@@ -128,14 +181,27 @@ for (const mode of ['fast', 'immediate'] as ShutdownMode[]) {
       const clients = customers.map(async (customer, i) => {
         const mine = codes.slice(i * CODES_PER_CLIENT, (i + 1) * CODES_PER_CLIENT);
         const claimOnce = async (code: string, key: string) => {
-          const answer = await settled('POST', '/v1/claims', { code, customer_id: customer }, { 'idempotency-key': key }, clientKey);
+          const answer = await settled(
+            'POST',
+            '/v1/claims',
+            { code, customer_id: customer },
+            { 'idempotency-key': key },
+            clientKey,
+          );
           return answer.status === 201;
         };
         if (await claimOnce('FAULTSALE', `multi-${customer}`)) told.multi.set(customer, 'FAULTSALE');
         for (const [n, code] of mine.entries()) {
           if (!loading) break;
           if (await claimOnce(code, `single-${code}`)) told.single.set(code, customer);
-          if (n % 5 === 0) await call('POST', '/v1/claims/validate', { code: mine[mine.length - 1], customer_id: customer }, {}, clientKey);
+          if (n % 5 === 0)
+            await call(
+              'POST',
+              '/v1/claims/validate',
+              { code: mine[mine.length - 1], customer_id: customer },
+              {},
+              clientKey,
+            );
         }
       });
 
@@ -151,9 +217,17 @@ for (const mode of ['fast', 'immediate'] as ShutdownMode[]) {
         expect(upload.status, JSON.stringify(upload.data)).toBe(202);
         imports.push(upload.data.id);
         // Wait until the batch is under way, so that the restart interrupts its job.
-        await eventually(async () => (await settled('GET', `/v1/batches/${batch.data.id}`)).data.generated > 0, 30_000, 'the batch to start');
+        await eventually(
+          async () => (await settled('GET', `/v1/batches/${batch.data.id}`)).data.generated > 0,
+          30_000,
+          'the batch to start',
+        );
         await cluster.restart(mode);
-        await eventually(async () => (await fetch(`${base}/readyz`).catch(() => null))?.status === 200, 60_000, 'ready again');
+        await eventually(
+          async () => (await fetch(`${base}/readyz`).catch(() => null))?.status === 200,
+          60_000,
+          'ready again',
+        );
       }
       loading = false;
       await Promise.all(clients);
@@ -163,21 +237,33 @@ for (const mode of ['fast', 'immediate'] as ShutdownMode[]) {
       expect(service.child.signalCode).toBeNull();
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
       const fresh = (await settled('POST', `/v1/lists/${bulk.id}/batches`, { count: 1000 })).data;
-      await eventually(async () => (await settled('GET', `/v1/batches/${fresh.id}`)).data.status === 'active', 30_000, 'a new batch after the restarts');
+      await eventually(
+        async () => (await settled('GET', `/v1/batches/${fresh.id}`)).data.status === 'active',
+        30_000,
+        'a new batch after the restarts',
+      );
 
       // Every batch and import ended, exactly.
       for (const id of batches) {
-        const done = await eventually(async () => {
-          const { data } = await settled('GET', `/v1/batches/${id}`);
-          return data.status !== 'pending' && data;
-        }, 120_000, `batch ${id}`);
+        const done = await eventually(
+          async () => {
+            const { data } = await settled('GET', `/v1/batches/${id}`);
+            return data.status !== 'pending' && data;
+          },
+          120_000,
+          `batch ${id}`,
+        );
         expect(done).toMatchObject({ status: 'active', requested: BATCH_COUNT, generated: BATCH_COUNT });
       }
       for (const id of imports) {
-        const done = await eventually(async () => {
-          const { data } = await settled('GET', `/v1/imports/${id}`);
-          return data.status !== 'pending' && data;
-        }, 120_000, `import ${id}`);
+        const done = await eventually(
+          async () => {
+            const { data } = await settled('GET', `/v1/imports/${id}`);
+            return data.status !== 'pending' && data;
+          },
+          120_000,
+          `import ${id}`,
+        );
         expect(done).toMatchObject({ status: 'active', accepted: IMPORT_LINES, rejected: 0 });
       }
 
@@ -197,25 +283,39 @@ for (const mode of ['fast', 'immediate'] as ShutdownMode[]) {
           const requested = id === fresh.id ? 1000 : BATCH_COUNT;
           expect(await count('SELECT count(*) AS n FROM codes WHERE source_id = $1', [id])).toBe(requested);
         }
-        for (const id of imports) expect(await count('SELECT count(*) AS n FROM codes WHERE source_id = $1', [id])).toBe(IMPORT_LINES);
+        for (const id of imports)
+          expect(await count('SELECT count(*) AS n FROM codes WHERE source_id = $1', [id])).toBe(IMPORT_LINES);
         expect(await count('SELECT count(*) AS n FROM import_lines', [])).toBe(0);
 
-        const claims = (await db.query<{ code: string; customer_id: string; list_id: string }>('SELECT code, customer_id, list_id FROM claims WHERE reversed_at IS NULL')).rows;
+        const claims = (
+          await db.query<{ code: string; customer_id: string; list_id: string }>(
+            'SELECT code, customer_id, list_id FROM claims WHERE reversed_at IS NULL',
+          )
+        ).rows;
         const singleClaims = claims.filter((c) => c.list_id === single.id);
         expect(new Map(singleClaims.map((c) => [c.code, c.customer_id]))).toEqual(told.single);
         expect(singleClaims).toHaveLength(told.single.size);
-        expect(await count('SELECT count(*) AS n FROM codes WHERE list_id = $1 AND claimed_by IS NOT NULL', [single.id])).toBe(told.single.size);
+        expect(
+          await count('SELECT count(*) AS n FROM codes WHERE list_id = $1 AND claimed_by IS NOT NULL', [single.id]),
+        ).toBe(told.single.size);
         const multiClaims = claims.filter((c) => c.list_id === multi.id);
         expect(multiClaims).toHaveLength(MULTI_CAP);
         expect(new Set(multiClaims.map((c) => c.customer_id))).toEqual(new Set(told.multi.keys()));
-        for (const [list, n] of [[single.id, told.single.size], [multi.id, MULTI_CAP]] as const) {
-          expect(await count('SELECT coalesce(sum(claims), 0) AS n FROM list_counters WHERE list_id = $1', [list])).toBe(n);
+        for (const [list, n] of [
+          [single.id, told.single.size],
+          [multi.id, MULTI_CAP],
+        ] as const) {
+          expect(
+            await count('SELECT coalesce(sum(claims), 0) AS n FROM list_counters WHERE list_id = $1', [list]),
+          ).toBe(n);
         }
         for (const customer of customers) {
           const expected =
             SINGLE_POINTS * singleClaims.filter((c) => c.customer_id === customer).length +
             MULTI_POINTS * multiClaims.filter((c) => c.customer_id === customer).length;
-          expect(await count('SELECT coalesce(sum(amount), 0) AS n FROM points_ledger WHERE customer_id = $1', [customer])).toBe(expected);
+          expect(
+            await count('SELECT coalesce(sum(amount), 0) AS n FROM points_ledger WHERE customer_id = $1', [customer]),
+          ).toBe(expected);
         }
       } finally {
         await db.end();

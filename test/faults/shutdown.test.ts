@@ -53,24 +53,35 @@ async function startService(): Promise<{ service: ServiceProcess; base: string }
   });
   started.push(service);
   const base = `http://127.0.0.1:${port}`;
-  await eventually(async () => {
-    if (service.child.exitCode !== null) throw new Error(`the service exited:\n${service.output()}`);
-    return (await fetch(`${base}/readyz`).catch(() => null))?.status === 200;
-  }, 60_000, 'the service to be ready');
+  await eventually(
+    async () => {
+      if (service.child.exitCode !== null) throw new Error(`the service exited:\n${service.output()}`);
+      return (await fetch(`${base}/readyz`).catch(() => null))?.status === 200;
+    },
+    60_000,
+    'the service to be ready',
+  );
   return { service, base };
 }
 
 const api = async (base: string, method: string, url: string, body?: unknown) => {
   const res = await fetch(`${base}${url}`, {
     method,
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${ADMIN_KEY}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, data: (await res.json()) as any };
 };
 
 /** An upload trickled over `ms`: in flight for that long. */
-function slowUpload(base: string, listId: string, ms: number): Promise<{ status: number; body: string; connection?: string }> {
+function slowUpload(
+  base: string,
+  listId: string,
+  ms: number,
+): Promise<{ status: number; body: string; connection?: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(`${base}/v1/lists/${listId}/imports`, {
       method: 'POST',
@@ -98,11 +109,23 @@ function slowUpload(base: string, listId: string, ms: number): Promise<{ status:
 describe('SIGTERM under load', () => {
   it('finishes the request in flight, closes within SHUTDOWN_TIMEOUT_MS, and hands the running batch to the next process', async () => {
     const first = await startService();
-    const single = await api(first.base, 'POST', '/v1/lists', { name: 'Shutdown batch', type: 'single_use', outcome: { tags: ['s'] } });
-    const partner = await api(first.base, 'POST', '/v1/lists', { name: 'Shutdown upload', type: 'third_party', outcome: { tags: ['p'] } });
+    const single = await api(first.base, 'POST', '/v1/lists', {
+      name: 'Shutdown batch',
+      type: 'single_use',
+      outcome: { tags: ['s'] },
+    });
+    const partner = await api(first.base, 'POST', '/v1/lists', {
+      name: 'Shutdown upload',
+      type: 'third_party',
+      outcome: { tags: ['p'] },
+    });
     const batch = await api(first.base, 'POST', `/v1/lists/${single.data.id}/batches`, { count: BATCH });
     expect(batch.status).toBe(202);
-    await eventually(async () => (await api(first.base, 'GET', `/v1/batches/${batch.data.id}`)).data.generated > 0, 30_000, 'the batch to start');
+    await eventually(
+      async () => (await api(first.base, 'GET', `/v1/batches/${batch.data.id}`)).data.generated > 0,
+      30_000,
+      'the batch to start',
+    );
 
     const upload = slowUpload(first.base, partner.data.id, 1000);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -132,12 +155,18 @@ describe('SIGTERM under load', () => {
       expect(rows[0]).toMatchObject({ attempts: 0, locked_by: null });
 
       const second = await startService();
-      const done = await eventually(async () => {
-        const { data } = await api(second.base, 'GET', `/v1/batches/${batch.data.id}`);
-        return data.status !== 'pending' && data;
-      }, 60_000, 'the next process to finish the batch');
+      const done = await eventually(
+        async () => {
+          const { data } = await api(second.base, 'GET', `/v1/batches/${batch.data.id}`);
+          return data.status !== 'pending' && data;
+        },
+        60_000,
+        'the next process to finish the batch',
+      );
       expect(done).toMatchObject({ status: 'active', generated: BATCH });
-      const { rows: counted } = await db.query('SELECT count(*)::int AS n FROM codes WHERE source_id = $1', [batch.data.id]);
+      const { rows: counted } = await db.query('SELECT count(*)::int AS n FROM codes WHERE source_id = $1', [
+        batch.data.id,
+      ]);
       expect(counted[0].n).toBe(BATCH);
     } finally {
       await db.end();

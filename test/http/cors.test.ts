@@ -10,7 +10,11 @@ const preflight = (t: TestApp, origin: string) =>
   t.app.inject({
     method: 'OPTIONS',
     url: '/v1/claims',
-    headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type, idempotency-key' },
+    headers: {
+      origin,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization, content-type, idempotency-key',
+    },
   });
 
 describe('CORS_ORIGINS set', () => {
@@ -27,7 +31,12 @@ describe('CORS_ORIGINS set', () => {
   });
 
   it('lets a listed origin read the answer and its headers', async () => {
-    const res = await t.call('client', { method: 'POST', url: '/v1/claims/validate', payload: { code: 'NONE', customer_id: 'c' }, headers: { origin: SHOP } });
+    const res = await t.call('client', {
+      method: 'POST',
+      url: '/v1/claims/validate',
+      payload: { code: 'NONE', customer_id: 'c' },
+      headers: { origin: SHOP },
+    });
     expect(res.statusCode).toBe(404);
     expect(res.headers['access-control-allow-origin']).toBe(SHOP);
     expect(String(res.headers['access-control-expose-headers'])).toContain('idempotent-replayed');
@@ -38,7 +47,11 @@ describe('CORS_ORIGINS set', () => {
   it('gives any other origin nothing to read', async () => {
     const res = await preflight(t, 'https://evil.example.net');
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
-    const read = await t.call('client', { method: 'GET', url: '/v1/lists', headers: { origin: 'https://evil.example.net' } });
+    const read = await t.call('client', {
+      method: 'GET',
+      url: '/v1/lists',
+      headers: { origin: 'https://evil.example.net' },
+    });
     expect(read.headers['access-control-allow-origin']).toBeUndefined();
   });
 });

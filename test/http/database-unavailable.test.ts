@@ -61,14 +61,24 @@ const bearer = (role: 'admin' | 'agent' | 'client') => ({ authorization: `Bearer
  * where the work itself meets the database, as when it goes away mid-request.
  */
 async function remember(role: 'admin' | 'agent' | 'client') {
-  expect((await t.app.inject({ method: 'GET', url: '/v1/offers', headers: bearer(role) })).statusCode).toBe(role === 'client' ? 403 : 200);
+  expect((await t.app.inject({ method: 'GET', url: '/v1/offers', headers: bearer(role) })).statusCode).toBe(
+    role === 'client' ? 403 : 200,
+  );
 }
 
 describe('an unreachable database', () => {
   it('GET /v1/lists → 503 database_unavailable with Retry-After, also when the key lookup is what fails', async () => {
-    const message = await expectUnavailable(unreachable.app, { method: 'GET', url: '/v1/lists', headers: bearer('agent') });
+    const message = await expectUnavailable(unreachable.app, {
+      method: 'GET',
+      url: '/v1/lists',
+      headers: bearer('agent'),
+    });
     expect(message).toMatch(/retry/);
-    await expectUnavailable(unreachable.app, { method: 'GET', url: '/v1/lists', headers: { authorization: 'Bearer pk_unknown' } });
+    await expectUnavailable(unreachable.app, {
+      method: 'GET',
+      url: '/v1/lists',
+      headers: { authorization: 'Bearer pk_unknown' },
+    });
     await remember('agent');
     await expectUnavailable(unreachable.app, { method: 'GET', url: '/v1/lists', headers: bearer('agent') });
   });
@@ -76,7 +86,12 @@ describe('an unreachable database', () => {
   it('a claim without Idempotency-Key is told that it may have been applied, and where to check', async () => {
     await remember('client');
     const payload = { code: 'SPRING', customer_id: 'c-1' };
-    const message = await expectUnavailable(unreachable.app, { method: 'POST', url: '/v1/claims', payload, headers: bearer('client') });
+    const message = await expectUnavailable(unreachable.app, {
+      method: 'POST',
+      url: '/v1/claims',
+      payload,
+      headers: bearer('client'),
+    });
     expect(message).toMatch(/may or may not have been applied/);
     expect(message).toContain('GET /v1/customers/{customer_id}/claims');
     expect(message).toMatch(/Idempotency-Key/);
@@ -84,7 +99,12 @@ describe('an unreachable database', () => {
 
   it('a claim whose key lookup failed has not begun: it is only told to retry', async () => {
     const headers = { authorization: 'Bearer never-seen-before-key-0123' };
-    const message = await expectUnavailable(unreachable.app, { method: 'POST', url: '/v1/claims', payload: { code: 'SPRING', customer_id: 'c-1' }, headers });
+    const message = await expectUnavailable(unreachable.app, {
+      method: 'POST',
+      url: '/v1/claims',
+      payload: { code: 'SPRING', customer_id: 'c-1' },
+      headers,
+    });
     expect(message).not.toMatch(/may or may not/);
     expect(message).toMatch(/retry/);
   });
@@ -92,14 +112,24 @@ describe('an unreachable database', () => {
   it('a claim with Idempotency-Key is told that retrying with it is safe', async () => {
     await remember('client');
     const headers = { ...bearer('client'), 'idempotency-key': 'retry-me-1' };
-    const message = await expectUnavailable(unreachable.app, { method: 'POST', url: '/v1/claims', payload: { code: 'SPRING', customer_id: 'c-1' }, headers });
+    const message = await expectUnavailable(unreachable.app, {
+      method: 'POST',
+      url: '/v1/claims',
+      payload: { code: 'SPRING', customer_id: 'c-1' },
+      headers,
+    });
     expect(message).toMatch(/same Idempotency-Key is safe/);
     expect(message).not.toMatch(/may or may not/);
   });
 
   it('a reversal without Idempotency-Key gets the warning too', async () => {
     await remember('agent');
-    const options = { method: 'POST' as const, url: '/v1/claims/1/reversal', payload: { reason: 'mistake' }, headers: bearer('agent') };
+    const options = {
+      method: 'POST' as const,
+      url: '/v1/claims/1/reversal',
+      payload: { reason: 'mistake' },
+      headers: bearer('agent'),
+    };
     const message = await expectUnavailable(unreachable.app, options);
     expect(message).toMatch(/the reversal may or may not have been applied/);
     expect(message).toContain('GET /v1/claims/{id}');
@@ -138,7 +168,8 @@ describe('an unreachable database', () => {
 
 describe('isDatabaseUnavailable', () => {
   const pgError = (code: string) => Object.assign(new Error(`pg ${code}`), { code, severity: 'FATAL' });
-  const nodeError = (code: string) => Object.assign(new Error(`connect ${code}`), { code, errno: -1, syscall: 'connect' });
+  const nodeError = (code: string) =>
+    Object.assign(new Error(`connect ${code}`), { code, errno: -1, syscall: 'connect' });
 
   it('says yes for lost or refused connections and a server that cannot take work', () => {
     for (const code of ['08000', '08001', '08003', '08006', '57P01', '57P02', '57P03', '53300', '53100', '53200']) {
@@ -156,7 +187,11 @@ describe('isDatabaseUnavailable', () => {
     ]) {
       expect(isDatabaseUnavailable(new Error(message)), message).toBe(true);
     }
-    expect(isDatabaseUnavailable(new AggregateError([nodeError('ECONNREFUSED'), nodeError('ECONNREFUSED')], 'connect failed'))).toBe(true);
+    expect(
+      isDatabaseUnavailable(
+        new AggregateError([nodeError('ECONNREFUSED'), nodeError('ECONNREFUSED')], 'connect failed'),
+      ),
+    ).toBe(true);
   });
 
   it('says no for refusals of the statement itself and for anything else', () => {
@@ -166,7 +201,14 @@ describe('isDatabaseUnavailable', () => {
     // 08P01 (protocol violation) is a bug of the client's. An SQLSTATE-like code without a
     // severity is not PostgreSQL's; a severity decides.
     expect(isDatabaseUnavailable(Object.assign(new Error('x'), { code: '08006' }))).toBe(false);
-    for (const value of [new Error('boom'), new TypeError('Cannot read properties of undefined'), null, undefined, 'Connection terminated', { code: 'ECONNREFUSED' }]) {
+    for (const value of [
+      new Error('boom'),
+      new TypeError('Cannot read properties of undefined'),
+      null,
+      undefined,
+      'Connection terminated',
+      { code: 'ECONNREFUSED' },
+    ]) {
       expect(isDatabaseUnavailable(value)).toBe(false);
     }
   });

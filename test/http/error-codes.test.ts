@@ -14,7 +14,10 @@ function documentedCodes(): Map<string, string> {
   const rows = table.split('\n').filter((line) => /^\| `/.test(line));
   const codes = new Map<string, string>();
   for (const row of rows) {
-    const [names, status] = row.split('|').slice(1, 3).map((cell) => cell.trim());
+    const [names, status] = row
+      .split('|')
+      .slice(1, 3)
+      .map((cell) => cell.trim());
     for (const [, code] of names!.matchAll(/`([a-z_]+)`/g)) codes.set(code!, status!);
   }
   return codes;
@@ -40,7 +43,8 @@ describe('error codes', () => {
           if (Number(status) < 400) continue;
           const codes: ErrorCode[] = response.content['application/json'].schema.properties.error.properties.code.enum;
           expect(codes.length, `${method} ${path} ${status}`).toBeGreaterThan(0);
-          for (const code of codes) expect(ERROR_CODES[code]?.[0], `${method} ${path} ${status} ${code}`).toBe(Number(status));
+          for (const code of codes)
+            expect(ERROR_CODES[code]?.[0], `${method} ${path} ${status} ${code}`).toBe(Number(status));
         }
       }
     }
@@ -49,6 +53,9 @@ describe('error codes', () => {
     expect(claim['409'].content['application/json'].schema.properties.error.properties.code.enum).toEqual(
       expect.arrayContaining(['list_cap_reached', 'code_already_claimed', 'idempotency_key_in_progress']),
     );
-    expect(claim['429'].content['application/json'].schema.properties.error.properties.code.enum).toEqual(['customer_locked_out', 'rate_limited']);
+    expect(claim['429'].content['application/json'].schema.properties.error.properties.code.enum).toEqual([
+      'customer_locked_out',
+      'rate_limited',
+    ]);
   });
 });

@@ -14,7 +14,9 @@ const json = { 'content-type': 'application/json' };
 /** Calls, then checks the status and that the body is exactly {"error": {code, message, details?}}. */
 async function expectError(role: UserRole | null, options: InjectOptions, status: number, code: string) {
   const res = await t.call(role, options);
-  expect(res.statusCode, `${options.method} ${String(options.url).slice(0, 80)}: ${res.body.slice(0, 200)}`).toBe(status);
+  expect(res.statusCode, `${options.method} ${String(options.url).slice(0, 80)}: ${res.body.slice(0, 200)}`).toBe(
+    status,
+  );
   expect(res.headers['content-type']).toMatch(/^application\/json/);
   expect(Object.keys(res.data)).toEqual(['error']);
   const keys = Object.keys(res.data.error).sort();
@@ -31,13 +33,23 @@ const detailPaths = (res: { data: any }) => (res.data.error.details?.fields ?? [
 describe('request bodies', () => {
   it('malformed JSON → 400 validation_failed', async () => {
     for (const payload of ['{"id": "a", ', '{id: "a"}', "{'id':'a'}", '{"id":"a","name":"b"}}', 'nul']) {
-      await expectError('admin', { method: 'POST', url: '/v1/offers', payload, headers: json }, 400, 'validation_failed');
+      await expectError(
+        'admin',
+        { method: 'POST', url: '/v1/offers', payload, headers: json },
+        400,
+        'validation_failed',
+      );
     }
   });
 
   it('an empty JSON body, an array or null where an object is expected → 400', async () => {
     for (const payload of ['', '[]', 'null', '"text"', '42']) {
-      await expectError('admin', { method: 'POST', url: '/v1/offers', payload, headers: json }, 400, 'validation_failed');
+      await expectError(
+        'admin',
+        { method: 'POST', url: '/v1/offers', payload, headers: json },
+        400,
+        'validation_failed',
+      );
     }
   });
 
@@ -55,9 +67,19 @@ describe('request bodies', () => {
   });
 
   it('a wrong type is not coerced → 400 naming the field', async () => {
-    const res = await expectError('admin', { method: 'POST', url: '/v1/api-keys', payload: { name: 123, role: 'admin' } }, 400, 'validation_failed');
+    const res = await expectError(
+      'admin',
+      { method: 'POST', url: '/v1/api-keys', payload: { name: 123, role: 'admin' } },
+      400,
+      'validation_failed',
+    );
     expect(detailPaths(res)).toEqual(['body.name']);
-    const nested = await expectError('admin', { method: 'POST', url: '/v1/offers', payload: { id: ['a'], name: { x: 1 } } }, 400, 'validation_failed');
+    const nested = await expectError(
+      'admin',
+      { method: 'POST', url: '/v1/offers', payload: { id: ['a'], name: { x: 1 } } },
+      400,
+      'validation_failed',
+    );
     expect(detailPaths(nested)).toEqual(expect.arrayContaining(['body.id', 'body.name']));
   });
 
@@ -65,12 +87,19 @@ describe('request bodies', () => {
     const payload = JSON.stringify({ id: 'big', name: 'x'.repeat(BODY_LIMIT * 2) });
     await expectError('admin', { method: 'POST', url: '/v1/offers', payload, headers: json }, 413, 'payload_too_large');
     const just = JSON.stringify({ id: 'small', name: 'x'.repeat(150) });
-    expect((await t.call('admin', { method: 'POST', url: '/v1/offers', payload: just, headers: json })).statusCode).toBe(201);
+    expect(
+      (await t.call('admin', { method: 'POST', url: '/v1/offers', payload: just, headers: json })).statusCode,
+    ).toBe(201);
   });
 
   it('a content type the route does not take → 415', async () => {
     for (const type of ['application/xml', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded']) {
-      await expectError('admin', { method: 'POST', url: '/v1/offers', payload: 'id=a&name=b', headers: { 'content-type': type } }, 415, 'unsupported_media_type');
+      await expectError(
+        'admin',
+        { method: 'POST', url: '/v1/offers', payload: 'id=a&name=b', headers: { 'content-type': type } },
+        415,
+        'unsupported_media_type',
+      );
     }
   });
 
@@ -80,7 +109,12 @@ describe('request bodies', () => {
       '{"id": "proto", "name": "p", "constructor": {"prototype": {"polluted": true}}}',
       '{"id": "proto", "name": {"__proto__": {"polluted": true}}}',
     ]) {
-      await expectError('admin', { method: 'POST', url: '/v1/offers', payload, headers: json }, 400, 'validation_failed');
+      await expectError(
+        'admin',
+        { method: 'POST', url: '/v1/offers', payload, headers: json },
+        400,
+        'validation_failed',
+      );
     }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     const { rows } = await t.pool.query('SELECT 1 FROM offers WHERE id = $1', ['proto']);
@@ -98,9 +132,20 @@ describe('paths and queries', () => {
 
   it('a bad cursor → 400', async () => {
     const forged = Buffer.from(JSON.stringify(['1; DROP TABLE api_keys'])).toString('base64url');
-    for (const cursor of ['garbage', '!!!', Buffer.from('[1,2]').toString('base64url'), Buffer.from('{}').toString('base64url'), 'x'.repeat(600)]) {
+    for (const cursor of [
+      'garbage',
+      '!!!',
+      Buffer.from('[1,2]').toString('base64url'),
+      Buffer.from('{}').toString('base64url'),
+      'x'.repeat(600),
+    ]) {
       for (const url of ['/v1/api-keys', '/v1/audit', '/v1/offers', '/v1/point-accounts']) {
-        await expectError('admin', { method: 'GET', url: `${url}?cursor=${encodeURIComponent(cursor)}` }, 400, 'validation_failed');
+        await expectError(
+          'admin',
+          { method: 'GET', url: `${url}?cursor=${encodeURIComponent(cursor)}` },
+          400,
+          'validation_failed',
+        );
       }
     }
     // Numeric keys are checked before they reach SQL; a text key is only ever a parameter.
@@ -114,7 +159,12 @@ describe('paths and queries', () => {
 
   it('limit outside 1–1000 or not a number → 400', async () => {
     for (const limit of ['0', '5000', '1001', '-1', 'ten', '1.5', '']) {
-      const res = await expectError('admin', { method: 'GET', url: `/v1/api-keys?limit=${limit}` }, 400, 'validation_failed');
+      const res = await expectError(
+        'admin',
+        { method: 'GET', url: `/v1/api-keys?limit=${limit}` },
+        400,
+        'validation_failed',
+      );
       expect(detailPaths(res)).toEqual(['querystring.limit']);
     }
     expect((await t.call('admin', { method: 'GET', url: '/v1/api-keys?limit=1000' })).statusCode).toBe(200);
@@ -122,7 +172,12 @@ describe('paths and queries', () => {
   });
 
   it('an unknown query parameter → 400', async () => {
-    const res = await expectError('admin', { method: 'GET', url: '/v1/audit?entity=api_key' }, 400, 'validation_failed');
+    const res = await expectError(
+      'admin',
+      { method: 'GET', url: '/v1/audit?entity=api_key' },
+      400,
+      'validation_failed',
+    );
     expect(detailPaths(res)).toEqual(['querystring.entity']);
   });
 
@@ -149,7 +204,11 @@ describe('request ids', () => {
     expect(err.headers['x-request-id']).toEqual(expect.any(String));
     expect(err.headers['x-request-id']).not.toBe(ok.headers['x-request-id']);
 
-    const echoed = await t.call('admin', { method: 'GET', url: '/v1/audit', headers: { 'x-request-id': 'lb-7f3a.42_x' } });
+    const echoed = await t.call('admin', {
+      method: 'GET',
+      url: '/v1/audit',
+      headers: { 'x-request-id': 'lb-7f3a.42_x' },
+    });
     expect(echoed.headers['x-request-id']).toBe('lb-7f3a.42_x');
 
     for (const given of ['has space', 'x'.repeat(65), '<script>', 'a\\b']) {
@@ -182,14 +241,20 @@ describe('constraints only the database enforces', () => {
       await t.pool.query(undo);
     }
   }
-  const createOffer = (id: string, name: string) => ({ method: 'POST' as const, url: '/v1/offers', payload: { id, name } });
-  const expectNoSql = (res: { body: string }) => expect(res.body).not.toMatch(/offers|constraint|violates|test_|\(name\)/i);
+  const createOffer = (id: string, name: string) => ({
+    method: 'POST' as const,
+    url: '/v1/offers',
+    payload: { id, name },
+  });
+  const expectNoSql = (res: { body: string }) =>
+    expect(res.body).not.toMatch(/offers|constraint|violates|test_|\(name\)/i);
 
   it('a CHECK violation (23514) → 400 validation_failed, without SQL detail', async () => {
     await withSchemaChange(
       "ALTER TABLE offers ADD CONSTRAINT offers_test_check CHECK (name <> 'refused by check')",
       'ALTER TABLE offers DROP CONSTRAINT offers_test_check',
-      async () => expectNoSql(await expectError('admin', createOffer('checked', 'refused by check'), 400, 'validation_failed')),
+      async () =>
+        expectNoSql(await expectError('admin', createOffer('checked', 'refused by check'), 400, 'validation_failed')),
     );
   });
 
@@ -208,7 +273,8 @@ describe('constraints only the database enforces', () => {
     await withSchemaChange(
       'ALTER TABLE offers ADD COLUMN test_required text NOT NULL DEFAULT $$x$$; ALTER TABLE offers ALTER COLUMN test_required DROP DEFAULT',
       'ALTER TABLE offers DROP COLUMN test_required',
-      async () => expectNoSql(await expectError('admin', createOffer('not-null', 'Not null'), 400, 'validation_failed')),
+      async () =>
+        expectNoSql(await expectError('admin', createOffer('not-null', 'Not null'), 400, 'validation_failed')),
     );
     await withSchemaChange(
       'ALTER TABLE offers ADD COLUMN test_owner text DEFAULT $$nobody$$, ADD FOREIGN KEY (test_owner) REFERENCES customers (id) NOT VALID',
@@ -236,7 +302,9 @@ describe('requests Node refuses before Fastify sees them', () => {
     const text = Buffer.concat(chunks).toString('utf8');
     const [head = '', body = ''] = text.split('\r\n\r\n', 2);
     const [statusLine = '', ...lines] = head.split('\r\n');
-    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    const headers = Object.fromEntries(
+      lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+    );
     return { status: Number(statusLine.split(' ')[1]), statusLine, headers, body };
   }
 
@@ -260,13 +328,25 @@ describe('requests Node refuses before Fastify sees them', () => {
   });
 
   it('a NUL or a control character in a header → 400 validation_failed', async () => {
-    await expectRawError(Buffer.from('GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Bad: a\u0000b\r\n\r\n', 'latin1'), 400, 'validation_failed');
-    await expectRawError(Buffer.from('GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Bad: a\u0001b\r\n\r\n', 'latin1'), 400, 'validation_failed');
+    await expectRawError(
+      Buffer.from('GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Bad: a\u0000b\r\n\r\n', 'latin1'),
+      400,
+      'validation_failed',
+    );
+    await expectRawError(
+      Buffer.from('GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Bad: a\u0001b\r\n\r\n', 'latin1'),
+      400,
+      'validation_failed',
+    );
     await expectRawError('GET /healthz HTTP/1.1\r\nHost: localhost\r\nBad Name: x\r\n\r\n', 400, 'validation_failed');
   });
 
   it('headers over the limit (80 KB) → 431 headers_too_large', async () => {
-    await expectRawError(`GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(80_000)}\r\n\r\n`, 431, 'headers_too_large');
+    await expectRawError(
+      `GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(80_000)}\r\n\r\n`,
+      431,
+      'headers_too_large',
+    );
   });
 
   it('an HTTP/1.1 request without Host → 400 validation_failed; HTTP/1.0 needs none', async () => {

@@ -40,7 +40,11 @@ describe('a generated client', () => {
     expect(account.response.status).toBe(201);
     await admin.POST('/v1/point-sources', { body: { key: 'promo', name: 'Promo' } });
     const list = await admin.POST('/v1/lists', {
-      body: { name: 'Generated client', type: 'single_use', outcome: { points: { amount: 50, account: 'spendable', source: 'promo' } } },
+      body: {
+        name: 'Generated client',
+        type: 'single_use',
+        outcome: { points: { amount: 50, account: 'spendable', source: 'promo' } },
+      },
     });
     expect(list.response.status).toBe(201);
     const listId = list.data!.id;
@@ -61,13 +65,25 @@ describe('a generated client', () => {
       const { data } = await agent.GET('/v1/batches/{id}', { params: { path: { id: batch.data!.id } } });
       return data?.status === 'active' ? data : undefined;
     });
-    const exported = await admin.GET('/v1/batches/{id}/export', { params: { path: { id: batch.data!.id }, query: { format: 'csv' } }, parseAs: 'text' });
+    const exported = await admin.GET('/v1/batches/{id}/export', {
+      params: { path: { id: batch.data!.id }, query: { format: 'csv' } },
+      parseAs: 'text',
+    });
     expect(exported.response.headers.get('content-type')).toMatch(/^text\/csv/);
-    const codes = exported.data!.trim().split('\n').slice(1).map((line) => line.split(',')[0]!);
+    const codes = exported
+      .data!.trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(',')[0]!);
     expect(codes).toHaveLength(20);
 
-    expect((await client.PUT('/v1/customers/{id}', { params: { path: { id: 'gen-1' } }, body: { name: 'Gen' } })).response.status).toBe(201);
-    const validated = await client.POST('/v1/claims/validate', { body: { code: codes[0]!.toLowerCase(), customer_id: 'gen-1' } });
+    expect(
+      (await client.PUT('/v1/customers/{id}', { params: { path: { id: 'gen-1' } }, body: { name: 'Gen' } })).response
+        .status,
+    ).toBe(201);
+    const validated = await client.POST('/v1/claims/validate', {
+      body: { code: codes[0]!.toLowerCase(), customer_id: 'gen-1' },
+    });
     expect(validated.data!.outcome.points?.amount).toBe(50);
     const claimed = await client.POST('/v1/claims', {
       params: { header: { 'Idempotency-Key': 'order-1' } },
@@ -82,9 +98,14 @@ describe('a generated client', () => {
 
     const found = await agent.GET('/v1/codes/{code}', { params: { path: { code: codes[0]! } } });
     expect(found.data!.status).toBe('claimed');
-    const report = await agent.GET('/v1/troubleshoot', { params: { query: { code: codes[0]!, customer_id: 'gen-1' } } });
+    const report = await agent.GET('/v1/troubleshoot', {
+      params: { query: { code: codes[0]!, customer_id: 'gen-1' } },
+    });
     expect(report.data!.verdict?.would_succeed).toBe(false);
-    const reversed = await agent.POST('/v1/claims/{id}/reversal', { params: { path: { id: claimed.data!.claim.id } }, body: { reason: 'test' } });
+    const reversed = await agent.POST('/v1/claims/{id}/reversal', {
+      params: { path: { id: claimed.data!.claim.id } },
+      body: { reason: 'test' },
+    });
     expect(reversed.data!.reversed).toBe(true);
     const claims = await agent.GET('/v1/customers/{id}/claims', { params: { path: { id: 'gen-1' } } });
     expect(claims.data!.items.map((c) => c.reversed)).toEqual([true]);
@@ -92,7 +113,9 @@ describe('a generated client', () => {
 
   it('uploads third-party codes and reads the rejected rows back', async () => {
     const admin = clientFor('admin');
-    const list = await admin.POST('/v1/lists', { body: { name: 'Partner codes', type: 'third_party', outcome: { tags: ['partner'] } } });
+    const list = await admin.POST('/v1/lists', {
+      body: { name: 'Partner codes', type: 'third_party', outcome: { tags: ['partner'] } },
+    });
     const file = 'code\nPARTNER-0001\nPARTNER-0002\nPARTNER-0001\n';
     const created = await admin.POST('/v1/lists/{id}/imports', {
       params: { path: { id: list.data!.id }, query: { name: 'partner file' } },

@@ -19,7 +19,9 @@ async function until(what: string, check: () => boolean | Promise<boolean>, dead
 }
 
 const jobCount = async (task: string) =>
-  Number((await t.pool.query(`SELECT count(*) FROM graphile_worker.jobs WHERE task_identifier = $1`, [task])).rows[0].count);
+  Number(
+    (await t.pool.query(`SELECT count(*) FROM graphile_worker.jobs WHERE task_identifier = $1`, [task])).rows[0].count,
+  );
 
 let runner: Worker | null = null;
 afterEach(async () => {
@@ -42,7 +44,12 @@ describe('job queue', () => {
     await transaction(t.pool, (tx) => enqueue(tx, 'test_task', { marker: 'committed-1' }));
     expect(await jobCount('test_task')).toBe(1);
 
-    runner = await startWorker(t.pool, silent, { test_task: async (payload) => void ran.push(payload) }, { concurrency: 1 });
+    runner = await startWorker(
+      t.pool,
+      silent,
+      { test_task: async (payload) => void ran.push(payload) },
+      { concurrency: 1 },
+    );
     await until('the committed job to run', () => ran.length >= 1);
 
     // A job enqueued while the worker runs is picked up too (LISTEN/NOTIFY or polling).
@@ -55,7 +62,12 @@ describe('job queue', () => {
 
   it('keeps a job that is enqueued but not yet committed invisible to the worker', async () => {
     const ran: string[] = [];
-    runner = await startWorker(t.pool, silent, { held_task: async (payload) => void ran.push((payload as { n: string }).n) }, { concurrency: 1 });
+    runner = await startWorker(
+      t.pool,
+      silent,
+      { held_task: async (payload) => void ran.push((payload as { n: string }).n) },
+      { concurrency: 1 },
+    );
     const client = await t.pool.connect();
     try {
       await client.query('BEGIN');
@@ -85,14 +97,17 @@ describe('job queue', () => {
     );
     await transaction(t.pool, (tx) => enqueue(tx, 'flaky', {}, { maxAttempts: 1 }));
     await until('the job to fail', async () => {
-      const { rows } = await t.pool.query(`SELECT attempts, last_error FROM graphile_worker.jobs WHERE task_identifier = 'flaky'`);
+      const { rows } = await t.pool.query(
+        `SELECT attempts, last_error FROM graphile_worker.jobs WHERE task_identifier = 'flaky'`,
+      );
       return rows[0]?.attempts === 1 && String(rows[0].last_error).includes('smtp down');
     });
     expect(attempts).toBe(1);
     await runner.stop();
     runner = null;
 
-    for (const n of [1, 2, 3]) await transaction(t.pool, (tx) => enqueue(tx, 'keyed', { n }, { jobKey: 'one-per-key' }));
+    for (const n of [1, 2, 3])
+      await transaction(t.pool, (tx) => enqueue(tx, 'keyed', { n }, { jobKey: 'one-per-key' }));
     // The public jobs view omits payloads; the private table holds them.
     const { rows } = await t.pool.query(
       `SELECT j.payload FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks k ON k.id = j.task_id
@@ -130,12 +145,24 @@ describe('dead and live workers', () => {
     let starts = 0;
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
-    runner = await startWorker(t.pool, silent, { long_task: async () => { starts++; await held; } }, { concurrency: 2, deadAfterSeconds: 1 });
+    runner = await startWorker(
+      t.pool,
+      silent,
+      {
+        long_task: async () => {
+          starts++;
+          await held;
+        },
+      },
+      { concurrency: 2, deadAfterSeconds: 1 },
+    );
     await transaction(t.pool, (tx) => enqueue(tx, 'long_task', {}));
     await until('the long job to start', () => starts === 1);
     await new Promise((resolve) => setTimeout(resolve, 3500)); // > 3 × WORKER_DEAD_AFTER of 1 s
     expect(starts).toBe(1);
-    const { rows } = await t.pool.query(`SELECT locked_by FROM graphile_worker.jobs WHERE task_identifier = 'long_task'`);
+    const { rows } = await t.pool.query(
+      `SELECT locked_by FROM graphile_worker.jobs WHERE task_identifier = 'long_task'`,
+    );
     expect(rows[0].locked_by).not.toBeNull();
     release();
     await until('the long job to finish', async () => (await jobCount('long_task')) === 0);
@@ -147,7 +174,12 @@ describe('dead and live workers', () => {
     // A worker that locked the job and died: locked long ago, no heartbeat.
     await t.pool.query(`UPDATE graphile_worker._private_jobs SET locked_by = 'worker-gone', locked_at = now() - interval '1 minute'
                          WHERE task_id = (SELECT id FROM graphile_worker._private_tasks WHERE identifier = 'orphan_task')`);
-    runner = await startWorker(t.pool, silent, { orphan_task: async (p) => void ran.push((p as { n: string }).n) }, { concurrency: 1, deadAfterSeconds: 2 });
+    runner = await startWorker(
+      t.pool,
+      silent,
+      { orphan_task: async (p) => void ran.push((p as { n: string }).n) },
+      { concurrency: 1, deadAfterSeconds: 2 },
+    );
     await until('the orphaned job to run', () => ran.length === 1);
     expect(ran).toEqual(['x']);
   });

@@ -22,7 +22,13 @@ afterEach(async () => {
 
 const jobRows = async (task: string) =>
   (
-    await t.pool.query<{ attempts: number; max_attempts: number; key: string | null; locked_by: string | null; last_error: string | null }>(
+    await t.pool.query<{
+      attempts: number;
+      max_attempts: number;
+      key: string | null;
+      locked_by: string | null;
+      last_error: string | null;
+    }>(
       `SELECT j.attempts, j.max_attempts, j.key, j.locked_by, j.last_error
          FROM graphile_worker._private_jobs j JOIN graphile_worker._private_tasks k ON k.id = j.task_id
         WHERE k.identifier = $1 ORDER BY j.id`,
@@ -40,7 +46,12 @@ describe('a worker slot that graphile-worker ends', () => {
     await t.pool.query(`CREATE TRIGGER refuse_completion BEFORE DELETE ON graphile_worker._private_jobs
                         FOR EACH ROW EXECUTE FUNCTION refuse_job_completion()`);
     let runs = 0;
-    runner = await startWorker(t.pool, silent, { once: async () => void runs++ }, { concurrency: 2, deadAfterSeconds: 3, restartWaitMs: 1500 });
+    runner = await startWorker(
+      t.pool,
+      silent,
+      { once: async () => void runs++ },
+      { concurrency: 2, deadAfterSeconds: 3, restartWaitMs: 1500 },
+    );
     t.app.worker = runner;
     try {
       expect((await t.call(null, { method: 'GET', url: '/readyz' })).statusCode).toBe(200);
@@ -76,7 +87,12 @@ describe('interruptions do not use up attempts', () => {
     // As a kill -9 leaves it: locked by a worker with no heartbeat, its attempts all counted.
     await t.pool.query(`UPDATE graphile_worker._private_jobs SET locked_by = 'worker-killed', locked_at = now() - interval '1 minute', attempts = 3
                          WHERE key = 'killed'`);
-    runner = await startWorker(t.pool, silent, { killed_task: async (p) => void ran.push((p as { n: string }).n) }, { concurrency: 1, deadAfterSeconds: 2 });
+    runner = await startWorker(
+      t.pool,
+      silent,
+      { killed_task: async (p) => void ran.push((p as { n: string }).n) },
+      { concurrency: 1, deadAfterSeconds: 2 },
+    );
     await eventually(async () => ran.length === 1, 15_000, 'the killed job to run again');
     await eventually(async () => (await jobRows('killed_task')).length === 0, 10_000, 'the job to complete');
     expect(ran).toEqual(['x']);
@@ -122,7 +138,9 @@ describe('interruptions do not use up attempts', () => {
       work: async (_p, signal) => {
         if (++started === 1) {
           // While this runs, the job is handed back from elsewhere (a deadline, a reclaim).
-          await t.pool.query(`SELECT graphile_worker.force_unlock_workers(array_agg(locked_by)) FROM graphile_worker.jobs WHERE key = 'taken'`);
+          await t.pool.query(
+            `SELECT graphile_worker.force_unlock_workers(array_agg(locked_by)) FROM graphile_worker.jobs WHERE key = 'taken'`,
+          );
           await new Promise<void>((resolve) => signal!.addEventListener('abort', () => resolve(), { once: true }));
           throw new Error('interrupted by shutdown');
         }
@@ -134,7 +152,11 @@ describe('interruptions do not use up attempts', () => {
     });
     runner = await startWorker(t.pool, silent, { taken_job: task }, { concurrency: 1 });
     await transaction(t.pool, (tx) => enqueue(tx, 'taken_job', {}, { jobKey: 'taken', maxAttempts: 5 }));
-    await eventually(async () => started === 1 && (await jobRows('taken_job'))[0]?.locked_by === null, 10_000, 'the job to be taken away');
+    await eventually(
+      async () => started === 1 && (await jobRows('taken_job'))[0]?.locked_by === null,
+      10_000,
+      'the job to be taken away',
+    );
     await runner.stop();
     runner = null;
     // One row, still there to run: not deleted as completed, not doubled by a hand-back.
@@ -177,18 +199,34 @@ describe('interruptions do not use up attempts', () => {
 
 describe('a batch whose job gave up', () => {
   it('is marked failed with the job error and gives its format room back; a batch whose job lives is left alone', async () => {
-    const list = await t.call('admin', { method: 'POST', url: '/v1/lists', payload: { name: 'Abandoned', type: 'single_use', outcome: { tags: ['x'] } } });
+    const list = await t.call('admin', {
+      method: 'POST',
+      url: '/v1/lists',
+      payload: { name: 'Abandoned', type: 'single_use', outcome: { tags: ['x'] } },
+    });
     const format = { length: 8, charset: 'numeric' };
-    const reserved = async () => Number((await t.pool.query(`SELECT coalesce(sum(reserved), 0) AS r FROM code_formats`)).rows[0].r);
+    const reserved = async () =>
+      Number((await t.pool.query(`SELECT coalesce(sum(reserved), 0) AS r FROM code_formats`)).rows[0].r);
     const before = await reserved();
-    const given = await t.call('admin', { method: 'POST', url: `/v1/lists/${list.data.id}/batches`, payload: { count: 500, format } });
-    const alive = await t.call('admin', { method: 'POST', url: `/v1/lists/${list.data.id}/batches`, payload: { count: 300, format } });
+    const given = await t.call('admin', {
+      method: 'POST',
+      url: `/v1/lists/${list.data.id}/batches`,
+      payload: { count: 500, format },
+    });
+    const alive = await t.call('admin', {
+      method: 'POST',
+      url: `/v1/lists/${list.data.id}/batches`,
+      payload: { count: 300, format },
+    });
     expect(await reserved()).toBe(before + 800);
     // The first batch's job used its last attempt (a process killed during it) a while ago.
-    await t.pool.query(`UPDATE batches SET created_at = now() - interval '5 minutes' WHERE id = ANY($1)`, [[given.data.id, alive.data.id]]);
-    await t.pool.query(`UPDATE graphile_worker._private_jobs SET attempts = max_attempts, last_error = 'Connection terminated unexpectedly' WHERE key = $1`, [
-      `batch:${given.data.id}`,
+    await t.pool.query(`UPDATE batches SET created_at = now() - interval '5 minutes' WHERE id = ANY($1)`, [
+      [given.data.id, alive.data.id],
     ]);
+    await t.pool.query(
+      `UPDATE graphile_worker._private_jobs SET attempts = max_attempts, last_error = 'Connection terminated unexpectedly' WHERE key = $1`,
+      [`batch:${given.data.id}`],
+    );
 
     expect(await failAbandonedBatches(t.pool)).toBe(1);
     const failed = (await t.call('agent', { method: 'GET', url: `/v1/batches/${given.data.id}` })).data;

@@ -34,7 +34,13 @@ async function all(query: string, limit = 2): Promise<ListView[]> {
 
 beforeAll(async () => {
   const specs = [
-    { name: 'Summer 10% off', type: 'single_use', starts_at: at(-2 * HOUR), ends_at: at(5 * HOUR), redemption_cap: 100 },
+    {
+      name: 'Summer 10% off',
+      type: 'single_use',
+      starts_at: at(-2 * HOUR),
+      ends_at: at(5 * HOUR),
+      redemption_cap: 100,
+    },
     { name: 'Winter sale', type: 'multi_use', code: 'WINTER', starts_at: at(-3 * HOUR), redemption_cap: 5 },
     { name: 'winter_partner', type: 'third_party', starts_at: at(2 * HOUR) },
     { name: 'Autumn', type: 'multi_use', code: 'AUTUMN', starts_at: at(-5 * HOUR), ends_at: at(-1 * HOUR) },
@@ -70,8 +76,10 @@ function expectSorted(items: ListView[], column: string, order: 'asc' | 'desc') 
   const key = sortKeys[column]!;
   for (let i = 1; i < items.length; i++) {
     const [a, b] = [key(items[i - 1]!), key(items[i]!)];
-    const ordered = order === 'asc' ? a < b || (a === b && BigInt(items[i - 1]!.id) < BigInt(items[i]!.id))
-                                    : a > b || (a === b && BigInt(items[i - 1]!.id) > BigInt(items[i]!.id));
+    const ordered =
+      order === 'asc'
+        ? a < b || (a === b && BigInt(items[i - 1]!.id) < BigInt(items[i]!.id))
+        : a > b || (a === b && BigInt(items[i - 1]!.id) > BigInt(items[i]!.id));
     expect(ordered, `${column} ${order} at ${i}: ${a} then ${b}`).toBe(true);
   }
 }
@@ -116,7 +124,11 @@ describe('searching lists', () => {
 
   it('filters by type and status, combined with search', async () => {
     expect((await all('type=multi_use&sort=name')).map((l) => l.name)).toEqual(['Autumn', 'Open house', 'Winter sale']);
-    expect((await all('status=active&sort=name')).map((l) => l.name)).toEqual(['Launch', 'Open house', 'Summer 10% off']);
+    expect((await all('status=active&sort=name')).map((l) => l.name)).toEqual([
+      'Launch',
+      'Open house',
+      'Summer 10% off',
+    ]);
     expect((await all('status=pending')).map((l) => l.name)).toEqual(['winter_partner']);
     expect((await all('status=completed&type=single_use')).map((l) => l.name)).toEqual(['Spring']);
     expect((await all('q=winter&status=completed')).map((l) => l.name)).toEqual(['Winter sale']);
@@ -128,7 +140,10 @@ describe('searching lists', () => {
     ['an unknown order', 'order=sideways'],
     ['an unknown filter', 'owner=me'],
     ['a cursor from nowhere', 'cursor=bm9wZQ'],
-    ['a cursor of the wrong type for the sort', `sort=starts_at&cursor=${Buffer.from(JSON.stringify(['not a time', '1'])).toString('base64url')}`],
+    [
+      'a cursor of the wrong type for the sort',
+      `sort=starts_at&cursor=${Buffer.from(JSON.stringify(['not a time', '1'])).toString('base64url')}`,
+    ],
   ])('answers 400 for %s', async (_label, query) => {
     const res = await t.call('agent', { method: 'GET', url: `/v1/lists?${query}` });
     expect(res.statusCode).toBe(400);

@@ -5,8 +5,16 @@ const t = useTestApp();
 const points = { points: { amount: 100, account: 'spendable', source: 'promo_code' } };
 
 beforeAll(async () => {
-  await t.call('admin', { method: 'POST', url: '/v1/point-accounts', payload: { key: 'spendable', name: 'Spendable' } });
-  await t.call('admin', { method: 'POST', url: '/v1/point-sources', payload: { key: 'promo_code', name: 'Promo code' } });
+  await t.call('admin', {
+    method: 'POST',
+    url: '/v1/point-accounts',
+    payload: { key: 'spendable', name: 'Spendable' },
+  });
+  await t.call('admin', {
+    method: 'POST',
+    url: '/v1/point-sources',
+    payload: { key: 'promo_code', name: 'Promo code' },
+  });
   await t.call('admin', { method: 'POST', url: '/v1/offers', payload: { id: 'free-coffee', name: 'Free coffee' } });
 });
 
@@ -77,11 +85,31 @@ describe('creating lists', () => {
   it.each([
     ['no outcome', { name: 'x', type: 'single_use' }, 'body.outcome'],
     ['an empty outcome', { name: 'x', type: 'single_use', outcome: {} }, 'body.outcome'],
-    ['zero points', { name: 'x', type: 'single_use', outcome: { points: { ...points.points, amount: 0 } } }, 'body.outcome.points.amount'],
-    ['an unknown account', { name: 'x', type: 'single_use', outcome: { points: { ...points.points, account: 'nope' } } }, 'body.outcome.points.account'],
-    ['an unknown source', { name: 'x', type: 'single_use', outcome: { points: { ...points.points, source: 'nope' } } }, 'body.outcome.points.source'],
-    ['an unknown offer', { name: 'x', type: 'single_use', outcome: { offers: ['free-coffee', 'ghost'] } }, 'body.outcome.offers.1'],
-    ['eleven offers', { name: 'x', type: 'single_use', outcome: { offers: Array.from({ length: 11 }, (_, i) => `o${i}`) } }, 'body.outcome.offers'],
+    [
+      'zero points',
+      { name: 'x', type: 'single_use', outcome: { points: { ...points.points, amount: 0 } } },
+      'body.outcome.points.amount',
+    ],
+    [
+      'an unknown account',
+      { name: 'x', type: 'single_use', outcome: { points: { ...points.points, account: 'nope' } } },
+      'body.outcome.points.account',
+    ],
+    [
+      'an unknown source',
+      { name: 'x', type: 'single_use', outcome: { points: { ...points.points, source: 'nope' } } },
+      'body.outcome.points.source',
+    ],
+    [
+      'an unknown offer',
+      { name: 'x', type: 'single_use', outcome: { offers: ['free-coffee', 'ghost'] } },
+      'body.outcome.offers.1',
+    ],
+    [
+      'eleven offers',
+      { name: 'x', type: 'single_use', outcome: { offers: Array.from({ length: 11 }, (_, i) => `o${i}`) } },
+      'body.outcome.offers',
+    ],
     ['repeated tags', { name: 'x', type: 'single_use', outcome: { tags: ['a', 'a'] } }, 'body.outcome.tags'],
     ['an empty name', { name: '', type: 'single_use', outcome: points }, 'body.name'],
     ['a 201-char name', { name: 'n'.repeat(201), type: 'single_use', outcome: points }, 'body.name'],
@@ -89,7 +117,17 @@ describe('creating lists', () => {
     ['a cap of 0', { name: 'x', type: 'single_use', redemption_cap: 0, outcome: points }, 'body.redemption_cap'],
     ['a cap as text', { name: 'x', type: 'single_use', redemption_cap: '5', outcome: points }, 'body.redemption_cap'],
     ['a bad timestamp', { name: 'x', type: 'single_use', starts_at: 'tomorrow', outcome: points }, 'body.starts_at'],
-    ['an end before the start', { name: 'x', type: 'single_use', starts_at: '2030-01-02T00:00:00Z', ends_at: '2030-01-01T00:00:00Z', outcome: points }, 'body.ends_at'],
+    [
+      'an end before the start',
+      {
+        name: 'x',
+        type: 'single_use',
+        starts_at: '2030-01-02T00:00:00Z',
+        ends_at: '2030-01-01T00:00:00Z',
+        outcome: points,
+      },
+      'body.ends_at',
+    ],
     ['a multi-use list without code', { name: 'x', type: 'multi_use', outcome: points }, 'body.code'],
     ['a code on a single-use list', { name: 'x', type: 'single_use', code: 'ABCDEF', outcome: points }, 'body.code'],
     ['a code of dashes', { name: 'x', type: 'multi_use', code: '- -', outcome: points }, 'body.code'],
@@ -105,7 +143,11 @@ describe('creating lists', () => {
     const list = (await createList({ name: 'Audited', type: 'single_use', outcome: points })).data;
     const audit = await t.call('admin', { method: 'GET', url: `/v1/audit?entity_type=list&entity_id=${list.id}` });
     expect(audit.data.items).toHaveLength(1);
-    expect(audit.data.items[0]).toMatchObject({ action: 'list.create', actor: expect.stringMatching(/^api_key:\d+$/), before: null });
+    expect(audit.data.items[0]).toMatchObject({
+      action: 'list.create',
+      actor: expect.stringMatching(/^api_key:\d+$/),
+      before: null,
+    });
     expect(audit.data.items[0].after).toMatchObject({ name: 'Audited', outcome: points });
   });
 });
@@ -119,7 +161,12 @@ describe('timestamps a client sends', () => {
 
   it.each([
     // PostgreSQL reads :60 as the next minute, which here is before the start: a 500 before.
-    ['a leap second', { starts_at: '2017-01-01T00:00:30Z', ends_at: '2016-12-31T23:59:60Z' }, 'body.ends_at', /leap second/],
+    [
+      'a leap second',
+      { starts_at: '2017-01-01T00:00:30Z', ends_at: '2016-12-31T23:59:60Z' },
+      'body.ends_at',
+      /leap second/,
+    ],
     ['a leap second and no start', { ends_at: '2016-12-31T23:59:60Z' }, 'body.ends_at', /leap second/],
     ['30 February', { starts_at: '2030-02-30T00:00:00Z' }, 'body.starts_at', /not a date/],
     ['29 February of a common year', { starts_at: '2029-02-29T00:00:00Z' }, 'body.starts_at', /not a date/],
@@ -134,26 +181,49 @@ describe('timestamps a client sends', () => {
   });
 
   it('refuses an end before the start, and takes offsets, fractions and 29 February of a leap year', async () => {
-    const backwards = await createList({ name: 'Backwards', type: 'single_use', outcome: points, starts_at: '2030-01-02T00:00:00Z', ends_at: '2030-01-01T23:59:59+00:00' });
+    const backwards = await createList({
+      name: 'Backwards',
+      type: 'single_use',
+      outcome: points,
+      starts_at: '2030-01-02T00:00:00Z',
+      ends_at: '2030-01-01T23:59:59+00:00',
+    });
     await refused(backwards, 'body.ends_at', /after starts_at/);
     // The same instant written in two zones is not "after".
-    const same = await createList({ name: 'Same', type: 'single_use', outcome: points, starts_at: '2030-01-02T00:00:00Z', ends_at: '2030-01-02T01:00:00+01:00' });
+    const same = await createList({
+      name: 'Same',
+      type: 'single_use',
+      outcome: points,
+      starts_at: '2030-01-02T00:00:00Z',
+      ends_at: '2030-01-02T01:00:00+01:00',
+    });
     await refused(same, 'body.ends_at', /after starts_at/);
 
-    const res = await createList({ name: 'Zoned', type: 'single_use', outcome: points, starts_at: '2028-02-29T12:00:00.123456+02:00', ends_at: '9999-12-31T23:59:59Z' });
+    const res = await createList({
+      name: 'Zoned',
+      type: 'single_use',
+      outcome: points,
+      starts_at: '2028-02-29T12:00:00.123456+02:00',
+      ends_at: '9999-12-31T23:59:59Z',
+    });
     expect(res.statusCode).toBe(201);
     expect(res.data).toMatchObject({ starts_at: '2028-02-29T10:00:00.123Z', ends_at: '9999-12-31T23:59:59.000Z' });
   });
 
   it('refuses a leap second, a non-date or an end before the start when editing', async () => {
-    const list = (await createList({ name: 'Edited', type: 'single_use', outcome: points, starts_at: '2017-01-01T00:00:30Z' })).data;
+    const list = (
+      await createList({ name: 'Edited', type: 'single_use', outcome: points, starts_at: '2017-01-01T00:00:30Z' })
+    ).data;
     await refused(await patchList(list.id, { ends_at: '2016-12-31T23:59:60Z' }), 'body.ends_at', /leap second/);
     await refused(await patchList(list.id, { ends_at: '2030-04-31T00:00:00Z' }), 'body.ends_at', /not a date/);
     await refused(await patchList(list.id, { ends_at: '2017-01-01T00:00:30Z' }), 'body.ends_at', /after starts_at/);
     expect((await getList(list.id)).data.ends_at).toBeNull();
     // An edit without ends_at leaves it as it is.
     expect((await patchList(list.id, { ends_at: '2040-01-01T00:00:00Z' })).statusCode).toBe(200);
-    expect((await patchList(list.id, { name: 'Renamed' })).data).toMatchObject({ name: 'Renamed', ends_at: '2040-01-01T00:00:00.000Z' });
+    expect((await patchList(list.id, { name: 'Renamed' })).data).toMatchObject({
+      name: 'Renamed',
+      ends_at: '2040-01-01T00:00:00.000Z',
+    });
   });
 });
 
@@ -165,20 +235,40 @@ describe('reading and editing a list', () => {
 
   it('edits name, description, end and cap, and audits before and after', async () => {
     const list = (await createList({ name: 'Before', type: 'single_use', outcome: points })).data;
-    const res = await patchList(list.id, { name: 'After', description: 'Now described', ends_at: '2099-01-01T00:00:00Z', redemption_cap: 10 });
+    const res = await patchList(list.id, {
+      name: 'After',
+      description: 'Now described',
+      ends_at: '2099-01-01T00:00:00Z',
+      redemption_cap: 10,
+    });
     expect(res.statusCode).toBe(200);
-    expect(res.data).toMatchObject({ name: 'After', description: 'Now described', ends_at: '2099-01-01T00:00:00.000Z', redemption_cap: 10 });
+    expect(res.data).toMatchObject({
+      name: 'After',
+      description: 'Now described',
+      ends_at: '2099-01-01T00:00:00.000Z',
+      redemption_cap: 10,
+    });
     const cleared = await patchList(list.id, { ends_at: null, redemption_cap: null, description: null });
     expect(cleared.data).toMatchObject({ name: 'After', description: null, ends_at: null, redemption_cap: null });
     const audit = await t.call('admin', { method: 'GET', url: `/v1/audit?entity_type=list&entity_id=${list.id}` });
-    expect(audit.data.items.map((e: { action: string }) => e.action)).toEqual(['list.update', 'list.update', 'list.create']);
+    expect(audit.data.items.map((e: { action: string }) => e.action)).toEqual([
+      'list.update',
+      'list.update',
+      'list.create',
+    ]);
     expect(audit.data.items[1].before.name).toBe('Before');
     expect(audit.data.items[1].after.name).toBe('After');
   });
 
   it('refuses to change the outcome, type, start or code with field_not_editable', async () => {
     const list = (await createList({ name: 'Fixed', type: 'multi_use', code: 'FIXED1', outcome: points })).data;
-    for (const payload of [{ outcome: { tags: ['x'] } }, { type: 'single_use' }, { starts_at: '2020-01-01T00:00:00Z' }, { code: 'OTHER' }, { name: 'ok', outcome: points }]) {
+    for (const payload of [
+      { outcome: { tags: ['x'] } },
+      { type: 'single_use' },
+      { starts_at: '2020-01-01T00:00:00Z' },
+      { code: 'OTHER' },
+      { name: 'ok', outcome: points },
+    ]) {
       const res = await patchList(list.id, payload);
       expect(res.statusCode, JSON.stringify(payload)).toBe(400);
       expect(res.data.error.code).toBe('field_not_editable');
@@ -204,13 +294,15 @@ describe('reading and editing a list', () => {
 describe('status derived as time passes', () => {
   it('moves pending → active → completed (ended) with the clock', async () => {
     const start = new Date(Date.now() + 1200);
-    const list = (await createList({
-      name: 'Timed',
-      type: 'single_use',
-      starts_at: start.toISOString(),
-      ends_at: new Date(start.getTime() + 1200).toISOString(),
-      outcome: points,
-    })).data;
+    const list = (
+      await createList({
+        name: 'Timed',
+        type: 'single_use',
+        starts_at: start.toISOString(),
+        ends_at: new Date(start.getTime() + 1200).toISOString(),
+        outcome: points,
+      })
+    ).data;
     expect(list.status).toBe('pending');
     await sleep(Math.max(0, start.getTime() - Date.now()) + 150);
     expect((await getList(list.id)).data).toMatchObject({ status: 'active', completed_reason: null });
@@ -222,9 +314,18 @@ describe('status derived as time passes', () => {
   });
 
   it('completes with cap_reached when claims reach the cap, and reopens when the cap is raised', async () => {
-    const list = (await createList({ name: 'Cap', type: 'multi_use', code: 'CAPME', redemption_cap: 3, outcome: points })).data;
+    const list = (
+      await createList({ name: 'Cap', type: 'multi_use', code: 'CAPME', redemption_cap: 3, outcome: points })
+    ).data;
     await setClaims(list.id, 3);
-    expect((await getList(list.id)).data).toMatchObject({ status: 'completed', completed_reason: 'cap_reached', claim_count: 3 });
-    expect((await patchList(list.id, { redemption_cap: 4 })).data).toMatchObject({ status: 'active', completed_reason: null });
+    expect((await getList(list.id)).data).toMatchObject({
+      status: 'completed',
+      completed_reason: 'cap_reached',
+      claim_count: 3,
+    });
+    expect((await patchList(list.id, { redemption_cap: 4 })).data).toMatchObject({
+      status: 'active',
+      completed_reason: null,
+    });
   });
 });

@@ -16,8 +16,18 @@ afterAll(async () => {
 it('writes one .eml per message, CRLF throughout, with a Message-ID on the host of PUBLIC_URL', async () => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'promo-mail-'));
   dirs.push(dataDir);
-  const mailer = createMailer({ smtpUrl: null, from: 'Promo Codes <promo@example.com>', dataDir, publicUrl: 'https://promo.example:8443/base', log: pino({ level: 'silent' }) });
-  await mailer.send({ to: 'ops@example.com', subject: 'Batch "A" is ready', text: 'line one\nline two\n\nOpen it: https://promo.example/lists/1' });
+  const mailer = createMailer({
+    smtpUrl: null,
+    from: 'Promo Codes <promo@example.com>',
+    dataDir,
+    publicUrl: 'https://promo.example:8443/base',
+    log: pino({ level: 'silent' }),
+  });
+  await mailer.send({
+    to: 'ops@example.com',
+    subject: 'Batch "A" is ready',
+    text: 'line one\nline two\n\nOpen it: https://promo.example/lists/1',
+  });
   mailer.close();
   const files = await readdir(path.join(dataDir, 'mail'));
   expect(files).toHaveLength(1);

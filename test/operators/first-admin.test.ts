@@ -17,14 +17,25 @@ describe('ensureFirstAdmin', () => {
     expect(created[0]).toEqual({ email: 'admin@localhost', password: expect.any(String) });
 
     const { rows } = await t.pool.query('SELECT id, email, role, must_change_password, created_by FROM operators');
-    expect(rows).toEqual([{ id: expect.any(String), email: 'admin@localhost', role: 'admin', must_change_password: true, created_by: 'system' }]);
+    expect(rows).toEqual([
+      {
+        id: expect.any(String),
+        email: 'admin@localhost',
+        role: 'admin',
+        must_change_password: true,
+        created_by: 'system',
+      },
+    ]);
     expect(await ensureFirstAdmin(t.pool, 'admin@localhost')).toBeNull();
 
     const res = await signIn(t, 'admin@localhost', created[0]!.password);
     expect(res.statusCode, res.body).toBe(200);
     expect(res.data.operator).toMatchObject({ role: 'admin', must_change_password: true });
 
-    const audit = await t.call('admin', { method: 'GET', url: `/v1/audit?entity_type=operator&entity_id=${rows[0].id}` });
+    const audit = await t.call('admin', {
+      method: 'GET',
+      url: `/v1/audit?entity_type=operator&entity_id=${rows[0].id}`,
+    });
     expect(audit.data.items).toMatchObject([{ action: 'operator.create', actor: 'system' }]);
     expect(audit.body).not.toContain(created[0]!.password);
   });
@@ -49,7 +60,10 @@ describe('npm start on an empty database', () => {
     await dropDatabase();
   });
 
-  async function run(env: Record<string, string | undefined>, until: (output: string) => boolean): Promise<ServiceProcess> {
+  async function run(
+    env: Record<string, string | undefined>,
+    until: (output: string) => boolean,
+  ): Promise<ServiceProcess> {
     server = spawnService(env);
     const deadline = Date.now() + 60_000;
     while (!until(server.output())) {

@@ -13,14 +13,22 @@ describe('sessions behind HTTPS', () => {
     const res = await signIn(t, op.email, op.password);
     expect(res.statusCode).toBe(200);
     expect(String(res.headers['set-cookie'])).toMatch(/;\s*Secure/i);
-    const { rows } = await t.pool.query('SELECT expires_at - created_at AS ttl FROM operator_sessions WHERE operator_id = $1', [op.id]);
+    const { rows } = await t.pool.query(
+      'SELECT expires_at - created_at AS ttl FROM operator_sessions WHERE operator_id = $1',
+      [op.id],
+    );
     expect(rows[0].ttl).toMatchObject({ minutes: 30 });
   });
 
   it('accepts the public origin even when the proxy changed Host', async () => {
     const admin = await activeOperator(t, 'admin');
     const payload = { id: 'via-proxy', name: 'Via proxy' };
-    const ok = await withCookie(t, admin.token, { method: 'POST', url: '/v1/offers', payload, headers: { origin: 'https://promo.example', host: '10.0.0.7:3000' } });
+    const ok = await withCookie(t, admin.token, {
+      method: 'POST',
+      url: '/v1/offers',
+      payload,
+      headers: { origin: 'https://promo.example', host: '10.0.0.7:3000' },
+    });
     expect(ok.statusCode, ok.body).toBe(201);
     const other = await withCookie(t, admin.token, {
       method: 'POST',

@@ -11,7 +11,11 @@ export const DASHBOARD = { 'x-requested-with': 'promo-dashboard' };
 export const uniqueEmail = (label: string) => `${label}-${randomBytes(4).toString('hex')}@example.com`;
 
 export async function createOperator(t: TestApp, role: UserRole, email = uniqueEmail(role)) {
-  const res = await t.call('admin', { method: 'POST', url: '/v1/operators', payload: { email, role, name: `Test ${role}` } });
+  const res = await t.call('admin', {
+    method: 'POST',
+    url: '/v1/operators',
+    payload: { email, role, name: `Test ${role}` },
+  });
   expect(res.statusCode, res.body).toBe(201);
   return res.data as { id: string; email: string; password: string; role: UserRole };
 }
@@ -24,7 +28,11 @@ export async function signIn(t: TestApp, email: string, password: string) {
 
 /** A request carrying the session cookie (and, unless `csrf: false`, the dashboard's header). */
 export async function withCookie(t: TestApp, token: string, options: InjectOptions, { csrf = true } = {}) {
-  const headers = { ...(options.headers ?? {}), cookie: `promo_session=${token}`, ...(csrf ? DASHBOARD : {}) } as Record<string, string>;
+  const headers = {
+    ...(options.headers ?? {}),
+    cookie: `promo_session=${token}`,
+    ...(csrf ? DASHBOARD : {}),
+  } as Record<string, string>;
   const res = await t.app.inject({ ...options, headers });
   return Object.assign(res, { data: res.body ? JSON.parse(res.body) : undefined });
 }

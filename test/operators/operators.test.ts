@@ -8,7 +8,11 @@ const t = useTestApp();
 describe('creating operators', () => {
   it('returns the one-time password once, stores only a scrypt hash, and never lists it', async () => {
     const email = uniqueEmail('Casey');
-    const res = await t.call('admin', { method: 'POST', url: '/v1/operators', payload: { email, name: 'Casey', role: 'agent' } });
+    const res = await t.call('admin', {
+      method: 'POST',
+      url: '/v1/operators',
+      payload: { email, name: 'Casey', role: 'agent' },
+    });
     expect(res.statusCode, res.body).toBe(201);
     expect(res.data).toEqual({
       id: expect.stringMatching(/^\d+$/),
@@ -45,7 +49,11 @@ describe('creating operators', () => {
   it('refuses an email already in use, whatever its case', async () => {
     const email = uniqueEmail('dup');
     await createOperator(t, 'client', email);
-    const again = await t.call('admin', { method: 'POST', url: '/v1/operators', payload: { email: email.toUpperCase(), role: 'admin' } });
+    const again = await t.call('admin', {
+      method: 'POST',
+      url: '/v1/operators',
+      payload: { email: email.toUpperCase(), role: 'admin' },
+    });
     expect(again.statusCode).toBe(409);
     expect(again.data.error.code).toBe('email_taken');
     expect(again.data).not.toHaveProperty('password');
@@ -64,7 +72,11 @@ describe('creating operators', () => {
       expect(res.statusCode, JSON.stringify(payload)).toBe(400);
       expect(res.data.error.code).toBe('validation_failed');
     }
-    const patch = await t.call('admin', { method: 'PATCH', url: '/v1/operators/1', payload: { reset_password: false } });
+    const patch = await t.call('admin', {
+      method: 'PATCH',
+      url: '/v1/operators/1',
+      payload: { reset_password: false },
+    });
     expect(patch.statusCode).toBe(400);
     const unknown = await t.call('admin', { method: 'PATCH', url: '/v1/operators/1', payload: { email: 'x@y' } });
     expect(unknown.statusCode).toBe(400);
@@ -91,7 +103,10 @@ describe('creating operators', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res = await t.call('admin', { method: 'GET', url: `/v1/operators?limit=2${cursor ? `&cursor=${cursor}` : ''}` });
+      const res = await t.call('admin', {
+        method: 'GET',
+        url: `/v1/operators?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      });
       expect(res.statusCode).toBe(200);
       expect(res.data.items.length).toBeLessThanOrEqual(2);
       seen.push(...res.data.items.map((o: { id: string }) => o.id));
@@ -105,7 +120,11 @@ describe('creating operators', () => {
 describe('changing operators', () => {
   it('renames and changes the role, auditing before and after without secrets', async () => {
     const op = await createOperator(t, 'client');
-    const res = await t.call('admin', { method: 'PATCH', url: `/v1/operators/${op.id}`, payload: { name: 'Renamed', role: 'agent' } });
+    const res = await t.call('admin', {
+      method: 'PATCH',
+      url: `/v1/operators/${op.id}`,
+      payload: { name: 'Renamed', role: 'agent' },
+    });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.data).toMatchObject({ id: op.id, name: 'Renamed', role: 'agent', disabled_at: null });
     expect(res.data).not.toHaveProperty('password');
@@ -131,7 +150,11 @@ describe('changing operators', () => {
     const op = await activeOperator(t, 'agent');
     expect((await withCookie(t, op.token, { method: 'GET', url: '/v1/offers' })).statusCode).toBe(200);
 
-    const reset = await t.call('admin', { method: 'PATCH', url: `/v1/operators/${op.id}`, payload: { reset_password: true } });
+    const reset = await t.call('admin', {
+      method: 'PATCH',
+      url: `/v1/operators/${op.id}`,
+      payload: { reset_password: true },
+    });
     expect(reset.statusCode, reset.body).toBe(200);
     expect(reset.data).toMatchObject({ id: op.id, must_change_password: true, password: expect.any(String) });
     const newPassword = reset.data.password as string;
@@ -151,7 +174,11 @@ describe('changing operators', () => {
 
   it('disables an operator: sign-in refused, existing session ends; enabling lets them in again', async () => {
     const op = await activeOperator(t, 'agent');
-    const disabled = await t.call('admin', { method: 'PATCH', url: `/v1/operators/${op.id}`, payload: { disabled: true } });
+    const disabled = await t.call('admin', {
+      method: 'PATCH',
+      url: `/v1/operators/${op.id}`,
+      payload: { disabled: true },
+    });
     expect(disabled.statusCode).toBe(200);
     expect(disabled.data.disabled_at).toEqual(expect.any(String));
 
@@ -164,7 +191,11 @@ describe('changing operators', () => {
     expect(refused.data.error.code).toBe('invalid_credentials');
     expect(refused.token).toBeNull();
 
-    const enabled = await t.call('admin', { method: 'PATCH', url: `/v1/operators/${op.id}`, payload: { disabled: false } });
+    const enabled = await t.call('admin', {
+      method: 'PATCH',
+      url: `/v1/operators/${op.id}`,
+      payload: { disabled: false },
+    });
     expect(enabled.data.disabled_at).toBeNull();
     expect((await signIn(t, op.email, op.password)).statusCode).toBe(200);
   });
@@ -173,9 +204,17 @@ describe('changing operators', () => {
 describe('an admin operator', () => {
   it('manages operators through the dashboard, audited as operator:<id>', async () => {
     const admin = await activeOperator(t, 'admin');
-    const created = await withCookie(t, admin.token, { method: 'POST', url: '/v1/operators', payload: { email: uniqueEmail('by-op'), role: 'client' } });
+    const created = await withCookie(t, admin.token, {
+      method: 'POST',
+      url: '/v1/operators',
+      payload: { email: uniqueEmail('by-op'), role: 'client' },
+    });
     expect(created.statusCode, created.body).toBe(201);
-    const renamed = await withCookie(t, admin.token, { method: 'PATCH', url: `/v1/operators/${created.data.id}`, payload: { name: 'Named by an operator' } });
+    const renamed = await withCookie(t, admin.token, {
+      method: 'PATCH',
+      url: `/v1/operators/${created.data.id}`,
+      payload: { name: 'Named by an operator' },
+    });
     expect(renamed.statusCode).toBe(200);
 
     const audit = await t.call('admin', { method: 'GET', url: `/v1/audit?actor=${admin.actor}` });
@@ -199,13 +238,21 @@ describe('an admin operator', () => {
     const { rows } = await t.pool.query('SELECT role, disabled_at, name FROM operators WHERE id = $1', [admin.id]);
     expect(rows[0]).toMatchObject({ role: 'admin', disabled_at: null, name: 'Test admin' });
 
-    const renamed = await withCookie(t, admin.token, { method: 'PATCH', url: `/v1/operators/${admin.id}`, payload: { name: 'Me', role: 'admin' } });
+    const renamed = await withCookie(t, admin.token, {
+      method: 'PATCH',
+      url: `/v1/operators/${admin.id}`,
+      payload: { name: 'Me', role: 'admin' },
+    });
     expect(renamed.statusCode).toBe(200);
     expect(renamed.data.name).toBe('Me');
 
     // Another admin may.
     const other = await activeOperator(t, 'admin');
-    const demoted = await withCookie(t, other.token, { method: 'PATCH', url: `/v1/operators/${admin.id}`, payload: { role: 'agent' } });
+    const demoted = await withCookie(t, other.token, {
+      method: 'PATCH',
+      url: `/v1/operators/${admin.id}`,
+      payload: { role: 'agent' },
+    });
     expect(demoted.statusCode).toBe(200);
     expect(demoted.data.role).toBe('agent');
     // The demotion applies to the open session at once.

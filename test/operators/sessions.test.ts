@@ -11,7 +11,9 @@ describe('signing in', () => {
     const op = await createOperator(t, 'agent');
     const res = await signIn(t, op.email.toUpperCase(), op.password);
     expect(res.statusCode, res.body).toBe(200);
-    expect(res.data).toEqual({ operator: { id: op.id, email: op.email, name: 'Test agent', role: 'agent', must_change_password: true } });
+    expect(res.data).toEqual({
+      operator: { id: op.id, email: op.email, name: 'Test agent', role: 'agent', must_change_password: true },
+    });
 
     const header = String(res.headers['set-cookie']);
     expect(header).toMatch(/^promo_session=[\w-]{43};/);
@@ -44,7 +46,11 @@ describe('signing in', () => {
     }
     expect(unknown.data.error.message).toBe(wrong.data.error.message);
 
-    const bad = await t.app.inject({ method: 'POST', url: '/session', payload: { email: op.email, password: op.password, remember: true } });
+    const bad = await t.app.inject({
+      method: 'POST',
+      url: '/session',
+      payload: { email: op.email, password: op.password, remember: true },
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.code).toBe('validation_failed');
   });
@@ -82,10 +88,18 @@ describe('the session cookie on /v1', () => {
       expect(res.data.error.code).toBe('password_change_required');
     }
 
-    const same = await withCookie(t, token!, { method: 'POST', url: '/session/password', payload: { current_password: op.password, new_password: op.password } });
+    const same = await withCookie(t, token!, {
+      method: 'POST',
+      url: '/session/password',
+      payload: { current_password: op.password, new_password: op.password },
+    });
     expect(same.statusCode).toBe(400);
     expect(same.data.error.code).toBe('validation_failed');
-    const short = await withCookie(t, token!, { method: 'POST', url: '/session/password', payload: { current_password: op.password, new_password: 'short pass' } });
+    const short = await withCookie(t, token!, {
+      method: 'POST',
+      url: '/session/password',
+      payload: { current_password: op.password, new_password: 'short pass' },
+    });
     expect(short.statusCode).toBe(400);
     expect(short.data.error.details.fields[0].path).toBe('body.new_password');
     const wrong = await withCookie(t, token!, {
@@ -128,10 +142,18 @@ describe('the session cookie on /v1', () => {
     const bare = await withCookie(t, admin.token, offer('csrf-bare'), { csrf: false });
     expect(bare.statusCode).toBe(403);
     expect(bare.data.error.code).toBe('csrf_check_failed');
-    const wrongValue = await withCookie(t, admin.token, { ...offer('csrf-wrong'), headers: { 'x-requested-with': 'XMLHttpRequest' } }, { csrf: false });
+    const wrongValue = await withCookie(
+      t,
+      admin.token,
+      { ...offer('csrf-wrong'), headers: { 'x-requested-with': 'XMLHttpRequest' } },
+      { csrf: false },
+    );
     expect(wrongValue.statusCode).toBe(403);
     for (const origin of ['https://evil.example', 'http://localhost.evil.example', 'null', 'http://localhost:8080']) {
-      const foreign = await withCookie(t, admin.token, { ...offer('csrf-foreign'), headers: { origin, host: 'localhost' } });
+      const foreign = await withCookie(t, admin.token, {
+        ...offer('csrf-foreign'),
+        headers: { origin, host: 'localhost' },
+      });
       expect(foreign.statusCode, origin).toBe(403);
       expect(foreign.data.error.code).toBe('csrf_check_failed');
     }
@@ -140,31 +162,53 @@ describe('the session cookie on /v1', () => {
 
     const ok = await withCookie(t, admin.token, offer('csrf-ok'));
     expect(ok.statusCode, ok.body).toBe(201);
-    const sameOrigin = await withCookie(t, admin.token, { ...offer('csrf-same-origin'), headers: { origin: 'http://promo.example:3000', host: 'promo.example:3000' } });
+    const sameOrigin = await withCookie(t, admin.token, {
+      ...offer('csrf-same-origin'),
+      headers: { origin: 'http://promo.example:3000', host: 'promo.example:3000' },
+    });
     expect(sameOrigin.statusCode, sameOrigin.body).toBe(201);
     // Reads need no header; API keys are not subject to it.
-    expect((await withCookie(t, admin.token, { method: 'GET', url: '/v1/offers' }, { csrf: false })).statusCode).toBe(200);
+    expect((await withCookie(t, admin.token, { method: 'GET', url: '/v1/offers' }, { csrf: false })).statusCode).toBe(
+      200,
+    );
     const byKey = await t.call('admin', { ...offer('csrf-by-key'), headers: { origin: 'https://evil.example' } });
     expect(byKey.statusCode).toBe(201);
 
     // The same rule for the session routes that change something.
-    const password = await withCookie(t, admin.token, {
-      method: 'POST',
-      url: '/session/password',
-      payload: { current_password: admin.password, new_password: 'changed by someone else' },
-    }, { csrf: false });
+    const password = await withCookie(
+      t,
+      admin.token,
+      {
+        method: 'POST',
+        url: '/session/password',
+        payload: { current_password: admin.password, new_password: 'changed by someone else' },
+      },
+      { csrf: false },
+    );
     expect(password.statusCode).toBe(403);
     expect(password.data.error.code).toBe('csrf_check_failed');
-    const logout = await withCookie(t, admin.token, { method: 'DELETE', url: '/session', headers: { origin: 'https://evil.example' } });
+    const logout = await withCookie(t, admin.token, {
+      method: 'DELETE',
+      url: '/session',
+      headers: { origin: 'https://evil.example' },
+    });
     expect(logout.statusCode).toBe(403);
     expect((await withCookie(t, admin.token, { method: 'GET', url: '/session' })).statusCode).toBe(200);
   });
 
   it('prefers an Authorization header to the cookie', async () => {
     const agent = await activeOperator(t, 'agent');
-    const res = await withCookie(t, agent.token, { method: 'GET', url: '/v1/api-keys', headers: { authorization: `Bearer ${t.keys.admin}` } });
+    const res = await withCookie(t, agent.token, {
+      method: 'GET',
+      url: '/v1/api-keys',
+      headers: { authorization: `Bearer ${t.keys.admin}` },
+    });
     expect(res.statusCode).toBe(200);
-    const badKey = await withCookie(t, agent.token, { method: 'GET', url: '/v1/offers', headers: { authorization: 'Bearer nonsense' } });
+    const badKey = await withCookie(t, agent.token, {
+      method: 'GET',
+      url: '/v1/offers',
+      headers: { authorization: 'Bearer nonsense' },
+    });
     expect(badKey.statusCode).toBe(401);
   });
 });
@@ -189,7 +233,9 @@ describe('ending sessions', () => {
   it('expires a session: 401 once expires_at has passed', async () => {
     const op = await activeOperator(t, 'agent');
     expect((await withCookie(t, op.token, { method: 'GET', url: '/v1/offers' })).statusCode).toBe(200);
-    await t.pool.query("UPDATE operator_sessions SET expires_at = now() - interval '1 second' WHERE operator_id = $1", [op.id]);
+    await t.pool.query("UPDATE operator_sessions SET expires_at = now() - interval '1 second' WHERE operator_id = $1", [
+      op.id,
+    ]);
     const res = await withCookie(t, op.token, { method: 'GET', url: '/v1/offers' });
     expect(res.statusCode).toBe(401);
     expect(res.data.error.code).toBe('unauthorized');
@@ -199,7 +245,8 @@ describe('ending sessions', () => {
   it('slides the expiry forward on use, at most once a minute', async () => {
     const op = await activeOperator(t, 'agent');
     const read = async () =>
-      (await t.pool.query('SELECT last_seen_at, expires_at FROM operator_sessions WHERE operator_id = $1', [op.id])).rows[0];
+      (await t.pool.query('SELECT last_seen_at, expires_at FROM operator_sessions WHERE operator_id = $1', [op.id]))
+        .rows[0];
     // Seen two minutes ago, about to expire.
     await t.pool.query(
       "UPDATE operator_sessions SET last_seen_at = now() - interval '2 minutes', expires_at = now() + interval '5 seconds' WHERE operator_id = $1",
@@ -236,7 +283,11 @@ describe('changing the password', () => {
   it('allows 10 changes a minute per operator, then answers 429 without checking', async () => {
     const op = await activeOperator(t, 'agent');
     const attempt = (current: string) =>
-      withCookie(t, op.token, { method: 'POST', url: '/session/password', payload: { current_password: current, new_password: 'a brand new password' } });
+      withCookie(t, op.token, {
+        method: 'POST',
+        url: '/session/password',
+        payload: { current_password: current, new_password: 'a brand new password' },
+      });
     // activeOperator already changed the one-time password: that was the first of the 10.
     for (let i = 0; i < 9; i++) expect((await attempt(`wrong guess ${i}`)).statusCode).toBe(401);
     const limited = await attempt(op.password);

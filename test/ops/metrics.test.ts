@@ -13,7 +13,8 @@ const t = useTestApp({ LOCKOUT_THRESHOLD: '2', DATABASE_POOL_SIZE: '7' });
 let worker: Worker | undefined;
 
 beforeAll(() => {
-  if (!existsSync(PROMTOOL)) throw new Error(`${PROMTOOL} is missing: install Debian's prometheus package (apt-get install prometheus)`);
+  if (!existsSync(PROMTOOL))
+    throw new Error(`${PROMTOOL} is missing: install Debian's prometheus package (apt-get install prometheus)`);
 });
 afterAll(async () => worker?.stop());
 
@@ -28,25 +29,41 @@ function sample(text: string, series: string): number | undefined {
 describe('metrics', () => {
   it('report the job queue of the whole service: a batch waits while no worker runs', async () => {
     const list = await createList(t, { name: 'queued', type: 'single_use', outcome: { tags: ['m'] } });
-    const created = await t.call('admin', { method: 'POST', url: `/v1/lists/${list.id}/batches`, payload: { count: 5 } });
+    const created = await t.call('admin', {
+      method: 'POST',
+      url: `/v1/lists/${list.id}/batches`,
+      payload: { count: 5 },
+    });
     expect(created.statusCode, created.body).toBe(202);
     const text = await scrape();
     expect(sample(text, 'jobs{task="generate_batch",state="queued"}')).toBe(1);
     expect(sample(text, 'jobs{task="generate_batch",state="running"}')).toBe(0);
     worker = await startTestWorker(t);
-    await eventually(async () => sample(await scrape(), 'jobs{task="generate_batch",state="queued"}') === undefined, 30_000, 'the queue to empty');
+    await eventually(
+      async () => sample(await scrape(), 'jobs{task="generate_batch",state="queued"}') === undefined,
+      30_000,
+      'the queue to empty',
+    );
   });
 
   it('count codes generated and imported, jobs by task and result, and alert mails', async () => {
     const single = await createList(t, { name: 'generated', type: 'single_use', outcome: { tags: ['m'] } });
-    const notified = await t.call('admin', { method: 'POST', url: `/v1/lists/${single.id}/batches`, payload: { count: 20, notify: ['ops@example.com'] } });
+    const notified = await t.call('admin', {
+      method: 'POST',
+      url: `/v1/lists/${single.id}/batches`,
+      payload: { count: 20, notify: ['ops@example.com'] },
+    });
     expect(notified.statusCode, notified.body).toBe(202);
     const third = await createList(t, { name: 'imported', type: 'third_party', outcome: { tags: ['m'] } });
     await importCodes(t, third.id, ['IMP-1', 'IMP-2', 'IMP-3', 'IMP-3']);
-    const text = await eventually(async () => {
-      const body = await scrape();
-      return sample(body, 'mails_total{result="sent"}') === 1 && body;
-    }, 30_000, 'the alert mail');
+    const text = await eventually(
+      async () => {
+        const body = await scrape();
+        return sample(body, 'mails_total{result="sent"}') === 1 && body;
+      },
+      30_000,
+      'the alert mail',
+    );
     expect(sample(text, 'codes_generated_total')).toBe(25); // the first test's 5 and these 20
     expect(sample(text, 'codes_imported_total')).toBe(3); // a repeated line is rejected, not imported
     expect(sample(text, 'job_duration_seconds_count{task="generate_batch",result="completed"}')).toBe(2);
@@ -58,10 +75,15 @@ describe('metrics', () => {
     const list = await createList(t, { name: 'claimed', type: 'single_use', outcome: { tags: ['m'] } });
     const { codes } = await generateBatch(t, list.id, 2);
     const customer = await registerCustomer(t, 'metrics-customer');
-    const claim = (code: string) => t.call('client', { method: 'POST', url: '/v1/claims', payload: { code, customer_id: customer } });
+    const claim = (code: string) =>
+      t.call('client', { method: 'POST', url: '/v1/claims', payload: { code, customer_id: customer } });
     expect((await claim(codes[0]!)).statusCode).toBe(201);
     expect((await claim(codes[0]!)).statusCode).toBe(409);
-    const validated = await t.call('client', { method: 'POST', url: '/v1/claims/validate', payload: { code: codes[1], customer_id: customer } });
+    const validated = await t.call('client', {
+      method: 'POST',
+      url: '/v1/claims/validate',
+      payload: { code: codes[1], customer_id: customer },
+    });
     expect(validated.statusCode).toBe(200);
     // LOCKOUT_THRESHOLD=2: the second unknown code locks the customer out, the third is refused.
     for (const code of ['NOPE-1', 'NOPE-2', 'NOPE-3']) await claim(code);

@@ -13,7 +13,8 @@ const t = useTestApp();
 const scratch = mkdtempSync(path.join(tmpdir(), 'promo-monitoring-'));
 
 beforeAll(() => {
-  if (!existsSync(PROMTOOL)) throw new Error(`${PROMTOOL} is missing: install Debian's prometheus package (apt-get install prometheus)`);
+  if (!existsSync(PROMTOOL))
+    throw new Error(`${PROMTOOL} is missing: install Debian's prometheus package (apt-get install prometheus)`);
 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -21,16 +22,42 @@ const checkRules = (file: string) => spawnSync(PROMTOOL, ['check', 'rules', file
 
 /** The PromQL of every panel, with Grafana's interval variable filled in. */
 function dashboardQueries(): string[] {
-  const dashboard = JSON.parse(readFileSync(docs('grafana-dashboard.json'), 'utf8')) as { panels: { targets: { expr: string }[] }[] };
-  return dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr.replaceAll('$__rate_interval', '5m')));
+  const dashboard = JSON.parse(readFileSync(docs('grafana-dashboard.json'), 'utf8')) as {
+    panels: { targets: { expr: string }[] }[];
+  };
+  return dashboard.panels.flatMap((panel) =>
+    panel.targets.map((target) => target.expr.replaceAll('$__rate_interval', '5m')),
+  );
 }
 
 /** Metric names a query refers to (identifiers followed by `{`, `[` or a space/paren, not functions or labels). */
 function metricNames(query: string): string[] {
   const withoutLabels = query.replace(/\{[^}]*\}/g, '{}').replace(/"[^"]*"/g, '""');
   const words = withoutLabels.match(/[a-z_][a-z0-9_]*/g) ?? [];
-  const keywords = new Set(['sum', 'max', 'min', 'by', 'without', 'rate', 'increase', 'histogram_quantile', 'offset', 'and', 'or', 'le', 'd', 'm', 'h', 's']);
-  return words.filter((word) => !keywords.has(word) && /_/.test(word) && !['route', 'status', 'task', 'state', 'instance', 'kind', 'result', 'reason', 'limit'].includes(word));
+  const keywords = new Set([
+    'sum',
+    'max',
+    'min',
+    'by',
+    'without',
+    'rate',
+    'increase',
+    'histogram_quantile',
+    'offset',
+    'and',
+    'or',
+    'le',
+    'd',
+    'm',
+    'h',
+    's',
+  ]);
+  return words.filter(
+    (word) =>
+      !keywords.has(word) &&
+      /_/.test(word) &&
+      !['route', 'status', 'task', 'state', 'instance', 'kind', 'result', 'reason', 'limit'].includes(word),
+  );
 }
 
 describe('docs/monitoring', () => {
@@ -40,11 +67,13 @@ describe('docs/monitoring', () => {
     expect(checked.stdout).toMatch(/SUCCESS: \d+ rules found/);
   });
 
-  it("every query of the Grafana dashboard is valid PromQL to promtool", () => {
+  it('every query of the Grafana dashboard is valid PromQL to promtool', () => {
     const queries = dashboardQueries();
     expect(queries.length).toBeGreaterThan(10);
     const rules = ['groups:', '  - name: dashboard', '    rules:'];
-    queries.forEach((query, i) => rules.push(`      - record: dashboard:query_${i}`, `        expr: ${JSON.stringify(query)}`));
+    for (const [i, query] of queries.entries()) {
+      rules.push(`      - record: dashboard:query_${i}`, `        expr: ${JSON.stringify(query)}`);
+    }
     const file = path.join(scratch, 'dashboard-rules.yml');
     writeFileSync(file, `${rules.join('\n')}\n`);
     const checked = checkRules(file);
@@ -53,9 +82,14 @@ describe('docs/monitoring', () => {
 
   it('names only metrics that /metrics serves', async () => {
     const scrape = (await t.call(null, { method: 'GET', url: '/metrics' })).body;
-    const served = new Set([...scrape.matchAll(/^# TYPE (\S+) (\w+)$/gm)].flatMap(([, name, type]) =>
-      type === 'histogram' ? [`${name}_bucket`, `${name}_count`, `${name}_sum`] : [name!]));
-    const alerts = readFileSync(docs('alerts.yml'), 'utf8').match(/expr: .*(?:\n {10}.*)*/g)!.join('\n');
+    const served = new Set(
+      [...scrape.matchAll(/^# TYPE (\S+) (\w+)$/gm)].flatMap(([, name, type]) =>
+        type === 'histogram' ? [`${name}_bucket`, `${name}_count`, `${name}_sum`] : [name!],
+      ),
+    );
+    const alerts = readFileSync(docs('alerts.yml'), 'utf8')
+      .match(/expr: .*(?:\n {10}.*)*/g)!
+      .join('\n');
     const named = new Set([...dashboardQueries(), alerts].flatMap(metricNames));
     expect(named.size).toBeGreaterThan(10);
     for (const name of named) expect(served.has(name), `${name} is not in /metrics`).toBe(true);

@@ -47,7 +47,11 @@ describe('metrics', () => {
 
   it('/metrics counts claim batches and their elements', async () => {
     // A validation of an unknown code by an unknown customer: one batch of one element.
-    const validated = await t.call('client', { method: 'POST', url: '/v1/claims/validate', payload: { code: 'NO-SUCH-CODE', customer_id: 'nobody' } });
+    const validated = await t.call('client', {
+      method: 'POST',
+      url: '/v1/claims/validate',
+      payload: { code: 'NO-SUCH-CODE', customer_id: 'nobody' },
+    });
     expect(validated.statusCode).toBe(404);
     const res = await get('/metrics');
     expect(res.body).toContain('# TYPE claim_batches_total counter');
@@ -65,7 +69,9 @@ describe('API documentation', () => {
     expect(res.body).toMatch(/<html/i);
     const tags = res.body.match(/<(script|link|img|iframe)\b[^>]*>/gi) ?? [];
     expect(tags.length).toBeGreaterThan(0);
-    const assets = tags.flatMap((tag) => [...tag.matchAll(/\b(?:src|href)\s*=\s*["']([^"']+)["']/gi)].map((m) => m[1]!));
+    const assets = tags.flatMap((tag) =>
+      [...tag.matchAll(/\b(?:src|href)\s*=\s*["']([^"']+)["']/gi)].map((m) => m[1]!),
+    );
     expect(assets.length).toBeGreaterThan(0);
     for (const asset of assets) {
       expect(asset, `asset ${asset}`).not.toMatch(/^(https?:)?\/\//i);

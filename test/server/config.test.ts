@@ -5,7 +5,10 @@ import { ConfigError, loadConfig } from '../../src/config';
 describe('claim batch settings', () => {
   it('default to 4 lanes of up to 32 claims each', () => {
     expect(loadConfig({})).toMatchObject({ claimBatchLanes: 4, claimBatchSize: 32 });
-    expect(loadConfig({ CLAIM_BATCH_LANES: '8', CLAIM_BATCH_SIZE: '1' })).toMatchObject({ claimBatchLanes: 8, claimBatchSize: 1 });
+    expect(loadConfig({ CLAIM_BATCH_LANES: '8', CLAIM_BATCH_SIZE: '1' })).toMatchObject({
+      claimBatchLanes: 8,
+      claimBatchSize: 1,
+    });
   });
 
   it('leave at least one pool connection to everything else', () => {
@@ -31,7 +34,12 @@ describe('CORS_ORIGINS', () => {
   });
 
   it('refuses what is not an origin, naming the variable', () => {
-    for (const bad of ['shop.example.com', 'https://shop.example.com/path', 'ftp://files.example.com', 'https://a.example.com,']) {
+    for (const bad of [
+      'shop.example.com',
+      'https://shop.example.com/path',
+      'ftp://files.example.com',
+      'https://a.example.com,',
+    ]) {
       expect(() => loadConfig({ CORS_ORIGINS: bad }), bad).toThrow(/CORS_ORIGINS/);
     }
   });

@@ -95,7 +95,8 @@ afterAll(async () => {
   const pid = postmasterPid();
   if (pid && isOurPostgres(pid)) {
     process.kill(pid, 'SIGINT');
-    for (let waited = 0; isOurPostgres(pid) && waited < 20_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    for (let waited = 0; isOurPostgres(pid) && waited < 20_000; waited += 100)
+      await new Promise((r) => setTimeout(r, 100));
     if (isOurPostgres(pid)) process.kill(pid, 'SIGKILL');
   }
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
@@ -123,7 +124,9 @@ describe('the server process with embedded PostgreSQL', () => {
 
     // The demo catalog is seeded on an empty database.
     const seeded = await fetch(url('/v1/point-accounts'), { headers: admin });
-    expect(((await seeded.json()) as { items: { key: string }[] }).items.map((a: { key: string }) => a.key)).toContain('spendable');
+    expect(((await seeded.json()) as { items: { key: string }[] }).items.map((a: { key: string }) => a.key)).toContain(
+      'spendable',
+    );
 
     const pgPid = postmasterPid();
     expect(pgPid).not.toBeNull();
@@ -142,7 +145,9 @@ describe('the server process with embedded PostgreSQL', () => {
     expect(offer.status).toBe(200);
     expect(await offer.json()).toMatchObject({ id: 'survives-restarts', name: 'Survives restarts' });
     // Seeding ran once only.
-    const accounts = (await (await fetch(url('/v1/point-accounts'), { headers: admin })).json()) as { items: { key: string }[] };
+    const accounts = (await (await fetch(url('/v1/point-accounts'), { headers: admin })).json()) as {
+      items: { key: string }[];
+    };
     expect(accounts.items.filter((a: { key: string }) => a.key === 'spendable')).toHaveLength(1);
   }, 150_000);
 

@@ -53,8 +53,15 @@ function contractLogger() {
     { level: shown ?? 'error' },
     {
       write(line: string) {
-        const entry = JSON.parse(line) as { msg?: string; route?: string; status?: number; code?: string; extra?: string[] };
-        if (entry.msg === UNDECLARED_ERROR) breaks.push({ route: entry.route, status: entry.status, code: entry.code, extra: entry.extra });
+        const entry = JSON.parse(line) as {
+          msg?: string;
+          route?: string;
+          status?: number;
+          code?: string;
+          extra?: string[];
+        };
+        if (entry.msg === UNDECLARED_ERROR)
+          breaks.push({ route: entry.route, status: entry.status, code: entry.code, extra: entry.extra });
         if (shown) process.stdout.write(line);
       },
     },

@@ -34,19 +34,35 @@ export async function createList(t: TestApp, payload: Record<string, unknown>): 
 
 /** Waits until a batch or import is active (failing fast if it failed); returns it. */
 async function untilActive(t: TestApp, route: string): Promise<any> {
-  return eventually(async () => {
-    const { data } = await t.call('agent', { method: 'GET', url: route });
-    expect(data.status).not.toBe('failed');
-    return data.status === 'active' && data;
-  }, 30_000, route);
+  return eventually(
+    async () => {
+      const { data } = await t.call('agent', { method: 'GET', url: route });
+      expect(data.status).not.toBe('failed');
+      return data.status === 'active' && data;
+    },
+    30_000,
+    route,
+  );
 }
 
 /** Generates `count` (≤ 1000) codes in a batch and waits for them; returns the batch and its codes. */
-export async function generateBatch(t: TestApp, listId: string, count: number, name?: string): Promise<{ batch: any; codes: string[] }> {
-  const created = await t.call('admin', { method: 'POST', url: `/v1/lists/${listId}/batches`, payload: { count, ...(name ? { name } : {}) } });
+export async function generateBatch(
+  t: TestApp,
+  listId: string,
+  count: number,
+  name?: string,
+): Promise<{ batch: any; codes: string[] }> {
+  const created = await t.call('admin', {
+    method: 'POST',
+    url: `/v1/lists/${listId}/batches`,
+    payload: { count, ...(name ? { name } : {}) },
+  });
   expect(created.statusCode, created.body).toBe(202);
   const batch = await untilActive(t, `/v1/batches/${created.data.id}`);
-  const page = await t.call('agent', { method: 'GET', url: `/v1/lists/${listId}/codes?batch_id=${batch.id}&limit=1000` });
+  const page = await t.call('agent', {
+    method: 'GET',
+    url: `/v1/lists/${listId}/codes?batch_id=${batch.id}&limit=1000`,
+  });
   expect(page.data.items).toHaveLength(count);
   return { batch, codes: page.data.items.map((c: { code: string }) => c.code) };
 }

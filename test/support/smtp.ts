@@ -51,11 +51,20 @@ export async function startSmtpServer(): Promise<{ url: string; mails: ReceivedM
  * that each got a message of its own (no recipient sees the others) with a Message-ID on
  * `host`. Returns one of the messages.
  */
-export async function alertsTo(mails: ReceivedMail[], subject: string, addresses: string[], host: string): Promise<ReceivedMail> {
-  const received = await eventually(async () => {
-    const found = mails.filter((m) => m.subject.includes(subject));
-    return found.length >= addresses.length && found;
-  }, 15_000, `the alerts for ${subject}`);
+export async function alertsTo(
+  mails: ReceivedMail[],
+  subject: string,
+  addresses: string[],
+  host: string,
+): Promise<ReceivedMail> {
+  const received = await eventually(
+    async () => {
+      const found = mails.filter((m) => m.subject.includes(subject));
+      return found.length >= addresses.length && found;
+    },
+    15_000,
+    `the alerts for ${subject}`,
+  );
   expect(received.map((m) => [m.to, m.toHeader]).sort()).toEqual([...addresses].sort().map((a) => [[a], a]));
   for (const m of received) expect(m.messageId).toMatch(new RegExp(`^<[\\w-]+@${host.replace(/\./g, '\\.')}>$`));
   return received[0]!;

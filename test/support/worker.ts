@@ -10,7 +10,13 @@ import type { TestApp } from './context';
 export async function startTestWorker(t: TestApp, env: Record<string, string> = {}): Promise<Worker> {
   const config = { ...loadConfig({ LOG_LEVEL: 'silent', ...env }), databaseUrl: t.databaseUrl };
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, dataDir: config.dataDir, publicUrl: config.publicUrl, log });
+  const mailer = createMailer({
+    smtpUrl: config.smtpUrl,
+    from: config.mailFrom,
+    dataDir: config.dataDir,
+    publicUrl: config.publicUrl,
+    log,
+  });
   const worker = await startWorker(t.pool, log, buildTaskList({ pool: t.pool, config, log, mailer }), {
     concurrency: 2,
     deadAfterSeconds: config.workerDeadAfterSeconds,
@@ -26,7 +32,11 @@ export async function startTestWorker(t: TestApp, env: Record<string, string> = 
 }
 
 /** Polls `probe` until it returns a truthy value, or fails after `ms`. */
-export async function eventually<T>(probe: () => Promise<T | null | undefined | false>, ms = 30_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | null | undefined | false>,
+  ms = 30_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await probe();

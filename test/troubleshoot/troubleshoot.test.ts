@@ -21,7 +21,11 @@ const future = (ms = 86_400_000) => new Date(Date.now() + ms).toISOString();
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
 beforeAll(async () => {
-  await createCatalog(t, { accounts: { spendable: 'Spendable' }, sources: { promo_code: 'Promo code' }, offers: { 'free-coffee': 'Free coffee' } });
+  await createCatalog(t, {
+    accounts: { spendable: 'Spendable' },
+    sources: { promo_code: 'Promo code' },
+    offers: { 'free-coffee': 'Free coffee' },
+  });
   agentActor = t.actors.agent;
   adminActor = t.actors.admin;
   worker = await startTestWorker(t);
@@ -36,15 +40,24 @@ type Res = Awaited<ReturnType<typeof t.call>>;
 let seq = 0;
 const customer = (prefix = 'ts') => registerCustomer(t, `${prefix}-${++seq}`);
 const newList = (payload: Record<string, unknown>) =>
-  createList(t, { name: `ts list ${++seq}`, outcome: { points: { amount: 10, account: 'spendable', source: 'promo_code' } }, ...payload });
+  createList(t, {
+    name: `ts list ${++seq}`,
+    outcome: { points: { amount: 10, account: 'spendable', source: 'promo_code' } },
+    ...payload,
+  });
 
-async function multiList(extra: Record<string, unknown> = {}): Promise<{ list: any; code: string; normalized: string }> {
+async function multiList(
+  extra: Record<string, unknown> = {},
+): Promise<{ list: any; code: string; normalized: string }> {
   const code = `Ts-Multi-${++seq}`;
   const list = await newList({ type: 'multi_use', code, ...extra });
   return { list, code, normalized: code.replace(/-/g, '').toUpperCase() };
 }
 
-async function singleList(count: number, extra: Record<string, unknown> = {}): Promise<{ list: any; codes: string[]; batch: any }> {
+async function singleList(
+  count: number,
+  extra: Record<string, unknown> = {},
+): Promise<{ list: any; codes: string[]; batch: any }> {
   const list = await newList({ type: 'single_use', ...extra });
   return { list, ...(await generateBatch(t, list.id, count, `batch ${seq}`)) };
 }
@@ -54,7 +67,10 @@ async function thirdPartyList(codes: string[]): Promise<{ list: any; imp: any }>
   return { list, imp: await importCodes(t, list.id, codes) };
 }
 
-function troubleshoot(query: { code?: string; customer_id?: string }, role: 'agent' | 'admin' | 'client' | null = 'agent'): Promise<Res> {
+function troubleshoot(
+  query: { code?: string; customer_id?: string },
+  role: 'agent' | 'admin' | 'client' | null = 'agent',
+): Promise<Res> {
   const params = new URLSearchParams();
   if (query.code !== undefined) params.set('code', query.code);
   if (query.customer_id !== undefined) params.set('customer_id', query.customer_id);
@@ -69,16 +85,20 @@ async function report(query: { code?: string; customer_id?: string }): Promise<a
   return res.data;
 }
 
-const claim = (code: string, customer_id: string) => t.call('client', { method: 'POST', url: '/v1/claims', payload: { code, customer_id } });
+const claim = (code: string, customer_id: string) =>
+  t.call('client', { method: 'POST', url: '/v1/claims', payload: { code, customer_id } });
 const validate = (code: string, customer_id: string) =>
   t.call('client', { method: 'POST', url: '/v1/claims/validate', payload: { code, customer_id } });
 const cancel = (code: string, reason = 'lost') =>
   t.call('agent', { method: 'POST', url: `/v1/codes/${encodeURIComponent(code)}/cancel`, payload: { reason } });
-const reverse = (id: string, reason = 'wrong customer') => t.call('agent', { method: 'POST', url: `/v1/claims/${id}/reversal`, payload: { reason } });
-const block = (id: string, reason = 'fraud') => t.call('agent', { method: 'POST', url: `/v1/customers/${id}/block`, payload: { reason } });
+const reverse = (id: string, reason = 'wrong customer') =>
+  t.call('agent', { method: 'POST', url: `/v1/claims/${id}/reversal`, payload: { reason } });
+const block = (id: string, reason = 'fraud') =>
+  t.call('agent', { method: 'POST', url: `/v1/customers/${id}/block`, payload: { reason } });
 const unblock = (id: string) => t.call('agent', { method: 'POST', url: `/v1/customers/${id}/unblock` });
 const clearLockout = (id: string) => t.call('agent', { method: 'POST', url: `/v1/customers/${id}/lockout/clear` });
-const setLimits = (payload: Record<string, unknown>) => t.call('admin', { method: 'PUT', url: '/v1/settings/claim-limits', payload });
+const setLimits = (payload: Record<string, unknown>) =>
+  t.call('admin', { method: 'PUT', url: '/v1/settings/claim-limits', payload });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function claimed(code: string, customerId: string): Promise<any> {
@@ -164,7 +184,15 @@ describe('request validation and roles', () => {
   });
 
   it('answers 400 validation_failed for empty, too long or unknown query values', async () => {
-    for (const qs of ['code=', 'customer_id=', `code=${'A'.repeat(129)}`, `customer_id=${'c'.repeat(129)}`, 'code=ABC&colour=red', 'colour=red', 'code=A%00B']) {
+    for (const qs of [
+      'code=',
+      'customer_id=',
+      `code=${'A'.repeat(129)}`,
+      `customer_id=${'c'.repeat(129)}`,
+      'code=ABC&colour=red',
+      'colour=red',
+      'code=A%00B',
+    ]) {
       const res = await t.call('agent', { method: 'GET', url: `/v1/troubleshoot?${qs}` });
       expect(res.statusCode, `${qs}: ${res.body}`).toBe(400);
       expect(res.data.error.code, qs).toBe('validation_failed');
@@ -210,8 +238,16 @@ describe('the verdict is what a claim answers right now', () => {
 
   it('customer_not_found for an unregistered customer, even with an unknown code', async () => {
     const { code } = await multiList();
-    const { report: r } = await verdictThenClaim(code, 'never-registered-ts', { status: 404, error: 'customer_not_found' });
-    expect(r.customer).toMatchObject({ id: 'never-registered-ts', registered: false, blocked: false, locked_out_until: null });
+    const { report: r } = await verdictThenClaim(code, 'never-registered-ts', {
+      status: 404,
+      error: 'customer_not_found',
+    });
+    expect(r.customer).toMatchObject({
+      id: 'never-registered-ts',
+      registered: false,
+      blocked: false,
+      locked_out_until: null,
+    });
     await verdictThenClaim(unknownCode(), 'never-registered-ts', { status: 404, error: 'customer_not_found' });
   });
 
@@ -230,7 +266,8 @@ describe('the verdict is what a claim answers right now', () => {
   it('customer_locked_out after THRESHOLD unknown codes, with the lockout in the details', async () => {
     const { code } = await multiList();
     const id = await customer('lock');
-    for (let i = 0; i < THRESHOLD - 1; i++) await verdictThenClaim(unknownCode(), id, { status: 404, error: 'code_not_found' });
+    for (let i = 0; i < THRESHOLD - 1; i++)
+      await verdictThenClaim(unknownCode(), id, { status: 404, error: 'code_not_found' });
     // The THRESHOLD-th unknown code is still answered code_not_found, and locks the customer.
     await verdictThenClaim(unknownCode(), id, { status: 404, error: 'code_not_found' });
     const { verdict, claim: res } = await verdictThenClaim(code, id, { status: 429, error: 'customer_locked_out' });
@@ -255,7 +292,10 @@ describe('the verdict is what a claim answers right now', () => {
 
   it('list_not_started before the list starts', async () => {
     const { code } = await multiList({ starts_at: future() });
-    const { verdict } = await verdictThenClaim(code, await customer('pending'), { status: 409, error: 'list_not_started' });
+    const { verdict } = await verdictThenClaim(code, await customer('pending'), {
+      status: 409,
+      error: 'list_not_started',
+    });
     expect(verdict.details).toMatchObject({ list_id: expect.any(String) });
   });
 
@@ -265,7 +305,15 @@ describe('the verdict is what a claim answers right now', () => {
     const { list, code: other } = await multiList({ starts_at: PAST_START });
     const id = await customer('ended');
     await verdictThenClaim(other, id, { status: 201, error: null });
-    expect((await t.call('admin', { method: 'PATCH', url: `/v1/lists/${list.id}`, payload: { ends_at: '2021-01-01T00:00:00Z' } })).statusCode).toBe(200);
+    expect(
+      (
+        await t.call('admin', {
+          method: 'PATCH',
+          url: `/v1/lists/${list.id}`,
+          payload: { ends_at: '2021-01-01T00:00:00Z' },
+        })
+      ).statusCode,
+    ).toBe(200);
     await verdictThenClaim(other, await customer('ended'), { status: 409, error: 'list_ended' });
     // Ended comes before "already claimed by this customer".
     await verdictThenClaim(other, id, { status: 409, error: 'list_ended' });
@@ -286,7 +334,10 @@ describe('the verdict is what a claim answers right now', () => {
   it('code_cancelled for a cancelled code; list checks come first', async () => {
     const { codes } = await singleList(2);
     expect((await cancel(codes[0]!)).statusCode).toBe(200);
-    await verdictThenClaim(codes[0]!.toLowerCase(), await customer('cancelled'), { status: 409, error: 'code_cancelled' });
+    await verdictThenClaim(codes[0]!.toLowerCase(), await customer('cancelled'), {
+      status: 409,
+      error: 'code_cancelled',
+    });
     const { list, codes: pendingCodes } = await singleList(1, { starts_at: future() });
     expect(list.status).toBe('pending');
     expect((await cancel(pendingCodes[0]!)).statusCode).toBe(200);
@@ -356,7 +407,11 @@ describe('troubleshooting changes nothing', () => {
     for (let i = 0; i < THRESHOLD * 3; i++) {
       const r = await report({ code: unknownCode(), customer_id: id });
       expect(r.verdict).toMatchObject({ would_succeed: false, status: 404, error: 'code_not_found' });
-      expect(r.customer).toMatchObject({ unknown_codes_in_window: THRESHOLD - 1, locked_out_until: null, lockout_threshold: THRESHOLD });
+      expect(r.customer).toMatchObject({
+        unknown_codes_in_window: THRESHOLD - 1,
+        locked_out_until: null,
+        lockout_threshold: THRESHOLD,
+      });
     }
     expect(await snapshot()).toEqual(before);
     const attemptsAfter = await t.call('agent', { method: 'GET', url: `/v1/customers/${id}/attempts` });
@@ -488,7 +543,13 @@ describe('code only', () => {
     const rc = await report({ code: capped });
     expect(rc.code.list).toMatchObject({ status: 'completed', completed_reason: 'cap_reached', claim_count: 1 });
     expect(rc.code.list.why).toBe('completed: reached its cap of 1 claims');
-    expect(rc.code).toMatchObject({ status: 'available', source: null, batch_id: null, import_id: null, claim_count: 1 });
+    expect(rc.code).toMatchObject({
+      status: 'available',
+      source: null,
+      batch_id: null,
+      import_id: null,
+      claim_count: 1,
+    });
 
     const endsAt = future(7 * 86_400_000);
     const { code: active } = await multiList({ ends_at: endsAt });
@@ -510,7 +571,12 @@ describe('code only', () => {
     const withCustomer = await report({ code: 'not a ts code', customer_id: id });
     expect(withCustomer.code).toBeNull();
     expect(withCustomer.customer).toMatchObject({ id, registered: true });
-    expect(withCustomer.verdict).toMatchObject({ would_succeed: false, status: 404, error: 'code_not_found', details: null });
+    expect(withCustomer.verdict).toMatchObject({
+      would_succeed: false,
+      status: 404,
+      error: 'code_not_found',
+      details: null,
+    });
   });
 
   it('shows attempts on an unknown code that customers tried', async () => {
@@ -519,7 +585,14 @@ describe('code only', () => {
     const r = await report({ code: 'ghost-ts-code' });
     expect(r.code).toBeNull();
     expect(r.attempts).toEqual([
-      expect.objectContaining({ kind: 'validate', code: 'GHOSTTSCODE', customer_id: id, result: 'failed', reason: 'code_not_found', list_id: null }),
+      expect.objectContaining({
+        kind: 'validate',
+        code: 'GHOSTTSCODE',
+        customer_id: id,
+        result: 'failed',
+        reason: 'code_not_found',
+        list_id: null,
+      }),
     ]);
     expect(r.timeline.map((e: any) => e.type)).toEqual(['attempt']);
   });
@@ -568,14 +641,19 @@ describe('customer only', () => {
         claims: { week: 1, month: 1, year: 1 }, // the reversed claim does not count
         limits: { per_week: null, per_month: 4, per_year: 40 },
       });
-      expect(r.claims.map((c: any) => [c.id, c.reversed])).toEqual([[second.id, false], [first.id, true]]);
+      expect(r.claims.map((c: any) => [c.id, c.reversed])).toEqual([
+        [second.id, false],
+        [first.id, true],
+      ]);
       expect(r.attempts.map((x: any) => [x.kind, x.result, x.reason])).toEqual([
         ['validate', 'failed', 'code_not_found'],
         ['claim', 'failed', 'code_not_found'],
         ['claim', 'succeeded', null],
         ['claim', 'succeeded', null],
       ]);
-      expect(r.audit.map((e: any) => [e.action, e.entity_type, e.entity_id])).toEqual([['claim.reverse', 'claim', first.id]]);
+      expect(r.audit.map((e: any) => [e.action, e.entity_type, e.entity_id])).toEqual([
+        ['claim.reverse', 'claim', first.id],
+      ]);
     } finally {
       expect((await setLimits({})).statusCode).toBe(200);
     }
@@ -657,8 +735,24 @@ describe('timeline', () => {
     await step();
     expect((await claim(code, id)).data.error.code).toBe('code_cancelled');
     await step();
-    expect((await t.call('admin', { method: 'PATCH', url: `/v1/lists/${list.id}`, payload: { name: `${list.name} (renamed)` } })).statusCode).toBe(200);
-    expect((await t.call('admin', { method: 'PATCH', url: `/v1/lists/${unrelated.id}`, payload: { name: 'unrelated renamed' } })).statusCode).toBe(200);
+    expect(
+      (
+        await t.call('admin', {
+          method: 'PATCH',
+          url: `/v1/lists/${list.id}`,
+          payload: { name: `${list.name} (renamed)` },
+        })
+      ).statusCode,
+    ).toBe(200);
+    expect(
+      (
+        await t.call('admin', {
+          method: 'PATCH',
+          url: `/v1/lists/${unrelated.id}`,
+          payload: { name: 'unrelated renamed' },
+        })
+      ).statusCode,
+    ).toBe(200);
     expect((await block(bystander)).statusCode).toBe(200);
     await step();
     for (let i = 0; i < THRESHOLD; i++) {
@@ -731,12 +825,31 @@ describe('timeline', () => {
     expect(Date.parse(byType('lockout')[0].at)).toBe(Date.parse(r.customer.locked_out_until) - DURATION_S * 1000);
 
     // The report lists the same things the timeline is made of.
-    expect(r.claims).toEqual([expect.objectContaining({ id: made.id, reversed: true, reversal_reason: 'wrong account', reversed_by: agentActor })]);
+    expect(r.claims).toEqual([
+      expect.objectContaining({
+        id: made.id,
+        reversed: true,
+        reversal_reason: 'wrong account',
+        reversed_by: agentActor,
+      }),
+    ]);
     expect(r.attempts).toHaveLength(THRESHOLD + 5);
     expect(r.audit.map((e: any) => e.action)).toEqual([
-      'customer.block', 'customer.lockout', 'list.update', 'code.cancel', 'claim.reverse', 'customer.unblock', 'customer.block', 'batch.create', 'list.create',
+      'customer.block',
+      'customer.lockout',
+      'list.update',
+      'code.cancel',
+      'claim.reverse',
+      'customer.unblock',
+      'customer.block',
+      'batch.create',
+      'list.create',
     ]);
-    expect(r.audit.find((e: any) => e.action === 'code.cancel')).toMatchObject({ entity_type: 'code', entity_id: code, actor: agentActor });
+    expect(r.audit.find((e: any) => e.action === 'code.cancel')).toMatchObject({
+      entity_type: 'code',
+      entity_id: code,
+      actor: agentActor,
+    });
     expect(r.audit.find((e: any) => e.action === 'list.update')).toMatchObject({
       entity_type: 'list',
       entity_id: list.id,

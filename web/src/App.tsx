@@ -16,7 +16,12 @@ import { NotAllowed, NotFound } from './components/Feedback';
 
 export function App() {
   const { operator, loading, can } = useSession();
-  if (loading) return <p className="boot" aria-busy="true">Loading…</p>;
+  if (loading)
+    return (
+      <p className="boot" aria-busy="true">
+        Loading…
+      </p>
+    );
   if (!operator) return <LoginPage />;
   if (operator.must_change_password) return <ChangePasswordPage />;
   return (

@@ -5,7 +5,10 @@ import type { Offer, Outcome } from './api';
 /** Outcome in a sentence: "100 spendable points from promo_code, offers: Free coffee, tags: vip". */
 export function describeOutcome(outcome: Outcome, offers?: Offer[]): string {
   const parts: string[] = [];
-  if (outcome.points) parts.push(`${outcome.points.amount.toLocaleString('en-US')} ${outcome.points.account} points from ${outcome.points.source}`);
+  if (outcome.points)
+    parts.push(
+      `${outcome.points.amount.toLocaleString('en-US')} ${outcome.points.account} points from ${outcome.points.source}`,
+    );
   if (outcome.offers?.length) {
     const names = outcome.offers.map((id) => offers?.find((offer) => offer.id === id)?.name ?? id);
     parts.push(`offers: ${names.join(', ')}`);

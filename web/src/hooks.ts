@@ -1,12 +1,16 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 
 /** Loads data when `deps` change; `reload()` fetches again. Stale answers are dropped. */
-export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T | undefined; error: unknown; loading: boolean; reload: () => void } {
+export function useLoad<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+): { data: T | undefined; error: unknown; loading: boolean; reload: () => void } {
   const [data, setData] = useState<T>();
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(true);
   const [tick, setTick] = useState(0);
   const current = useRef(0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the caller names what the load depends on in `deps`
   useEffect(() => {
     const mine = ++current.current;
     setLoading(true);
@@ -18,7 +22,6 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T |
       })
       .catch((failure: unknown) => mine === current.current && setError(failure))
       .finally(() => mine === current.current && setLoading(false));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((n) => n + 1), []);
   return { data, error, loading, reload };

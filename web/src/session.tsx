@@ -32,10 +32,15 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     setOperator(null);
   }, []);
 
-  const can = useCallback((role: Role) => !!operator && ORDER.indexOf(operator.role) >= ORDER.indexOf(role), [operator]);
+  const can = useCallback(
+    (role: Role) => !!operator && ORDER.indexOf(operator.role) >= ORDER.indexOf(role),
+    [operator],
+  );
 
   return (
-    <SessionContext.Provider value={{ operator, loading, signedIn: setOperator, logout, can }}>{children}</SessionContext.Provider>
+    <SessionContext.Provider value={{ operator, loading, signedIn: setOperator, logout, can }}>
+      {children}
+    </SessionContext.Provider>
   );
 }
 

@@ -38,7 +38,8 @@ export class ApiError extends Error {
 
 /** The ApiError for a failed answer, from its parsed body (anything, or nothing). */
 function failureOf(status: number, statusText: string, body: unknown): ApiError {
-  const error = (body as { error?: { code?: FailureCode; message?: string; details?: ErrorDetails } } | undefined)?.error;
+  const error = (body as { error?: { code?: FailureCode; message?: string; details?: ErrorDetails } } | undefined)
+    ?.error;
   return new ApiError(status, error?.code ?? `http_${status}`, error?.message ?? statusText, error?.details);
 }
 
@@ -84,7 +85,8 @@ export async function unwrap<Data>(call: Promise<{ data?: Data; error?: unknown;
 /** A query string (`?a=1&b=x`) of the values of `params` that are set (not undefined, null or ''). */
 function search(params: Record<string, string | number | boolean | null | undefined>): string {
   const found = new URLSearchParams();
-  for (const [name, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') found.set(name, String(value));
+  for (const [name, value] of Object.entries(params))
+    if (value !== undefined && value !== null && value !== '') found.set(name, String(value));
   const text = found.toString();
   return text ? `?${text}` : '';
 }
@@ -94,7 +96,12 @@ function search(params: Record<string, string | number | boolean | null | undefi
  * `file`) with progress, which fetch does not report. Resolves with the new import or rejects
  * with an ApiError.
  */
-export function uploadImport(listId: string, file: File, query: ImportQuery, onProgress: (fraction: number) => void): Promise<NewImport> {
+export function uploadImport(
+  listId: string,
+  file: File,
+  query: ImportQuery,
+  onProgress: (fraction: number) => void,
+): Promise<NewImport> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', `/v1/lists/${encodeURIComponent(listId)}/imports${search(query)}`);
@@ -103,7 +110,8 @@ export function uploadImport(listId: string, file: File, query: ImportQuery, onP
     xhr.upload.onprogress = (event) => {
       if (event.lengthComputable) onProgress(event.loaded / event.total);
     };
-    xhr.onerror = () => reject(new ApiError(0, 'network_error', 'The upload was interrupted. Check your connection and try again.'));
+    xhr.onerror = () =>
+      reject(new ApiError(0, 'network_error', 'The upload was interrupted. Check your connection and try again.'));
     xhr.onload = () => {
       let data: unknown;
       try {

@@ -10,7 +10,9 @@ type Responses<Op extends keyof operations> = operations[Op]['responses'];
 type Success<Op extends keyof operations> = Extract<keyof Responses<Op>, 200 | 201 | 202 | 204>;
 
 /** The JSON answer of operation `Op` with `Status` (by default, its success status). */
-export type Answer<Op extends keyof operations, Status extends keyof Responses<Op> = Success<Op>> = Json<Responses<Op>[Status]>;
+export type Answer<Op extends keyof operations, Status extends keyof Responses<Op> = Success<Op>> = Json<
+  Responses<Op>[Status]
+>;
 
 /** The JSON request body of operation `Op`. */
 export type RequestBody<Op extends keyof operations> = Json<NonNullable<operations[Op]['requestBody']>>;
@@ -21,11 +23,12 @@ export type Query<Op extends keyof operations> = NonNullable<operations[Op]['par
 type CodeOf<Body> = Body extends { error: { code: infer C } } ? C : never;
 
 /** The `error.code` values operation `Op` may answer, by the document. */
-export type ErrorCodeOf<Op extends keyof operations> = { [S in keyof Responses<Op>]: CodeOf<Json<Responses<Op>[S]>> }[keyof Responses<Op>];
+export type ErrorCodeOf<Op extends keyof operations> = {
+  [S in keyof Responses<Op>]: CodeOf<Json<Responses<Op>[S]>>;
+}[keyof Responses<Op>];
 
 /** Every `error.code` the service may answer. */
 export type ErrorCode = { [Op in keyof operations]: ErrorCodeOf<Op> }[keyof operations];
-
 
 /** `error.details` of an error answer. */
 export type ErrorDetails = components['schemas']['ErrorDetails'];

@@ -7,7 +7,8 @@ import { ApiError } from '../api';
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) {
     if (error.status === 403) return `You don't have access to this: ${error.message}`;
-    if (error.status >= 500) return 'Something went wrong on the server. Try again; if it keeps happening, tell your administrator.';
+    if (error.status >= 500)
+      return 'Something went wrong on the server. Try again; if it keeps happening, tell your administrator.';
     return error.message;
   }
   return error instanceof Error ? error.message : String(error);
@@ -36,7 +37,8 @@ export function topError(failure: unknown, shown: string[]): string | null {
   if (!failure) return null;
   if (failure instanceof ApiError && failure.status === 400) {
     const paths = Object.keys(failure.fieldErrors());
-    if (paths.length > 0 && paths.every((path) => shown.some((key) => path === key || path.startsWith(`${key}.`)))) return null;
+    if (paths.length > 0 && paths.every((path) => shown.some((key) => path === key || path.startsWith(`${key}.`))))
+      return null;
   }
   return asSentence(describeError(failure));
 }

@@ -6,7 +6,9 @@ export function Layout({ children }: { children: ReactNode }) {
   const { operator, logout, can } = useSession();
   return (
     <div className="shell">
-      <a className="skip" href="#main">Skip to content</a>
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
       <nav className="sidebar" aria-label="Main">
         <div className="brand">Promo Codes</div>
         <NavLink to="/lists">Promo code lists</NavLink>

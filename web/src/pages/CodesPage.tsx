@@ -44,7 +44,13 @@ export function CodesPage() {
           <legend>Search by</legend>
           {(['code', 'customer'] as const).map((value) => (
             <label key={value}>
-              <input type="radio" name="search-mode" value={value} checked={mode === value} onChange={() => setMode(value)} />
+              <input
+                type="radio"
+                name="search-mode"
+                value={value}
+                checked={mode === value}
+                onChange={() => setMode(value)}
+              />
               {value === 'code' ? 'Code' : 'Customer'}
             </label>
           ))}
@@ -64,7 +70,9 @@ export function CodesPage() {
             required
           />
           <small id="codes-search-hint" className="hint">
-            {mode === 'code' ? 'Matches ignoring case, spaces and dashes.' : "Shows the codes this customer claimed, newest first."}
+            {mode === 'code'
+              ? 'Matches ignoring case, spaces and dashes.'
+              : 'Shows the codes this customer claimed, newest first.'}
           </small>
         </div>
         <button type="submit" className="primary">
@@ -73,7 +81,13 @@ export function CodesPage() {
       </form>
 
       <NoticeBar notice={action.notice} onDismiss={() => action.setNotice(null)} />
-      {code ? <CodeResult code={code} action={action} /> : customer ? <CustomerResult customerId={customer} action={action} /> : <Intro />}
+      {code ? (
+        <CodeResult code={code} action={action} />
+      ) : customer ? (
+        <CustomerResult customerId={customer} action={action} />
+      ) : (
+        <Intro />
+      )}
     </section>
   );
 }
@@ -81,31 +95,47 @@ export function CodesPage() {
 function Intro() {
   return (
     <Empty title="Find a code or a customer">
-      Search by code to see its list, status and claims, or cancel it. Search by customer to see every code they claimed and reverse a claim.
+      Search by code to see its list, status and claims, or cancel it. Search by customer to see every code they claimed
+      and reverse a claim.
     </Empty>
   );
 }
 
 function CodeResult({ code, action }: { code: string; action: ReturnType<typeof useAction> }) {
-  const { data, error, loading, reload } = useLoad(() => unwrap(api.GET('/v1/codes/{code}', { params: { path: { code } } })), [code]);
+  const { data, error, loading, reload } = useLoad(
+    () => unwrap(api.GET('/v1/codes/{code}', { params: { path: { code } } })),
+    [code],
+  );
   if (loading && !data) return <Loading what="Looking the code up" />;
   if (isNotFound(error))
     return (
       <Empty title={`No code “${code}”`}>
-        No code matches this value. Codes match ignoring case, spaces and dashes; check the characters the customer read out.{' '}
-        <Link to={`/troubleshoot?code=${encodeURIComponent(code)}`}>Troubleshoot it</Link>
+        No code matches this value. Codes match ignoring case, spaces and dashes; check the characters the customer read
+        out. <Link to={`/troubleshoot?code=${encodeURIComponent(code)}`}>Troubleshoot it</Link>
       </Empty>
     );
-  if (error) return <div className="alert error" role="alert">{inWords(error)}</div>;
+  if (error)
+    return (
+      <div className="alert error" role="alert">
+        {inWords(error)}
+      </div>
+    );
   if (!data) return null;
   return <CodeCard code={data} action={action} onChanged={reload} />;
 }
 
 function CustomerResult({ customerId, action }: { customerId: string; action: ReturnType<typeof useAction> }) {
-  const claims = usePaged(customerId, (cursor) => unwrap(api.GET('/v1/customers/{id}/claims', { params: { path: { id: customerId }, query: { cursor } } })));
-  if (claims.loading && claims.items.length === 0 && !claims.error) return <Loading what="Loading the customer's claims" />;
+  const claims = usePaged(customerId, (cursor) =>
+    unwrap(api.GET('/v1/customers/{id}/claims', { params: { path: { id: customerId }, query: { cursor } } })),
+  );
+  if (claims.loading && claims.items.length === 0 && !claims.error)
+    return <Loading what="Loading the customer's claims" />;
   if (isNotFound(claims.error))
-    return <Empty title={`No customer “${customerId}”`}>No registered customer has this ID. Customer IDs are matched exactly, including case.</Empty>;
+    return (
+      <Empty title={`No customer “${customerId}”`}>
+        No registered customer has this ID. Customer IDs are matched exactly, including case.
+      </Empty>
+    );
   if (claims.error) return <ErrorMessage error={claims.error} onRetry={claims.reload} />;
   return (
     <section className="card" aria-labelledby="customer-claims-title">

@@ -58,12 +58,14 @@ export function CreateListPage() {
     if (type === 'multi_use') {
       // The service's own code rules (src/codes/normalize.ts): the form says so before the server does.
       if (!code.trim()) found.code = 'Name the code customers will type, e.g. SpringSale.';
-      else if (codeProblem(normalizeCode(code)) !== null) found.code = 'Use 3–64 letters A–Z and digits 0–9 (spaces and dashes are ignored).';
+      else if (codeProblem(normalizeCode(code)) !== null)
+        found.code = 'Use 3–64 letters A–Z and digits 0–9 (spaces and dashes are ignored).';
     }
     const startsAt = fromLocalInput(starts);
     if (!startsAt) found.starts_at = 'Enter when the list starts.';
     if (ends && !fromLocalInput(ends)) found.ends_at = 'Enter a valid date and time, or tick "No end date".';
-    else if (ends && startsAt && new Date(fromLocalInput(ends)!) <= new Date(startsAt)) found.ends_at = 'The end must be after the start.';
+    else if (ends && startsAt && new Date(fromLocalInput(ends)!) <= new Date(startsAt))
+      found.ends_at = 'The end must be after the start.';
     if (capMode === 'cap' && !(wholeNumber(cap) >= 1 && wholeNumber(cap) <= 2_000_000_000)) {
       found.redemption_cap = 'Enter a whole number of claims of at least 1, or choose "Don\'t cap".';
     }
@@ -124,10 +126,26 @@ export function CreateListPage() {
         <div className="grid-2">
           <div>
             <Field label="Name" error={fieldError(errors, 'name')} hint="Internal: customers never see it.">
-              {(props) => <input {...props} type="text" maxLength={200} autoFocus value={name} onChange={(e) => setName(e.target.value)} />}
+              {(props) => (
+                <input
+                  {...props}
+                  type="text"
+                  maxLength={200}
+                  autoFocus
+                  value={name}
+                  onChange={(e) => setName(e.target.value)}
+                />
+              )}
             </Field>
             <Field label="Description" error={fieldError(errors, 'description')}>
-              {(props) => <textarea {...props} maxLength={2000} value={description} onChange={(e) => setDescription(e.target.value)} />}
+              {(props) => (
+                <textarea
+                  {...props}
+                  maxLength={2000}
+                  value={description}
+                  onChange={(e) => setDescription(e.target.value)}
+                />
+              )}
             </Field>
           </div>
           <fieldset className="lists-types">
@@ -135,7 +153,14 @@ export function CreateListPage() {
             {TYPES.map((value) => (
               <div key={value} className="lists-type">
                 <label>
-                  <input type="radio" name={`${typeId}-type`} value={value} checked={type === value} onChange={() => setType(value)} aria-describedby={`${typeId}-${value}`} />
+                  <input
+                    type="radio"
+                    name={`${typeId}-type`}
+                    value={value}
+                    checked={type === value}
+                    onChange={() => setType(value)}
+                    aria-describedby={`${typeId}-${value}`}
+                  />
                   {TYPE_LABELS[value]}
                 </label>
                 <small id={`${typeId}-${value}`} className="muted">
@@ -144,16 +169,42 @@ export function CreateListPage() {
               </div>
             ))}
             {type === 'multi_use' && (
-              <Field label="Code" error={fieldError(errors, 'code')} hint="What customers type. Matched ignoring case, spaces and dashes.">
-                {(props) => <input {...props} type="text" className="mono" maxLength={128} placeholder="SpringSale" value={code} onChange={(e) => setCode(e.target.value)} />}
+              <Field
+                label="Code"
+                error={fieldError(errors, 'code')}
+                hint="What customers type. Matched ignoring case, spaces and dashes."
+              >
+                {(props) => (
+                  <input
+                    {...props}
+                    type="text"
+                    className="mono"
+                    maxLength={128}
+                    placeholder="SpringSale"
+                    value={code}
+                    onChange={(e) => setCode(e.target.value)}
+                  />
+                )}
               </Field>
             )}
           </fieldset>
         </div>
 
         <div className="grid-2">
-          <Field label="Starts" error={fieldError(errors, 'starts_at')} hint="Claims open at this moment (your local time).">
-            {(props) => <input {...props} type="datetime-local" required value={starts} onChange={(e) => setStarts(e.target.value)} />}
+          <Field
+            label="Starts"
+            error={fieldError(errors, 'starts_at')}
+            hint="Claims open at this moment (your local time)."
+          >
+            {(props) => (
+              <input
+                {...props}
+                type="datetime-local"
+                required
+                value={starts}
+                onChange={(e) => setStarts(e.target.value)}
+              />
+            )}
           </Field>
           <EndsField value={ends} onChange={setEnds} error={fieldError(errors, 'ends_at')} />
         </div>

@@ -33,7 +33,16 @@ function Lookup({ initial = '' }: { initial?: string }) {
       <form className="card ops-search" onSubmit={submit} role="search">
         <div className="field ops-grow">
           <label htmlFor="customer-lookup">Customer ID</label>
-          <input id="customer-lookup" value={text} onChange={(e) => setText(e.target.value)} required maxLength={128} autoComplete="off" spellCheck={false} aria-describedby="customer-lookup-hint" />
+          <input
+            id="customer-lookup"
+            value={text}
+            onChange={(e) => setText(e.target.value)}
+            required
+            maxLength={128}
+            autoComplete="off"
+            spellCheck={false}
+            aria-describedby="customer-lookup-hint"
+          />
           <small id="customer-lookup-hint" className="hint">
             The ID your app registered the customer under, matched exactly.
           </small>
@@ -48,8 +57,12 @@ function Lookup({ initial = '' }: { initial?: string }) {
 
 function Profile({ id }: { id: string }) {
   const profile = useLoad(() => unwrap(api.GET('/v1/customers/{id}', { params: { path: { id } } })), [id]);
-  const claims = usePaged(id, (cursor) => unwrap(api.GET('/v1/customers/{id}/claims', { params: { path: { id }, query: { cursor } } })));
-  const failed = usePaged(id, (cursor) => unwrap(api.GET('/v1/customers/{id}/attempts', { params: { path: { id }, query: { result: 'failed', cursor } } })));
+  const claims = usePaged(id, (cursor) =>
+    unwrap(api.GET('/v1/customers/{id}/claims', { params: { path: { id }, query: { cursor } } })),
+  );
+  const failed = usePaged(id, (cursor) =>
+    unwrap(api.GET('/v1/customers/{id}/attempts', { params: { path: { id }, query: { result: 'failed', cursor } } })),
+  );
   const action = useAction();
   const refresh = () => {
     profile.reload();
@@ -62,7 +75,9 @@ function Profile({ id }: { id: string }) {
     return (
       <>
         <Lookup initial={id} />
-        <Empty title={`No customer “${id}”`}>No registered customer has this ID. IDs are matched exactly, including case.</Empty>
+        <Empty title={`No customer “${id}”`}>
+          No registered customer has this ID. IDs are matched exactly, including case.
+        </Empty>
       </>
     );
   if (profile.error) return <ErrorMessage error={profile.error} onRetry={profile.reload} />;
@@ -77,13 +92,25 @@ function Profile({ id }: { id: string }) {
       <div className="page-head">
         <h1>
           {customer.name || customer.id}{' '}
-          {customer.blocked ? <StatusTag status="blocked" /> : customer.locked_out_until ? <StatusTag status="locked_out" /> : <StatusTag status="active" />}
+          {customer.blocked ? (
+            <StatusTag status="blocked" />
+          ) : customer.locked_out_until ? (
+            <StatusTag status="locked_out" />
+          ) : (
+            <StatusTag status="active" />
+          )}
         </h1>
         <div className="ops-buttons">
           <Link className="button" to={`/troubleshoot?customer_id=${encodeURIComponent(customer.id)}`}>
             Troubleshoot
           </Link>
-          <CustomerActions customerId={customer.id} blocked={customer.blocked} lockedOutUntil={customer.locked_out_until} action={action} onChanged={refresh} />
+          <CustomerActions
+            customerId={customer.id}
+            blocked={customer.blocked}
+            lockedOutUntil={customer.locked_out_until}
+            action={action}
+            onChanged={refresh}
+          />
         </div>
       </div>
       <NoticeBar notice={action.notice} onDismiss={() => action.setNotice(null)} />
@@ -202,7 +229,14 @@ function Profile({ id }: { id: string }) {
         ) : claims.loading && claims.items.length === 0 ? (
           <Loading what="Loading claims" />
         ) : (
-          <ClaimsTable claims={claims.items} action={action} onChanged={refresh} showCustomer={false} caption={`Claims of ${customer.id}`} empty="This customer has not claimed any code." />
+          <ClaimsTable
+            claims={claims.items}
+            action={action}
+            onChanged={refresh}
+            showCustomer={false}
+            caption={`Claims of ${customer.id}`}
+            empty="This customer has not claimed any code."
+          />
         )}
         <LoadMore paged={claims} />
       </section>
@@ -221,7 +255,10 @@ function Profile({ id }: { id: string }) {
               </td>
               <td>{a.kind === 'claim' ? 'Claim' : 'Validate'}</td>
               <td>
-                <Link className="mono" to={`/troubleshoot?code=${encodeURIComponent(a.code)}&customer_id=${encodeURIComponent(a.customer_id)}`}>
+                <Link
+                  className="mono"
+                  to={`/troubleshoot?code=${encodeURIComponent(a.code)}&customer_id=${encodeURIComponent(a.customer_id)}`}
+                >
                   {a.code}
                 </Link>
               </td>

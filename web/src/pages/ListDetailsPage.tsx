@@ -84,9 +84,7 @@ export function ListDetailsPage() {
             <dt>Description</dt>
             <dd>{data.description || <span className="muted">None</span>}</dd>
             <dt>Status</dt>
-            <dd>
-              {statusInWords(data)}
-            </dd>
+            <dd>{statusInWords(data)}</dd>
             <dt>Starts</dt>
             <dd>{formatDate(data.starts_at)}</dd>
             <dt>Ends</dt>
@@ -105,7 +103,11 @@ export function ListDetailsPage() {
             <Stat label="Codes" value={formatCount(data.code_count)} />
             <Stat label="Available" value={formatCount(data.available_count)} />
             <Stat label="Cancelled" value={formatCount(data.cancelled_count)} />
-            <Stat label="Entry cap" value={formatCount(data.entry_cap)} title="Uses per code: 1 for single-use and third-party codes, the cap for a multi-use code" />
+            <Stat
+              label="Entry cap"
+              value={formatCount(data.entry_cap)}
+              title="Uses per code: 1 for single-use and third-party codes, the cap for a multi-use code"
+            />
           </div>
           {can('admin') && data.code_count > 0 && (
             <div className="card lists-export-all">
@@ -154,18 +156,27 @@ function Stat({ label, value, title }: { label: string; value: string; title?: s
 
 function statusInWords(list: PromoList): string {
   if (list.status === 'pending') return `Opens for claims on ${formatDate(list.starts_at)}.`;
-  if (list.status === 'active') return list.ends_at ? `Open for claims until ${formatDate(list.ends_at)}.` : 'Open for claims; no end date.';
-  return list.completed_reason === 'cap_reached' ? 'The claim cap has been reached.' : `Ended ${formatDate(list.ends_at)}.`;
+  if (list.status === 'active')
+    return list.ends_at ? `Open for claims until ${formatDate(list.ends_at)}.` : 'Open for claims; no end date.';
+  return list.completed_reason === 'cap_reached'
+    ? 'The claim cap has been reached.'
+    : `Ended ${formatDate(list.ends_at)}.`;
 }
 
 /** A multi-use list's one code and its claims against the cap. */
 function MultiUseCode({ list }: { list: PromoList }) {
-  const claimed = list.redemption_cap === null ? `${formatCount(list.claim_count)} claimed · no cap` : `${formatCount(list.claim_count)} of ${formatCount(list.redemption_cap)} claimed`;
+  const claimed =
+    list.redemption_cap === null
+      ? `${formatCount(list.claim_count)} claimed · no cap`
+      : `${formatCount(list.claim_count)} of ${formatCount(list.redemption_cap)} claimed`;
   return (
     <section className="card" aria-labelledby="code-title">
       <h2 id="code-title">The code</h2>
       <p className="lists-code mono">{list.code}</p>
-      <p className="muted">Any registered customer can claim it once{list.redemption_cap === null ? '.' : `, until ${formatCount(list.redemption_cap)} claims are reached.`}</p>
+      <p className="muted">
+        Any registered customer can claim it once
+        {list.redemption_cap === null ? '.' : `, until ${formatCount(list.redemption_cap)} claims are reached.`}
+      </p>
       {list.redemption_cap === null ? (
         <p className="lists-claimed">{claimed}</p>
       ) : (

@@ -45,11 +45,11 @@ export function ListsPage() {
     setSearch((typed) => (typed.trim() === q ? typed : q));
   }, [q]);
   // The name search waits for a pause in typing before it asks the service.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: only typing starts the wait; a URL change must not
   useEffect(() => {
     if (search.trim() === q) return;
     const timer = setTimeout(() => update({ q: search.trim() }), 300);
     return () => clearTimeout(timer);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [search]);
 
   function update(changes: Record<string, string>) {
@@ -70,10 +70,14 @@ export function ListsPage() {
     order: sort ? order : undefined,
     limit: PAGE_SIZE,
   };
-  const first = useLoad(() => unwrap(api.GET('/v1/lists', { params: { query: listQuery } })), [q, type, status, sort, order]);
+  const first = useLoad(
+    () => unwrap(api.GET('/v1/lists', { params: { query: listQuery } })),
+    [q, type, status, sort, order],
+  );
   const [more, setMore] = useState<{ items: PromoList[]; cursor: string | null } | null>(null);
   const [moreBusy, setMoreBusy] = useState(false);
   const [moreError, setMoreError] = useState<unknown>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new first page drops the pages loaded after the old one
   useEffect(() => {
     setMore(null);
     setMoreError(null);
@@ -118,7 +122,14 @@ export function ListsPage() {
       <div className="toolbar lists-toolbar" role="search">
         <Field label="Search lists">
           {(props) => (
-            <input {...props} type="search" className="lists-search" placeholder="Part of a name" value={search} onChange={(e) => setSearch(e.target.value)} />
+            <input
+              {...props}
+              type="search"
+              className="lists-search"
+              placeholder="Part of a name"
+              value={search}
+              onChange={(e) => setSearch(e.target.value)}
+            />
           )}
         </Field>
         <Field label="Type">

@@ -44,10 +44,28 @@ export function TroubleshootPage() {
       </div>
       <form className="card ops-search" onSubmit={submit} noValidate>
         <Field label="Code" hint="As the customer typed it.">
-          {(props) => <input {...props} value={codeText} onChange={(e) => setCodeText(e.target.value)} autoComplete="off" spellCheck={false} maxLength={128} />}
+          {(props) => (
+            <input
+              {...props}
+              value={codeText}
+              onChange={(e) => setCodeText(e.target.value)}
+              autoComplete="off"
+              spellCheck={false}
+              maxLength={128}
+            />
+          )}
         </Field>
         <Field label="Customer ID" error={formError ?? undefined}>
-          {(props) => <input {...props} value={customerText} onChange={(e) => setCustomerText(e.target.value)} autoComplete="off" spellCheck={false} maxLength={128} />}
+          {(props) => (
+            <input
+              {...props}
+              value={customerText}
+              onChange={(e) => setCustomerText(e.target.value)}
+              autoComplete="off"
+              spellCheck={false}
+              maxLength={128}
+            />
+          )}
         </Field>
         <button type="submit" className="primary">
           Troubleshoot
@@ -58,17 +76,30 @@ export function TroubleshootPage() {
         <Report code={code} customerId={customerId} action={action} />
       ) : (
         <Empty title="What would a claim answer?">
-          Enter the code a customer says does not work and their customer ID to see what a claim would answer right now, and why. Either one alone shows its
-          history.
+          Enter the code a customer says does not work and their customer ID to see what a claim would answer right now,
+          and why. Either one alone shows its history.
         </Empty>
       )}
     </section>
   );
 }
 
-function Report({ code, customerId, action }: { code: string; customerId: string; action: ReturnType<typeof useAction> }) {
+function Report({
+  code,
+  customerId,
+  action,
+}: {
+  code: string;
+  customerId: string;
+  action: ReturnType<typeof useAction>;
+}) {
   const { data, error, loading, reload } = useLoad(
-    () => unwrap(api.GET('/v1/troubleshoot', { params: { query: { code: code || undefined, customer_id: customerId || undefined } } })),
+    () =>
+      unwrap(
+        api.GET('/v1/troubleshoot', {
+          params: { query: { code: code || undefined, customer_id: customerId || undefined } },
+        }),
+      ),
     [code, customerId],
   );
   if (loading && !data) return <Loading what="Building the report" />;
@@ -84,7 +115,13 @@ function Report({ code, customerId, action }: { code: string; customerId: string
       {data.claims.length > 0 && (
         <section className="card" aria-labelledby="ts-claims">
           <h2 id="ts-claims">Claims</h2>
-          <ClaimsTable claims={data.claims} action={action} onChanged={reload} caption="Claims of this code and customer" empty="No claims yet." />
+          <ClaimsTable
+            claims={data.claims}
+            action={action}
+            onChanged={reload}
+            caption="Claims of this code and customer"
+            empty="No claims yet."
+          />
         </section>
       )}
       <Timeline report={data} />
@@ -100,7 +137,8 @@ function Verdict({ report }: { report: TroubleshootReport }) {
         <div>
           <div>A claim would succeed</div>
           <div className="ops-verdict-sub">
-            Claiming <span className="mono">{report.code?.code}</span> for {asked.customer_id} now would issue the outcome of “{report.code?.list.name}”.
+            Claiming <span className="mono">{report.code?.code}</span> for {asked.customer_id} now would issue the
+            outcome of “{report.code?.list.name}”.
           </div>
         </div>
       </div>
@@ -144,7 +182,9 @@ function Verdict({ report }: { report: TroubleshootReport }) {
             Code <span className="mono">{report.code!.code}</span> is {report.code!.status}.{' '}
           </>
         )}
-        {asked.code ? 'Add the customer ID to see whether their claim would succeed.' : 'Add a code to see whether a claim by this customer would succeed.'}
+        {asked.code
+          ? 'Add the customer ID to see whether their claim would succeed.'
+          : 'Add a code to see whether a claim by this customer would succeed.'}
         {known && (
           <div className="ops-verdict-sub">
             <Link to={`/codes?code=${encodeURIComponent(report.code!.normalized)}`}>Open the code</Link>

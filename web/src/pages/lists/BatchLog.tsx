@@ -19,7 +19,10 @@ export function BatchLog({ list, onProgress }: { list: PromoList; onProgress: ()
     setGenerating(false);
     setTimeout(() => trigger.current?.focus(), 0); // once the dialog is gone and the page is no longer inert
   };
-  const batches = useLoad(() => unwrap(api.GET('/v1/lists/{id}/batches', { params: { path: { id: list.id }, query: { limit: 100 } } })), [list.id]);
+  const batches = useLoad(
+    () => unwrap(api.GET('/v1/lists/{id}/batches', { params: { path: { id: list.id }, query: { limit: 100 } } })),
+    [list.id],
+  );
   const items = batches.data?.items ?? [];
   const running = items.some((batch) => batch.status === 'pending');
   useInterval(
@@ -38,16 +41,29 @@ export function BatchLog({ list, onProgress }: { list: PromoList; onProgress: ()
       <div className="page-head">
         <h2 id="batches-title">Batch log</h2>
         {can('admin') && (
-          <button ref={trigger} type="button" className="primary" onClick={() => setGenerating(true)} disabled={closed} title={closed ? 'The list is completed' : undefined}>
+          <button
+            ref={trigger}
+            type="button"
+            className="primary"
+            onClick={() => setGenerating(true)}
+            disabled={closed}
+            title={closed ? 'The list is completed' : undefined}
+          >
             Generate codes
           </button>
         )}
       </div>
-      {closed && can('admin') && <p className="muted">This list is completed, so no new codes can be generated for it.</p>}
+      {closed && can('admin') && (
+        <p className="muted">This list is completed, so no new codes can be generated for it.</p>
+      )}
       <ErrorMessage error={batches.error} onRetry={batches.reload} />
       {!batches.data && batches.loading && <Loading what="Loading batches" />}
       {batches.data && items.length === 0 && (
-        <Empty title="No codes yet">{can('admin') ? 'Generate a batch of single-use codes to fill this list.' : 'An administrator generates codes for this list.'}</Empty>
+        <Empty title="No codes yet">
+          {can('admin')
+            ? 'Generate a batch of single-use codes to fill this list.'
+            : 'An administrator generates codes for this list.'}
+        </Empty>
       )}
       {items.length > 0 && (
         <table className="lists-jobs">
@@ -79,12 +95,25 @@ export function BatchLog({ list, onProgress }: { list: PromoList; onProgress: ()
                   <Progress done={batch.generated} total={batch.requested} label={`Batch ${batch.name ?? batch.id}`} />
                 </td>
                 <td>
-                  <StatusTag status={batch.status} title={batch.status === 'active' ? 'Every code exists' : batch.status === 'pending' ? 'Generating' : undefined} />
+                  <StatusTag
+                    status={batch.status}
+                    title={
+                      batch.status === 'active'
+                        ? 'Every code exists'
+                        : batch.status === 'pending'
+                          ? 'Generating'
+                          : undefined
+                    }
+                  />
                   {batch.error && <div className="field-error">{batch.error}</div>}
                 </td>
                 <td>
                   {formatDate(batch.created_at)}
-                  {batch.notify.length > 0 && <div className="muted" title={batch.notify.join(', ')}>Alert: {batch.notify.length === 1 ? batch.notify[0] : `${batch.notify.length} addresses`}</div>}
+                  {batch.notify.length > 0 && (
+                    <div className="muted" title={batch.notify.join(', ')}>
+                      Alert: {batch.notify.length === 1 ? batch.notify[0] : `${batch.notify.length} addresses`}
+                    </div>
+                  )}
                 </td>
                 {can('admin') && (
                   <td>

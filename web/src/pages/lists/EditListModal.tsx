@@ -11,7 +11,15 @@ import { fieldError, fromLocalInput, serverFieldErrors, toLocalInput, wholeNumbe
 
 const SHOWN = ['name', 'description', 'ends_at', 'redemption_cap'];
 
-export function EditListModal({ list, onClose, onSaved }: { list: PromoList; onClose: () => void; onSaved: (list: PromoList) => void }) {
+export function EditListModal({
+  list,
+  onClose,
+  onSaved,
+}: {
+  list: PromoList;
+  onClose: () => void;
+  onSaved: (list: PromoList) => void;
+}) {
   const [name, setName] = useState(list.name);
   const [description, setDescription] = useState(list.description ?? '');
   const [ends, setEnds] = useState(list.ends_at ? toLocalInput(list.ends_at) : '');
@@ -30,7 +38,8 @@ export function EditListModal({ list, onClose, onSaved }: { list: PromoList; onC
   if (ends && !endsAt) local.ends_at = 'Enter a valid date and time, or tick "No end date".';
   else if (endsAt && new Date(endsAt) <= new Date(list.starts_at)) local.ends_at = 'The end must be after the start.';
   if (capValue !== null) {
-    if (!(capValue >= 1 && capValue <= 2_000_000_000)) local.redemption_cap = 'Enter a whole number of claims of at least 1, or choose "Don\'t cap".';
+    if (!(capValue >= 1 && capValue <= 2_000_000_000))
+      local.redemption_cap = 'Enter a whole number of claims of at least 1, or choose "Don\'t cap".';
     else if (capValue < list.claim_count) {
       local.redemption_cap = `The list already has ${formatCount(list.claim_count)} claims, so the cap can't be lower than that.`;
     }
@@ -51,7 +60,8 @@ export function EditListModal({ list, onClose, onSaved }: { list: PromoList; onC
     if (name.trim() !== list.name) changes.name = name.trim();
     const nextDescription = description.trim() === '' ? null : description.trim();
     if (nextDescription !== list.description) changes.description = nextDescription;
-    const sameEnd = endsAt === null ? list.ends_at === null : list.ends_at !== null && toLocalInput(list.ends_at) === ends;
+    const sameEnd =
+      endsAt === null ? list.ends_at === null : list.ends_at !== null && toLocalInput(list.ends_at) === ends;
     if (!sameEnd) changes.ends_at = endsAt;
     if (capValue !== list.redemption_cap) changes.redemption_cap = capValue;
     if (Object.keys(changes).length === 0) {
@@ -77,10 +87,26 @@ export function EditListModal({ list, onClose, onSaved }: { list: PromoList; onC
         )}
         <p className="muted lists-note">The type, start, code and outcome of a list can't change once it exists.</p>
         <Field label="Name" error={fieldError(errors, 'name')}>
-          {(props) => <input {...props} type="text" maxLength={200} autoFocus value={name} onChange={(e) => setName(e.target.value)} />}
+          {(props) => (
+            <input
+              {...props}
+              type="text"
+              maxLength={200}
+              autoFocus
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+            />
+          )}
         </Field>
         <Field label="Description" error={fieldError(errors, 'description')}>
-          {(props) => <textarea {...props} maxLength={2000} value={description} onChange={(e) => setDescription(e.target.value)} />}
+          {(props) => (
+            <textarea
+              {...props}
+              maxLength={2000}
+              value={description}
+              onChange={(e) => setDescription(e.target.value)}
+            />
+          )}
         </Field>
         <EndsField value={ends} onChange={setEnds} error={fieldError(errors, 'ends_at')} />
         <CapField

@@ -26,7 +26,15 @@ import { fieldError, serverFieldErrors, wholeNumber } from './model';
 const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/;
 const SHOWN = ['count', 'name', 'notify', 'format'];
 
-export function GenerateCodesModal({ listId, onClose, onCreated }: { listId: string; onClose: () => void; onCreated: (batch: Batch) => void }) {
+export function GenerateCodesModal({
+  listId,
+  onClose,
+  onCreated,
+}: {
+  listId: string;
+  onClose: () => void;
+  onCreated: (batch: Batch) => void;
+}) {
   const [count, setCount] = useState('');
   const [name, setName] = useState('');
   const [notify, setNotify] = useState('');
@@ -41,11 +49,17 @@ export function GenerateCodesModal({ listId, onClose, onCreated }: { listId: str
 
   const lengthValue = wholeNumber(length);
   const lengthOk = lengthValue >= MIN_LENGTH && lengthValue <= MAX_LENGTH;
-  const format: CodeFormat | null = lengthOk && AFFIX_PATTERN.test(prefix) && AFFIX_PATTERN.test(suffix) ? { length: lengthValue, charset, prefix, suffix } : null;
+  const format: CodeFormat | null =
+    lengthOk && AFFIX_PATTERN.test(prefix) && AFFIX_PATTERN.test(suffix)
+      ? { length: lengthValue, charset, prefix, suffix }
+      : null;
   const countValue = wholeNumber(count);
   const emails = splitEmails(notify);
-  // eslint-disable-next-line react-hooks/exhaustive-deps
-  const sample = useMemo(() => (format ? sampleCode(format) : null), [format?.length, charset, prefix, suffix, shuffle]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new sample only when the format or Shuffle changes, not on every render
+  const sample = useMemo(
+    () => (format ? sampleCode(format) : null),
+    [format?.length, charset, prefix, suffix, shuffle],
+  );
   const capacity = format ? formatCapacity(format) : null;
   const tooMany = capacity !== null && countValue >= 1 && BigInt(countValue) > capacity;
   const needed = tooMany && format ? lengthNeeded(countValue, format) : null;
@@ -77,7 +91,12 @@ export function GenerateCodesModal({ listId, onClose, onCreated }: { listId: str
             count: countValue,
             ...(name.trim() ? { name: name.trim() } : {}),
             ...(emails.length ? { notify: [...new Set(emails)] } : {}),
-            format: { length: format.length, charset: format.charset, ...(prefix ? { prefix } : {}), ...(suffix ? { suffix } : {}) },
+            format: {
+              length: format.length,
+              charset: format.charset,
+              ...(prefix ? { prefix } : {}),
+              ...(suffix ? { suffix } : {}),
+            },
           },
         }),
       );
@@ -97,22 +116,65 @@ export function GenerateCodesModal({ listId, onClose, onCreated }: { listId: str
           </div>
         )}
         <div className="grid-2">
-          <Field label="Number of codes" error={fieldError(errors, 'count')} hint="Up to 1,000,000 in one batch unless your service allows more.">
-            {(props) => <input {...props} type="number" min={1} step={1} inputMode="numeric" autoFocus value={count} onChange={(e) => setCount(e.target.value)} />}
+          <Field
+            label="Number of codes"
+            error={fieldError(errors, 'count')}
+            hint="Up to 1,000,000 in one batch unless your service allows more."
+          >
+            {(props) => (
+              <input
+                {...props}
+                type="number"
+                min={1}
+                step={1}
+                inputMode="numeric"
+                autoFocus
+                value={count}
+                onChange={(e) => setCount(e.target.value)}
+              />
+            )}
           </Field>
-          <Field label="Batch name" error={fieldError(errors, 'name')} hint="Optional, to recognise it in the batch log.">
-            {(props) => <input {...props} type="text" maxLength={200} value={name} onChange={(e) => setName(e.target.value)} />}
+          <Field
+            label="Batch name"
+            error={fieldError(errors, 'name')}
+            hint="Optional, to recognise it in the batch log."
+          >
+            {(props) => (
+              <input {...props} type="text" maxLength={200} value={name} onChange={(e) => setName(e.target.value)} />
+            )}
           </Field>
         </div>
-        <Field label="Email alert" error={fieldError(errors, 'notify')} hint="Optional: addresses to email when the batch is ready or fails, separated by commas. The email links here; it never contains codes.">
-          {(props) => <input {...props} type="text" inputMode="email" placeholder="ops@example.com" value={notify} onChange={(e) => setNotify(e.target.value)} />}
+        <Field
+          label="Email alert"
+          error={fieldError(errors, 'notify')}
+          hint="Optional: addresses to email when the batch is ready or fails, separated by commas. The email links here; it never contains codes."
+        >
+          {(props) => (
+            <input
+              {...props}
+              type="text"
+              inputMode="email"
+              placeholder="ops@example.com"
+              value={notify}
+              onChange={(e) => setNotify(e.target.value)}
+            />
+          )}
         </Field>
 
         <fieldset className="lists-format-set">
           <legend>Code format</legend>
           <div className="lists-format">
             <Field label="Length" error={fieldError(errors, 'format.length')}>
-              {(props) => <input {...props} type="number" min={MIN_LENGTH} max={MAX_LENGTH} value={length} onChange={(e) => setLength(e.target.value)} />}
+              {(props) => (
+                <input
+                  {...props}
+                  type="number"
+                  min={MIN_LENGTH}
+                  max={MAX_LENGTH}
+                  value={length}
+                  onChange={(e) => setLength(e.target.value)}
+                />
+              )}
             </Field>
             <Field label="Characters" error={fieldError(errors, 'format.charset')}>
               {(props) => (
@@ -126,10 +188,28 @@ export function GenerateCodesModal({ listId, onClose, onCreated }: { listId: str
               )}
             </Field>
             <Field label="Prefix" error={fieldError(errors, 'format.prefix')}>
-              {(props) => <input {...props} type="text" className="mono" maxLength={16} value={prefix} onChange={(e) => setPrefix(e.target.value.toUpperCase().trim())} />}
+              {(props) => (
+                <input
+                  {...props}
+                  type="text"
+                  className="mono"
+                  maxLength={16}
+                  value={prefix}
+                  onChange={(e) => setPrefix(e.target.value.toUpperCase().trim())}
+                />
+              )}
             </Field>
             <Field label="Suffix" error={fieldError(errors, 'format.suffix')}>
-              {(props) => <input {...props} type="text" className="mono" maxLength={16} value={suffix} onChange={(e) => setSuffix(e.target.value.toUpperCase().trim())} />}
+              {(props) => (
+                <input
+                  {...props}
+                  type="text"
+                  className="mono"
+                  maxLength={16}
+                  value={suffix}
+                  onChange={(e) => setSuffix(e.target.value.toUpperCase().trim())}
+                />
+              )}
             </Field>
           </div>
 
@@ -146,14 +226,20 @@ export function GenerateCodesModal({ listId, onClose, onCreated }: { listId: str
                 '—'
               )}
             </code>
-            <button type="button" className="secondary small" onClick={() => setShuffle((n) => n + 1)} disabled={!format}>
+            <button
+              type="button"
+              className="secondary small"
+              onClick={() => setShuffle((n) => n + 1)}
+              disabled={!format}
+            >
               Another sample
             </button>
           </div>
           {format && capacity !== null && (
             <p className="muted lists-space">
-              {formatBig(possibleCodes(format))} possible codes ({CHARSETS[charset].length} characters, {format.length} long). To keep codes
-              impossible to guess, at most 1 in 10,000 may exist: room for {formatBig(capacity)} codes in this format.
+              {formatBig(possibleCodes(format))} possible codes ({CHARSETS[charset].length} characters, {format.length}{' '}
+              long). To keep codes impossible to guess, at most 1 in 10,000 may exist: room for {formatBig(capacity)}{' '}
+              codes in this format.
             </p>
           )}
           {tooMany && (

@@ -16,7 +16,10 @@ import { RejectedRows } from './RejectedRows';
 
 export function ImportsPanel({ list, onProgress }: { list: PromoList; onProgress: () => void }) {
   const { can } = useSession();
-  const imports = useLoad(() => unwrap(api.GET('/v1/lists/{id}/imports', { params: { path: { id: list.id }, query: { limit: 100 } } })), [list.id]);
+  const imports = useLoad(
+    () => unwrap(api.GET('/v1/lists/{id}/imports', { params: { path: { id: list.id }, query: { limit: 100 } } })),
+    [list.id],
+  );
   const items = imports.data?.items ?? [];
   const running = items.some((item) => item.status === 'pending');
   useInterval(
@@ -51,7 +54,9 @@ export function ImportsPanel({ list, onProgress }: { list: PromoList; onProgress
       {!imports.data && imports.loading && <Loading what="Loading imports" />}
       {imports.data && items.length === 0 && (
         <Empty title="No codes uploaded yet">
-          {can('admin') ? 'Upload the file of codes you received from the provider.' : 'An administrator uploads the codes for this list.'}
+          {can('admin')
+            ? 'Upload the file of codes you received from the provider.'
+            : 'An administrator uploads the codes for this list.'}
         </Empty>
       )}
       {items.length > 0 && (
@@ -81,7 +86,11 @@ export function ImportsPanel({ list, onProgress }: { list: PromoList; onProgress
                     {item.error && <div className="field-error">{item.error}</div>}
                   </td>
                   <td>
-                    <Progress done={item.accepted + item.rejected} total={item.total_lines} label={`Import ${item.name ?? item.id}`} />
+                    <Progress
+                      done={item.accepted + item.rejected}
+                      total={item.total_lines}
+                      label={`Import ${item.name ?? item.id}`}
+                    />
                   </td>
                   <td className="num">{formatCount(item.accepted)}</td>
                   <td className="num">{formatCount(item.rejected)}</td>
@@ -89,7 +98,12 @@ export function ImportsPanel({ list, onProgress }: { list: PromoList; onProgress
                   <td>
                     <div className="lists-files">
                       {item.rejected > 0 && item.status !== 'pending' && (
-                        <button type="button" className="link" aria-expanded={opened === item.id} onClick={() => setOpened(opened === item.id ? null : item.id)}>
+                        <button
+                          type="button"
+                          className="link"
+                          aria-expanded={opened === item.id}
+                          onClick={() => setOpened(opened === item.id ? null : item.id)}
+                        >
                           {opened === item.id ? 'Hide rejected rows' : 'Show rejected rows'}
                         </button>
                       )}
@@ -99,7 +113,9 @@ export function ImportsPanel({ list, onProgress }: { list: PromoList; onProgress
                         </a>
                       )}
                       {item.status === 'active' && can('admin') && <ExportLinks kind="imports" id={item.id} />}
-                      {item.rejected === 0 && !(item.status === 'active' && can('admin')) && <span className="muted">—</span>}
+                      {item.rejected === 0 && !(item.status === 'active' && can('admin')) && (
+                        <span className="muted">—</span>
+                      )}
                     </div>
                   </td>
                 </tr>
@@ -140,7 +156,12 @@ function UploadForm({ listId, onUploaded }: { listId: string; onUploaded: () => 
     }
     setProgress(0);
     try {
-      const created = await uploadImport(listId, file, { name: name.trim() || file.name.slice(0, 200), notify: splitEmails(notify).join(',') }, setProgress);
+      const created = await uploadImport(
+        listId,
+        file,
+        { name: name.trim() || file.name.slice(0, 200), notify: splitEmails(notify).join(',') },
+        setProgress,
+      );
       setDone(`${created.name ?? file.name} is uploaded; its codes are being checked and added.`);
       setFile(null);
       setName('');
@@ -157,7 +178,11 @@ function UploadForm({ listId, onUploaded }: { listId: string; onUploaded: () => 
   return (
     <form className="lists-upload" onSubmit={submit} noValidate>
       <div className="lists-upload-fields">
-        <Field label="File of codes" error={missing && !file ? 'Choose a file to upload.' : undefined} hint="CSV or text (a column headed code, coupon or voucher, else the first), or an Excel .xlsx workbook.">
+        <Field
+          label="File of codes"
+          error={missing && !file ? 'Choose a file to upload.' : undefined}
+          hint="CSV or text (a column headed code, coupon or voucher, else the first), or an Excel .xlsx workbook."
+        >
           {(props) => (
             <input
               {...props}
@@ -173,16 +198,41 @@ function UploadForm({ listId, onUploaded }: { listId: string; onUploaded: () => 
           )}
         </Field>
         <Field label="Upload name" hint="Optional; the file name otherwise.">
-          {(props) => <input {...props} type="text" maxLength={200} disabled={busy} value={name} onChange={(e) => setName(e.target.value)} />}
+          {(props) => (
+            <input
+              {...props}
+              type="text"
+              maxLength={200}
+              disabled={busy}
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+            />
+          )}
         </Field>
         <Field label="Email alert" hint="Optional addresses, comma-separated.">
-          {(props) => <input {...props} type="text" inputMode="email" disabled={busy} value={notify} onChange={(e) => setNotify(e.target.value)} />}
+          {(props) => (
+            <input
+              {...props}
+              type="text"
+              inputMode="email"
+              disabled={busy}
+              value={notify}
+              onChange={(e) => setNotify(e.target.value)}
+            />
+          )}
         </Field>
         <button type="submit" className="primary" disabled={busy}>
           {busy ? 'Uploading…' : 'Upload'}
         </button>
       </div>
-      {progress !== null && <Progress done={Math.round(progress * 100)} total={100} label="Upload" text={`${Math.round(progress * 100)}% uploaded`} />}
+      {progress !== null && (
+        <Progress
+          done={Math.round(progress * 100)}
+          total={100}
+          label="Upload"
+          text={`${Math.round(progress * 100)}% uploaded`}
+        />
+      )}
       <ErrorMessage error={failure} />
       {done && (
         <div className="alert ok" role="status">

@@ -6,7 +6,15 @@ import { Field, FieldMessage, describedBy } from '../../components/Field';
 export type CapMode = 'none' | 'cap';
 
 /** Ends: a date and time, or none. Typing a date unticks "No end date"; ticking it clears the date. */
-export function EndsField({ value, onChange, error }: { value: string; onChange: (value: string) => void; error?: string }) {
+export function EndsField({
+  value,
+  onChange,
+  error,
+}: {
+  value: string;
+  onChange: (value: string) => void;
+  error?: string;
+}) {
   const checkId = useId();
   return (
     <Field label="Ends" error={error} hint="Claims close at this moment.">
@@ -14,7 +22,12 @@ export function EndsField({ value, onChange, error }: { value: string; onChange:
         <div className="lists-inline">
           <input {...props} type="datetime-local" value={value} onChange={(e) => onChange(e.target.value)} />
           <span className="check">
-            <input id={checkId} type="checkbox" checked={value === ''} onChange={(e) => e.target.checked && onChange('')} />
+            <input
+              id={checkId}
+              type="checkbox"
+              checked={value === ''}
+              onChange={(e) => e.target.checked && onChange('')}
+            />
             <label htmlFor={checkId}>No end date</label>
           </span>
         </div>

@@ -21,7 +21,14 @@ export const MAX_TAGS = 20;
 
 /** The tags typed, split on commas, trimmed, without blanks or repeats. */
 export function parseTags(text: string): string[] {
-  return [...new Set(text.split(',').map((tag) => tag.trim()).filter(Boolean))];
+  return [
+    ...new Set(
+      text
+        .split(',')
+        .map((tag) => tag.trim())
+        .filter(Boolean),
+    ),
+  ];
 }
 
 /** Problems a person can fix before sending, keyed like the service's field errors. */
@@ -31,21 +38,24 @@ export function outcomeProblems(draft: OutcomeDraft): Record<string, string> {
   const hasPoints = draft.amount.trim() !== '';
   if (hasPoints) {
     const amount = wholeNumber(draft.amount);
-    if (!(amount >= 1 && amount <= 1_000_000_000)) problems['outcome.points.amount'] = 'Enter a whole number of points from 1 to 1,000,000,000.';
+    if (!(amount >= 1 && amount <= 1_000_000_000))
+      problems['outcome.points.amount'] = 'Enter a whole number of points from 1 to 1,000,000,000.';
     if (!draft.account) problems['outcome.points.account'] = 'Choose the account the points go to.';
     if (!draft.source) problems['outcome.points.source'] = 'Choose where the points come from.';
   }
   if (draft.offers.length > MAX_OFFERS) problems['outcome.offers'] = `Choose at most ${MAX_OFFERS} offers.`;
   if (tags.length > MAX_TAGS) problems['outcome.tags'] = `Use at most ${MAX_TAGS} tags.`;
   else if (tags.some((tag) => tag.length > 64)) problems['outcome.tags'] = 'A tag can be at most 64 characters.';
-  if (!hasPoints && draft.offers.length === 0 && tags.length === 0) problems.outcome = 'Give customers something: points, offers or tags.';
+  if (!hasPoints && draft.offers.length === 0 && tags.length === 0)
+    problems.outcome = 'Give customers something: points, offers or tags.';
   return problems;
 }
 
 /** The outcome to send, from a draft without problems. */
 export function outcomeOf(draft: OutcomeDraft): Outcome {
   const outcome: Outcome = {};
-  if (draft.amount.trim() !== '') outcome.points = { amount: wholeNumber(draft.amount), account: draft.account, source: draft.source };
+  if (draft.amount.trim() !== '')
+    outcome.points = { amount: wholeNumber(draft.amount), account: draft.account, source: draft.source };
   if (draft.offers.length) outcome.offers = draft.offers;
   const tags = parseTags(draft.tags);
   if (tags.length) outcome.tags = tags;
@@ -76,7 +86,9 @@ export function OutcomeFields({
   return (
     <fieldset className="lists-outcome" aria-describedby={errors.outcome ? `${id}-outcome` : undefined}>
       <legend>Outcome</legend>
-      <p className="muted lists-note">What a customer receives on each claim: points, offers, tags, or any mix. It can't change later.</p>
+      <p className="muted lists-note">
+        What a customer receives on each claim: points, offers, tags, or any mix. It can't change later.
+      </p>
       {errors.outcome && (
         <p id={`${id}-outcome`} className="field-error" role="alert">
           {errors.outcome}
@@ -88,7 +100,15 @@ export function OutcomeFields({
       <div className="grid-3">
         <Field label="Points" error={errors.amount} hint="Leave empty to give no points.">
           {(props) => (
-            <input {...props} type="number" min={1} step={1} inputMode="numeric" value={draft.amount} onChange={(e) => set({ amount: e.target.value })} />
+            <input
+              {...props}
+              type="number"
+              min={1}
+              step={1}
+              inputMode="numeric"
+              value={draft.amount}
+              onChange={(e) => set({ amount: e.target.value })}
+            />
           )}
         </Field>
         <Field label="Account" error={errors.account}>
@@ -117,12 +137,13 @@ export function OutcomeFields({
         </Field>
       </div>
 
-      <fieldset className={errors.offers ? 'lists-offers has-error' : 'lists-offers'} aria-describedby={errors.offers ? `${id}-offers` : undefined}>
+      <fieldset
+        className={errors.offers ? 'lists-offers has-error' : 'lists-offers'}
+        aria-describedby={errors.offers ? `${id}-offers` : undefined}
+      >
         <legend>Offers</legend>
         {catalog && catalog.offers.length === 0 && (
-          <p className="muted">
-            The catalog has no offers yet. {<Link to="/settings">Add offers in Settings</Link>}.
-          </p>
+          <p className="muted">The catalog has no offers yet. {<Link to="/settings">Add offers in Settings</Link>}.</p>
         )}
         <div className="lists-checks">
           {catalog?.offers.map((offer) => (
@@ -137,7 +158,11 @@ export function OutcomeFields({
             </label>
           ))}
         </div>
-        {catalog && catalog.offers.length > 0 && <small className="hint muted">Up to {MAX_OFFERS}. {draft.offers.length} chosen.</small>}
+        {catalog && catalog.offers.length > 0 && (
+          <small className="hint muted">
+            Up to {MAX_OFFERS}. {draft.offers.length} chosen.
+          </small>
+        )}
         {errors.offers && (
           <small id={`${id}-offers`} className="field-error" role="alert">
             {errors.offers}
@@ -145,15 +170,32 @@ export function OutcomeFields({
         )}
       </fieldset>
 
-      <Field label="Tags" error={errors.tags} hint={`Comma-separated, up to ${MAX_TAGS}; added to the customer's profile.`}>
-        {(props) => <input {...props} type="text" placeholder="vip, spring-2026" value={draft.tags} onChange={(e) => set({ tags: e.target.value })} />}
+      <Field
+        label="Tags"
+        error={errors.tags}
+        hint={`Comma-separated, up to ${MAX_TAGS}; added to the customer's profile.`}
+      >
+        {(props) => (
+          <input
+            {...props}
+            type="text"
+            placeholder="vip, spring-2026"
+            value={draft.tags}
+            onChange={(e) => set({ tags: e.target.value })}
+          />
+        )}
       </Field>
       {tags.length > 0 && (
         <ul className="lists-chips" aria-label="Tags to add">
           {tags.map((tag) => (
             <li key={tag}>
               {tag}
-              <button type="button" className="icon" aria-label={`Remove tag ${tag}`} onClick={() => set({ tags: tags.filter((t) => t !== tag).join(', ') })}>
+              <button
+                type="button"
+                className="icon"
+                aria-label={`Remove tag ${tag}`}
+                onClick={() => set({ tags: tags.filter((t) => t !== tag).join(', ') })}
+              >
                 ×
               </button>
             </li>

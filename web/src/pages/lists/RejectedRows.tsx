@@ -14,12 +14,17 @@ const DETAILS: Record<NonNullable<Rejection['detail']>, string> = {
 
 function why(row: Rejection): string {
   if (row.reason === 'code_taken') return 'Another list or upload already has this code';
-  if (row.reason === 'duplicate') return row.repeats_line ? `Repeats line ${formatCount(row.repeats_line)}` : 'Repeats an earlier line';
+  if (row.reason === 'duplicate')
+    return row.repeats_line ? `Repeats line ${formatCount(row.repeats_line)}` : 'Repeats an earlier line';
   return row.detail ? `Not a valid code: ${DETAILS[row.detail]}` : 'Not a valid code';
 }
 
 export function RejectedRows({ item }: { item: Import }) {
-  const rows = useLoad(() => unwrap(api.GET('/v1/imports/{id}/rejections', { params: { path: { id: item.id }, query: { limit: SHOWN } } })), [item.id]);
+  const rows = useLoad(
+    () =>
+      unwrap(api.GET('/v1/imports/{id}/rejections', { params: { path: { id: item.id }, query: { limit: SHOWN } } })),
+    [item.id],
+  );
   const report = `/v1/imports/${encodeURIComponent(item.id)}/report`;
   return (
     <div className="lists-rejections">

@@ -15,12 +15,18 @@ export const TYPE_EXPLANATIONS: Record<ListType, string> = {
   third_party: 'Codes from another provider, uploaded as a file; each code works for one claim.',
 };
 
-export const STATUS_LABELS: Record<ListStatus, string> = { pending: 'Pending', active: 'Active', completed: 'Completed' };
+export const STATUS_LABELS: Record<ListStatus, string> = {
+  pending: 'Pending',
+  active: 'Active',
+  completed: 'Completed',
+};
 
 /** Why a list is completed, in words (the status tag's title). */
 export function completedReason(list: Pick<PromoList, 'status' | 'completed_reason'>): string | undefined {
   if (list.status !== 'completed') return undefined;
-  return list.completed_reason === 'cap_reached' ? 'Completed: the claim cap was reached' : 'Completed: the end date has passed';
+  return list.completed_reason === 'cap_reached'
+    ? 'Completed: the claim cap was reached'
+    : 'Completed: the end date has passed';
 }
 
 /** A `datetime-local` value (local time, minutes) for an ISO timestamp or a Date. */

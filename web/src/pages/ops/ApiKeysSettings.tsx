@@ -14,7 +14,9 @@ const ROLE_HINTS: Record<Role, string> = {
 };
 
 export function ApiKeysSettings() {
-  const keys = usePaged('api-keys', (cursor) => unwrap(api.GET('/v1/api-keys', { params: { query: { limit: 1000, cursor } } })));
+  const keys = usePaged('api-keys', (cursor) =>
+    unwrap(api.GET('/v1/api-keys', { params: { query: { limit: 1000, cursor } } })),
+  );
   const action = useAction();
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role>('client');
@@ -41,7 +43,10 @@ export function ApiKeysSettings() {
   }
 
   async function revoke(key: ApiKey) {
-    const done = await action.run(() => unwrap(api.DELETE('/v1/api-keys/{id}', { params: { path: { id: key.id } } })), `API key “${key.name}” was revoked. Requests with it are now refused.`);
+    const done = await action.run(
+      () => unwrap(api.DELETE('/v1/api-keys/{id}', { params: { path: { id: key.id } } })),
+      `API key “${key.name}” was revoked. Requests with it are now refused.`,
+    );
     setRevoking(null);
     if (done) keys.reload();
   }
@@ -76,7 +81,12 @@ export function ApiKeysSettings() {
               </td>
               <td className="ops-right">
                 {!key.revoked_at && (
-                  <button type="button" className="secondary small" onClick={() => setRevoking(key)} title={`Revoke ${key.name}`}>
+                  <button
+                    type="button"
+                    className="secondary small"
+                    onClick={() => setRevoking(key)}
+                    title={`Revoke ${key.name}`}
+                  >
                     Revoke
                   </button>
                 )}
@@ -90,7 +100,9 @@ export function ApiKeysSettings() {
         <h2 id="new-key-title">New API key</h2>
         <div className="ops-row">
           <Field label="Name" error={nameError} hint="Who uses it, e.g. “Mobile app (production)”.">
-            {(props) => <input {...props} value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />}
+            {(props) => (
+              <input {...props} value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
+            )}
           </Field>
           <RoleSelect value={role} onChange={setRole} roles={['client', 'agent', 'admin']} hint={ROLE_HINTS[role]} />
         </div>
@@ -101,14 +113,22 @@ export function ApiKeysSettings() {
 
       {created && (
         <SecretModal title="API key created" secret={created.key} onClose={() => setCreated(null)}>
-          Copy the key for “{created.name}” ({roleLabel(created.role)}) now and store it safely: the service keeps only a hash of it.
+          Copy the key for “{created.name}” ({roleLabel(created.role)}) now and store it safely: the service keeps only
+          a hash of it.
         </SecretModal>
       )}
       {revoking && (
-        <Confirm title="Revoke this API key?" confirmLabel="Revoke key" busy={action.busy} onClose={() => setRevoking(null)} onConfirm={() => void revoke(revoking)}>
+        <Confirm
+          title="Revoke this API key?"
+          confirmLabel="Revoke key"
+          busy={action.busy}
+          onClose={() => setRevoking(null)}
+          onConfirm={() => void revoke(revoking)}
+        >
           <p>
-            Every request made with “{revoking.name}” (<span className="mono">{revoking.prefix}…</span>, {roleLabel(revoking.role)}) is refused from now on.
-            This can&apos;t be undone: make a new key if it is still needed.
+            Every request made with “{revoking.name}” (<span className="mono">{revoking.prefix}…</span>,{' '}
+            {roleLabel(revoking.role)}) is refused from now on. This can&apos;t be undone: make a new key if it is still
+            needed.
           </p>
         </Confirm>
       )}

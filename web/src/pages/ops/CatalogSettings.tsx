@@ -12,22 +12,30 @@ const KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const KEY_PROBLEM = 'Use only letters, digits and _ . : - (starting with a letter or digit), up to 64 characters.';
 
 /** A schema message in words: patterns are explained rather than quoted. */
-const friendly = (message: string) => (/pattern/.test(message) ? KEY_PROBLEM : message.charAt(0).toUpperCase() + message.slice(1) + '.');
+const friendly = (message: string) =>
+  /pattern/.test(message) ? KEY_PROBLEM : `${message.charAt(0).toUpperCase() + message.slice(1)}.`;
 
 /** Runs a create or edit; on a validation error, returns its messages by field. */
-async function submitForm(action: Action, change: () => Promise<unknown>, success: string, setErrors: (errors: Record<string, string>) => void) {
+async function submitForm(
+  action: Action,
+  change: () => Promise<unknown>,
+  success: string,
+  setErrors: (errors: Record<string, string>) => void,
+) {
   setErrors({});
   let fieldErrors: Record<string, string> = {};
   const done = await action.run(async () => {
     try {
       return await change();
     } catch (failure) {
-      if (failure instanceof ApiError) fieldErrors = Object.fromEntries(Object.entries(failure.fieldErrors()).map(([k, v]) => [k, friendly(v)]));
+      if (failure instanceof ApiError)
+        fieldErrors = Object.fromEntries(Object.entries(failure.fieldErrors()).map(([k, v]) => [k, friendly(v)]));
       throw failure;
     }
   }, success);
   setErrors(fieldErrors);
-  if (Object.keys(fieldErrors).length) action.setNotice({ kind: 'error', text: 'Not saved: check the highlighted fields.' });
+  if (Object.keys(fieldErrors).length)
+    action.setNotice({ kind: 'error', text: 'Not saved: check the highlighted fields.' });
   return done !== undefined;
 }
 
@@ -67,7 +75,12 @@ function PointKinds({ noun, title, example }: { noun: keyof typeof POINT_KINDS; 
   async function create(event: FormEvent) {
     event.preventDefault();
     if (!KEY_PATTERN.test(key.trim())) return setErrors({ key: KEY_PROBLEM });
-    const ok = await submitForm(action, () => calls.create({ key: key.trim(), name: name.trim() }), `Point ${noun} “${key.trim()}” created.`, setErrors);
+    const ok = await submitForm(
+      action,
+      () => calls.create({ key: key.trim(), name: name.trim() }),
+      `Point ${noun} “${key.trim()}” created.`,
+      setErrors,
+    );
     if (ok) {
       setKey('');
       setName('');
@@ -97,10 +110,21 @@ function PointKinds({ noun, title, example }: { noun: keyof typeof POINT_KINDS; 
         <NoticeBar notice={action.notice} onDismiss={() => action.setNotice(null)} />
         <div className="ops-row">
           <Field label={`${Noun} key`} error={errors.key} hint={KEY_HINT}>
-            {(props) => <input {...props} value={key} onChange={(e) => setKey(e.target.value)} required maxLength={64} placeholder={example} />}
+            {(props) => (
+              <input
+                {...props}
+                value={key}
+                onChange={(e) => setKey(e.target.value)}
+                required
+                maxLength={64}
+                placeholder={example}
+              />
+            )}
           </Field>
           <Field label={`${Noun} name`} error={errors.name}>
-            {(props) => <input {...props} value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />}
+            {(props) => (
+              <input {...props} value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
+            )}
           </Field>
         </div>
         <button type="submit" className="primary" disabled={action.busy}>
@@ -112,7 +136,9 @@ function PointKinds({ noun, title, example }: { noun: keyof typeof POINT_KINDS; 
 }
 
 function Offers() {
-  const rows = usePaged('offers', (cursor) => unwrap(api.GET('/v1/offers', { params: { query: { limit: 1000, cursor } } })));
+  const rows = usePaged('offers', (cursor) =>
+    unwrap(api.GET('/v1/offers', { params: { query: { limit: 1000, cursor } } })),
+  );
   const action = useAction();
   const [id, setId] = useState('');
   const [name, setName] = useState('');
@@ -123,8 +149,17 @@ function Offers() {
   async function create(event: FormEvent) {
     event.preventDefault();
     if (!KEY_PATTERN.test(id.trim())) return setErrors({ id: KEY_PROBLEM });
-    const body = { id: id.trim(), name: name.trim(), ...(description.trim() ? { description: description.trim() } : {}) };
-    const ok = await submitForm(action, () => unwrap(api.POST('/v1/offers', { body })), `Offer “${body.id}” created.`, setErrors);
+    const body = {
+      id: id.trim(),
+      name: name.trim(),
+      ...(description.trim() ? { description: description.trim() } : {}),
+    };
+    const ok = await submitForm(
+      action,
+      () => unwrap(api.POST('/v1/offers', { body })),
+      `Offer “${body.id}” created.`,
+      setErrors,
+    );
     if (ok) {
       setId('');
       setName('');
@@ -151,7 +186,12 @@ function Offers() {
               <Time at={offer.updated_at} />
             </td>
             <td className="ops-right">
-              <button type="button" className="secondary small" onClick={() => setEditing(offer)} title={`Edit offer ${offer.id}`}>
+              <button
+                type="button"
+                className="secondary small"
+                onClick={() => setEditing(offer)}
+                title={`Edit offer ${offer.id}`}
+              >
                 Edit
               </button>
             </td>
@@ -162,14 +202,32 @@ function Offers() {
         <h3>New offer</h3>
         <div className="ops-row">
           <Field label="Offer ID" error={errors.id} hint={KEY_HINT}>
-            {(props) => <input {...props} value={id} onChange={(e) => setId(e.target.value)} required maxLength={64} placeholder="free_coffee" />}
+            {(props) => (
+              <input
+                {...props}
+                value={id}
+                onChange={(e) => setId(e.target.value)}
+                required
+                maxLength={64}
+                placeholder="free_coffee"
+              />
+            )}
           </Field>
           <Field label="Offer name" error={errors.name}>
-            {(props) => <input {...props} value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />}
+            {(props) => (
+              <input {...props} value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
+            )}
           </Field>
         </div>
         <Field label="Offer description (optional)" error={errors.description}>
-          {(props) => <textarea {...props} value={description} onChange={(e) => setDescription(e.target.value)} maxLength={2000} />}
+          {(props) => (
+            <textarea
+              {...props}
+              value={description}
+              onChange={(e) => setDescription(e.target.value)}
+              maxLength={2000}
+            />
+          )}
         </Field>
         <button type="submit" className="primary" disabled={action.busy}>
           Create offer
@@ -190,7 +248,15 @@ function Offers() {
   );
 }
 
-function EditOffer({ offer, onClose, onSaved }: { offer: Offer; onClose: () => void; onSaved: (offer: Offer) => void }) {
+function EditOffer({
+  offer,
+  onClose,
+  onSaved,
+}: {
+  offer: Offer;
+  onClose: () => void;
+  onSaved: (offer: Offer) => void;
+}) {
   const [name, setName] = useState(offer.name);
   const [description, setDescription] = useState(offer.description ?? '');
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -200,7 +266,12 @@ function EditOffer({ offer, onClose, onSaved }: { offer: Offer; onClose: () => v
     event.preventDefault();
     const body = { name: name.trim(), description: description.trim() || null };
     let saved: Offer | undefined;
-    await submitForm(action, async () => (saved = await unwrap(api.PATCH('/v1/offers/{id}', { params: { path: { id: offer.id } }, body }))), 'Saved.', setErrors);
+    await submitForm(
+      action,
+      async () => (saved = await unwrap(api.PATCH('/v1/offers/{id}', { params: { path: { id: offer.id } }, body }))),
+      'Saved.',
+      setErrors,
+    );
     if (saved) onSaved(saved);
   }
 
@@ -208,12 +279,25 @@ function EditOffer({ offer, onClose, onSaved }: { offer: Offer; onClose: () => v
     <Modal title={`Edit offer ${offer.id}`} onClose={onClose}>
       <form onSubmit={save}>
         <Field label="Name" error={errors.name}>
-          {(props) => <input {...props} value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />}
+          {(props) => (
+            <input {...props} value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
+          )}
         </Field>
         <Field label="Description" error={errors.description} hint="Leave empty for none.">
-          {(props) => <textarea {...props} value={description} onChange={(e) => setDescription(e.target.value)} maxLength={2000} />}
+          {(props) => (
+            <textarea
+              {...props}
+              value={description}
+              onChange={(e) => setDescription(e.target.value)}
+              maxLength={2000}
+            />
+          )}
         </Field>
-        {action.notice?.kind === 'error' && <div className="alert error" role="alert">{action.notice.text}</div>}
+        {action.notice?.kind === 'error' && (
+          <div className="alert error" role="alert">
+            {action.notice.text}
+          </div>
+        )}
         <div className="actions">
           <button type="button" className="secondary" onClick={onClose}>
             Cancel

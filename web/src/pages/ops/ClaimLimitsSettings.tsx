@@ -21,12 +21,17 @@ const toForm = (limits: ClaimLimits): Form => ({
 });
 
 const limitOf = (value: string) => (value.trim() === '' ? null : Number(value));
-const toLimits = (form: Form): ClaimLimits => ({ per_week: limitOf(form.per_week), per_month: limitOf(form.per_month), per_year: limitOf(form.per_year) });
+const toLimits = (form: Form): ClaimLimits => ({
+  per_week: limitOf(form.per_week),
+  per_month: limitOf(form.per_month),
+  per_year: limitOf(form.per_year),
+});
 
 function check(value: string): string | undefined {
   if (value.trim() === '') return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 1_000_000) return 'A whole number from 1 to 1,000,000, or empty for no limit.';
+  if (!Number.isInteger(n) || n < 1 || n > 1_000_000)
+    return 'A whole number from 1 to 1,000,000, or empty for no limit.';
   return undefined;
 }
 
@@ -56,8 +61,12 @@ export function ClaimLimitsSettings() {
           throw failure;
         }),
       (limits) => {
-        const set = PERIODS.filter(({ key }) => limits[key] !== null).map(({ key, label }) => `${limits[key]} ${label.toLowerCase()}`);
-        return set.length ? `Claim limits saved: ${set.join(', ')}. They apply to the next claim.` : 'Claim limits saved: no limits.';
+        const set = PERIODS.filter(({ key }) => limits[key] !== null).map(
+          ({ key, label }) => `${limits[key]} ${label.toLowerCase()}`,
+        );
+        return set.length
+          ? `Claim limits saved: ${set.join(', ')}. They apply to the next claim.`
+          : 'Claim limits saved: no limits.';
       },
     );
     if (saved) setForm(toForm(saved));
@@ -67,8 +76,8 @@ export function ClaimLimitsSettings() {
     <form className="card ops-limits" onSubmit={save} noValidate aria-labelledby="limits-title">
       <h2 id="limits-title">Claim limits</h2>
       <p className="muted">
-        How many codes one customer may claim. Leave a period empty for no limit. Reversed claims do not count. A claim over a limit is refused with{' '}
-        <code>customer_limit_reached</code>.
+        How many codes one customer may claim. Leave a period empty for no limit. Reversed claims do not count. A claim
+        over a limit is refused with <code>customer_limit_reached</code>.
       </p>
       <NoticeBar notice={action.notice} onDismiss={() => action.setNotice(null)} />
       <div className="grid-3">

@@ -32,7 +32,13 @@ export function ClaimsTable({
 
   async function reverse(claim: ClaimRecord, reason: string) {
     await action.run(
-      () => unwrap(api.POST('/v1/claims/{id}/reversal', { params: { path: { id: claim.id } }, body: { reason: reason || 'Reversed from the dashboard' } })),
+      () =>
+        unwrap(
+          api.POST('/v1/claims/{id}/reversal', {
+            params: { path: { id: claim.id } },
+            body: { reason: reason || 'Reversed from the dashboard' },
+          }),
+        ),
       `Claim ${claim.id} of ${claim.code} by ${claim.customer_id} was reversed.`,
     );
     setReversing(null);
@@ -97,7 +103,13 @@ export function ClaimsTable({
               {can('agent') && (
                 <td className="ops-right">
                   {!claim.reversed && (
-                    <button type="button" className="secondary small" title={`Reverse claim ${claim.id}`} onClick={() => setReversing(claim)} disabled={action.busy}>
+                    <button
+                      type="button"
+                      className="secondary small"
+                      title={`Reverse claim ${claim.id}`}
+                      onClick={() => setReversing(claim)}
+                      disabled={action.busy}
+                    >
                       Reverse
                     </button>
                   )}
@@ -116,7 +128,8 @@ export function ClaimsTable({
           onConfirm={(reason) => void reverse(reversing, reason)}
         >
           <p>
-            Claim {reversing.id}: <span className="mono">{reversing.code}</span> by {reversing.customer_id}, <Time at={reversing.claimed_at} />.
+            Claim {reversing.id}: <span className="mono">{reversing.code}</span> by {reversing.customer_id},{' '}
+            <Time at={reversing.claimed_at} />.
           </p>
           <p>
             {reversing.list_type === 'multi_use'

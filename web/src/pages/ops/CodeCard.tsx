@@ -29,10 +29,12 @@ function statusWhy(code: CodeDetail) {
   if (code.status === 'claimed')
     return (
       <>
-        Claimed by <Link to={`/customers/${encodeURIComponent(code.claimed_by ?? '')}`}>{code.claimed_by}</Link> <Time at={code.claimed_at} />
+        Claimed by <Link to={`/customers/${encodeURIComponent(code.claimed_by ?? '')}`}>{code.claimed_by}</Link>{' '}
+        <Time at={code.claimed_at} />
       </>
     );
-  if (code.list.type === 'multi_use') return <>Claimable by each customer once, {formatCount(code.claim_count)} live claims so far</>;
+  if (code.list.type === 'multi_use')
+    return <>Claimable by each customer once, {formatCount(code.claim_count)} live claims so far</>;
   return <>Not claimed yet</>;
 }
 
@@ -44,7 +46,13 @@ export function CodeCard({ code, action, onChanged }: { code: CodeDetail; action
 
   async function cancel(reason: string) {
     await action.run(
-      () => unwrap(api.POST('/v1/codes/{code}/cancel', { params: { path: { code: code.normalized } }, body: { reason: reason || 'Cancelled from the dashboard' } })),
+      () =>
+        unwrap(
+          api.POST('/v1/codes/{code}/cancel', {
+            params: { path: { code: code.normalized } },
+            body: { reason: reason || 'Cancelled from the dashboard' },
+          }),
+        ),
       `Code ${code.code} was cancelled. It can no longer be claimed.`,
     );
     setConfirming(false);
@@ -83,8 +91,11 @@ export function CodeCard({ code, action, onChanged }: { code: CodeDetail; action
         <dd>{statusWhy(code)}</dd>
         <dt>List</dt>
         <dd>
-          <Link to={`/lists/${code.list.id}`}>{code.list.name}</Link> <StatusTag status={code.list.status} title={code.list.completed_reason ?? undefined} />
-          {code.list.completed_reason && <span className="muted"> ({code.list.completed_reason === 'cap_reached' ? 'cap reached' : 'ended'})</span>}
+          <Link to={`/lists/${code.list.id}`}>{code.list.name}</Link>{' '}
+          <StatusTag status={code.list.status} title={code.list.completed_reason ?? undefined} />
+          {code.list.completed_reason && (
+            <span className="muted"> ({code.list.completed_reason === 'cap_reached' ? 'cap reached' : 'ended'})</span>
+          )}
         </dd>
         <dt>Type</dt>
         <dd>{listTypeLabel(code.list.type)}</dd>
@@ -108,14 +119,38 @@ export function CodeCard({ code, action, onChanged }: { code: CodeDetail; action
           </>
         )}
       </dl>
-      {multi && <p className="muted ops-note">A multi-use code cannot be cancelled; end the list or lower its cap from the list page instead.</p>}
-      {!multi && code.status === 'claimed' && <p className="muted ops-note">A claimed code cannot be cancelled; reverse its claim first if it was wrong.</p>}
+      {multi && (
+        <p className="muted ops-note">
+          A multi-use code cannot be cancelled; end the list or lower its cap from the list page instead.
+        </p>
+      )}
+      {!multi && code.status === 'claimed' && (
+        <p className="muted ops-note">A claimed code cannot be cancelled; reverse its claim first if it was wrong.</p>
+      )}
 
-      <h3 className="ops-section">Claims{multi && code.claim_count > code.claims.length ? ` (latest ${code.claims.length} of ${formatCount(code.claim_count)})` : ''}</h3>
-      <ClaimsTable claims={code.claims} action={action} onChanged={onChanged} showCode={false} caption={`Claims of ${code.code}`} empty="Nobody has claimed this code." />
+      <h3 className="ops-section">
+        Claims
+        {multi && code.claim_count > code.claims.length
+          ? ` (latest ${code.claims.length} of ${formatCount(code.claim_count)})`
+          : ''}
+      </h3>
+      <ClaimsTable
+        claims={code.claims}
+        action={action}
+        onChanged={onChanged}
+        showCode={false}
+        caption={`Claims of ${code.code}`}
+        empty="Nobody has claimed this code."
+      />
 
       {confirming && (
-        <ReasonConfirm title="Cancel this code?" confirmLabel="Cancel code" busy={action.busy} onClose={() => setConfirming(false)} onConfirm={(reason) => void cancel(reason)}>
+        <ReasonConfirm
+          title="Cancel this code?"
+          confirmLabel="Cancel code"
+          busy={action.busy}
+          onClose={() => setConfirming(false)}
+          onConfirm={(reason) => void cancel(reason)}
+        >
           <p>
             <span className="mono">{code.code}</span> in “{code.list.name}”.
           </p>

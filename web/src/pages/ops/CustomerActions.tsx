@@ -59,23 +59,43 @@ export function CustomerActions({
       )}
 
       {pending === 'clear' && (
-        <Confirm title="Clear this lockout?" confirmLabel="Clear lockout" danger={false} busy={action.busy} onClose={() => setPending(null)} onConfirm={() => void change('clear')}>
+        <Confirm
+          title="Clear this lockout?"
+          confirmLabel="Clear lockout"
+          danger={false}
+          busy={action.busy}
+          onClose={() => setPending(null)}
+          onConfirm={() => void change('clear')}
+        >
           <p>
-            {customerId} is locked out until <Time at={lockedOutUntil} /> for trying too many unknown codes. Clearing lets them claim again right away
-            and restarts their count of unknown codes.
+            {customerId} is locked out until <Time at={lockedOutUntil} /> for trying too many unknown codes. Clearing
+            lets them claim again right away and restarts their count of unknown codes.
           </p>
         </Confirm>
       )}
       {pending === 'unblock' && (
-        <Confirm title="Unblock this customer?" confirmLabel="Unblock customer" danger={false} busy={action.busy} onClose={() => setPending(null)} onConfirm={() => void change('unblock')}>
+        <Confirm
+          title="Unblock this customer?"
+          confirmLabel="Unblock customer"
+          danger={false}
+          busy={action.busy}
+          onClose={() => setPending(null)}
+          onConfirm={() => void change('unblock')}
+        >
           <p>{customerId} will be able to claim codes again.</p>
         </Confirm>
       )}
       {pending === 'block' && (
-        <ReasonConfirm title="Block this customer?" confirmLabel="Block customer" busy={action.busy} onClose={() => setPending(null)} onConfirm={(reason) => void change('block', reason)}>
+        <ReasonConfirm
+          title="Block this customer?"
+          confirmLabel="Block customer"
+          busy={action.busy}
+          onClose={() => setPending(null)}
+          onConfirm={(reason) => void change('block', reason)}
+        >
           <p>
-            Every claim by {customerId} will be refused with <code>customer_blocked</code> until an agent unblocks them. Their balances, offers and past
-            claims stay as they are.
+            Every claim by {customerId} will be refused with <code>customer_blocked</code> until an agent unblocks them.
+            Their balances, offers and past claims stay as they are.
           </p>
         </ReasonConfirm>
       )}

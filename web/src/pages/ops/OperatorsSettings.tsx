@@ -12,24 +12,37 @@ import { NoticeBar, RoleSelect, SecretModal, Time, roleLabel, useAction, usePage
 type Pending = { kind: 'disable' | 'enable' | 'reset' | 'edit'; operator: OperatorRow } | null;
 
 function OperatorRoleSelect({ value, onChange }: { value: Role; onChange: (role: Role) => void }) {
-  return <RoleSelect value={value} onChange={onChange} roles={['agent', 'admin', 'client']} hint="Agents help customers; admins also manage lists, settings and operators." />;
+  return (
+    <RoleSelect
+      value={value}
+      onChange={onChange}
+      roles={['agent', 'admin', 'client']}
+      hint="Agents help customers; admins also manage lists, settings and operators."
+    />
+  );
 }
 
 function statusOf(operator: OperatorRow) {
   if (operator.disabled_at) return <StatusTag status="disabled" />;
-  if (operator.must_change_password) return <StatusTag status="awaiting_first_sign_in" label="Awaiting first sign-in" />;
+  if (operator.must_change_password)
+    return <StatusTag status="awaiting_first_sign_in" label="Awaiting first sign-in" />;
   return <StatusTag status="active" />;
 }
 
 export function OperatorsSettings() {
   const { operator: me } = useSession();
-  const operators = usePaged('operators', (cursor) => unwrap(api.GET('/v1/operators', { params: { query: { limit: 1000, cursor } } })));
+  const operators = usePaged('operators', (cursor) =>
+    unwrap(api.GET('/v1/operators', { params: { query: { limit: 1000, cursor } } })),
+  );
   const action = useAction();
   const [pending, setPending] = useState<Pending>(null);
   const [secret, setSecret] = useState<{ title: string; email: string; password: string } | null>(null);
 
   async function update(operator: OperatorRow, body: OperatorChanges, success: string) {
-    const result = await action.run(() => unwrap(api.PATCH('/v1/operators/{id}', { params: { path: { id: operator.id } }, body })), success);
+    const result = await action.run(
+      () => unwrap(api.PATCH('/v1/operators/{id}', { params: { path: { id: operator.id } }, body })),
+      success,
+    );
     setPending(null);
     if (!result) return;
     operators.reload();
@@ -57,13 +70,25 @@ export function OperatorsSettings() {
                 <td>{operator.name || <span className="muted">—</span>}</td>
                 <td>{roleLabel(operator.role)}</td>
                 <td>{statusOf(operator)}</td>
-                <td>{operator.last_login_at ? <Time at={operator.last_login_at} /> : <span className="muted">Never</span>}</td>
+                <td>
+                  {operator.last_login_at ? <Time at={operator.last_login_at} /> : <span className="muted">Never</span>}
+                </td>
                 <td className="ops-right ops-nowrap">
-                  <button type="button" className="secondary small" onClick={() => setPending({ kind: 'edit', operator })} title={`Edit ${operator.email}`}>
+                  <button
+                    type="button"
+                    className="secondary small"
+                    onClick={() => setPending({ kind: 'edit', operator })}
+                    title={`Edit ${operator.email}`}
+                  >
                     Edit
                   </button>{' '}
                   {operator.disabled_at ? (
-                    <button type="button" className="secondary small" onClick={() => setPending({ kind: 'enable', operator })} title={`Enable ${operator.email}`}>
+                    <button
+                      type="button"
+                      className="secondary small"
+                      onClick={() => setPending({ kind: 'enable', operator })}
+                      title={`Enable ${operator.email}`}
+                    >
                       Enable
                     </button>
                   ) : (
@@ -82,7 +107,11 @@ export function OperatorsSettings() {
                     className="secondary small"
                     onClick={() => setPending({ kind: 'reset', operator })}
                     disabled={self} // a reset ends one's own session before the new password could be read
-                    title={self ? 'You cannot reset your own password; ask another admin' : `Reset the password of ${operator.email}`}
+                    title={
+                      self
+                        ? 'You cannot reset your own password; ask another admin'
+                        : `Reset the password of ${operator.email}`
+                    }
                   >
                     Reset password
                   </button>
@@ -111,20 +140,49 @@ export function OperatorsSettings() {
         />
       )}
       {pending?.kind === 'disable' && (
-        <Confirm title="Disable this operator?" confirmLabel="Disable operator" busy={action.busy} onClose={() => setPending(null)} onConfirm={() => void update(pending.operator, { disabled: true }, `${pending.operator.email} is disabled and signed out.`)}>
+        <Confirm
+          title="Disable this operator?"
+          confirmLabel="Disable operator"
+          busy={action.busy}
+          onClose={() => setPending(null)}
+          onConfirm={() =>
+            void update(pending.operator, { disabled: true }, `${pending.operator.email} is disabled and signed out.`)
+          }
+        >
           <p>{pending.operator.email} is signed out everywhere and cannot sign in until an admin enables them again.</p>
         </Confirm>
       )}
       {pending?.kind === 'enable' && (
-        <Confirm title="Enable this operator?" confirmLabel="Enable operator" danger={false} busy={action.busy} onClose={() => setPending(null)} onConfirm={() => void update(pending.operator, { disabled: false }, `${pending.operator.email} can sign in again.`)}>
+        <Confirm
+          title="Enable this operator?"
+          confirmLabel="Enable operator"
+          danger={false}
+          busy={action.busy}
+          onClose={() => setPending(null)}
+          onConfirm={() =>
+            void update(pending.operator, { disabled: false }, `${pending.operator.email} can sign in again.`)
+          }
+        >
           <p>{pending.operator.email} can sign in again with their password.</p>
         </Confirm>
       )}
       {pending?.kind === 'reset' && (
-        <Confirm title="Reset this password?" confirmLabel="Reset password" busy={action.busy} onClose={() => setPending(null)} onConfirm={() => void update(pending.operator, { reset_password: true }, `${pending.operator.email} has a new one-time password.`)}>
+        <Confirm
+          title="Reset this password?"
+          confirmLabel="Reset password"
+          busy={action.busy}
+          onClose={() => setPending(null)}
+          onConfirm={() =>
+            void update(
+              pending.operator,
+              { reset_password: true },
+              `${pending.operator.email} has a new one-time password.`,
+            )
+          }
+        >
           <p>
-            {pending.operator.email} is signed out everywhere and their current password stops working. You get a one-time password to give them; they choose
-            their own at their next sign-in.
+            {pending.operator.email} is signed out everywhere and their current password stops working. You get a
+            one-time password to give them; they choose their own at their next sign-in.
           </p>
         </Confirm>
       )}
@@ -167,10 +225,28 @@ function CreateOperator({ action, onCreated }: { action: Action; onCreated: (ope
       <h2 id="new-operator-title">New operator</h2>
       <div className="ops-row ops-three">
         <Field label="Email" error={errors.email}>
-          {(props) => <input {...props} type="email" value={email} onChange={(e) => setEmail(e.target.value)} required maxLength={254} autoComplete="off" />}
+          {(props) => (
+            <input
+              {...props}
+              type="email"
+              value={email}
+              onChange={(e) => setEmail(e.target.value)}
+              required
+              maxLength={254}
+              autoComplete="off"
+            />
+          )}
         </Field>
         <Field label="Name" error={errors.name} hint="Optional.">
-          {(props) => <input {...props} value={name} onChange={(e) => setName(e.target.value)} maxLength={200} autoComplete="off" />}
+          {(props) => (
+            <input
+              {...props}
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              maxLength={200}
+              autoComplete="off"
+            />
+          )}
         </Field>
         <OperatorRoleSelect value={role} onChange={setRole} />
       </div>
@@ -181,7 +257,19 @@ function CreateOperator({ action, onCreated }: { action: Action; onCreated: (ope
   );
 }
 
-function EditOperator({ operator, self, busy, onClose, onSave }: { operator: OperatorRow; self: boolean; busy: boolean; onClose: () => void; onSave: (body: OperatorChanges) => void }) {
+function EditOperator({
+  operator,
+  self,
+  busy,
+  onClose,
+  onSave,
+}: {
+  operator: OperatorRow;
+  self: boolean;
+  busy: boolean;
+  onClose: () => void;
+  onSave: (body: OperatorChanges) => void;
+}) {
   const [name, setName] = useState(operator.name ?? '');
   const [role, setRole] = useState<Role>(operator.role);
   function save(event: FormEvent) {
@@ -198,7 +286,11 @@ function EditOperator({ operator, self, busy, onClose, onSave }: { operator: Ope
         <Field label="Name" hint="Leave empty for none.">
           {(props) => <input {...props} value={name} onChange={(e) => setName(e.target.value)} maxLength={200} />}
         </Field>
-        {self ? <p className="muted">You cannot change your own role; ask another admin.</p> : <OperatorRoleSelect value={role} onChange={setRole} />}
+        {self ? (
+          <p className="muted">You cannot change your own role; ask another admin.</p>
+        ) : (
+          <OperatorRoleSelect value={role} onChange={setRole} />
+        )}
         <div className="actions">
           <button type="button" className="secondary" onClick={onClose}>
             Cancel

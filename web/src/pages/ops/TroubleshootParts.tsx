@@ -45,14 +45,19 @@ export function CodeFacts({ report }: { report: TroubleshootReport }) {
             )}
             {code.status === 'claimed' && (
               <>
-                Claimed by <Link to={`/customers/${encodeURIComponent(code.claimed_by ?? '')}`}>{code.claimed_by}</Link> <Time at={code.claimed_at} />
+                Claimed by <Link to={`/customers/${encodeURIComponent(code.claimed_by ?? '')}`}>{code.claimed_by}</Link>{' '}
+                <Time at={code.claimed_at} />
               </>
             )}
-            {code.status === 'available' && (code.list.type === 'multi_use' ? `Claimable once per customer; ${formatCount(code.claim_count)} live claims` : 'Not claimed yet')}
+            {code.status === 'available' &&
+              (code.list.type === 'multi_use'
+                ? `Claimable once per customer; ${formatCount(code.claim_count)} live claims`
+                : 'Not claimed yet')}
           </dd>
           <dt>List</dt>
           <dd>
-            <Link to={`/lists/${code.list.id}`}>{code.list.name}</Link> <StatusTag status={code.list.status} /> <span className="muted">{listTypeLabel(code.list.type)}</span>
+            <Link to={`/lists/${code.list.id}`}>{code.list.name}</Link> <StatusTag status={code.list.status} />{' '}
+            <span className="muted">{listTypeLabel(code.list.type)}</span>
           </dd>
           <dt>List status</dt>
           <dd>{code.list.why}</dd>
@@ -77,7 +82,15 @@ function limitRow(label: string, used: number, limit: number | null) {
   );
 }
 
-export function CustomerFacts({ report, action, onChanged }: { report: TroubleshootReport; action: Action; onChanged: () => void }) {
+export function CustomerFacts({
+  report,
+  action,
+  onChanged,
+}: {
+  report: TroubleshootReport;
+  action: Action;
+  onChanged: () => void;
+}) {
   const customer = report.customer;
   return (
     <section className="card" aria-labelledby="ts-customer">
@@ -86,7 +99,8 @@ export function CustomerFacts({ report, action, onChanged }: { report: Troublesh
         <p className="muted">No customer given.</p>
       ) : !customer.registered ? (
         <p>
-          No registered customer has the ID <span className="mono">{customer.id}</span>. The app must register the customer before they can claim.
+          No registered customer has the ID <span className="mono">{customer.id}</span>. The app must register the
+          customer before they can claim.
         </p>
       ) : (
         <>
@@ -124,7 +138,13 @@ export function CustomerFacts({ report, action, onChanged }: { report: Troublesh
             {limitRow('This month', customer.claims.month, customer.limits.per_month)}
             {limitRow('This year', customer.claims.year, customer.limits.per_year)}
           </dl>
-          <CustomerActions customerId={customer.id} blocked={customer.blocked} lockedOutUntil={customer.locked_out_until} action={action} onChanged={onChanged} />
+          <CustomerActions
+            customerId={customer.id}
+            blocked={customer.blocked}
+            lockedOutUntil={customer.locked_out_until}
+            action={action}
+            onChanged={onChanged}
+          />
         </>
       )}
     </section>
@@ -142,9 +162,11 @@ export function Timeline({ report }: { report: TroubleshootReport }) {
       ) : (
         <ol className="timeline" aria-label="Timeline">
           {report.timeline.map((event, index) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: the timeline is replaced whole, never reordered
             <li key={index} className={isBadEvent(event) ? 'bad' : undefined}>
               <Time at={event.at} precise />
-              <span className="ops-event-kind">{EVENT_LABELS[event.type] ?? event.type}</span> {eventSentence(event, report.audit)}
+              <span className="ops-event-kind">{EVENT_LABELS[event.type] ?? event.type}</span>{' '}
+              {eventSentence(event, report.audit)}
             </li>
           ))}
         </ol>

@@ -16,20 +16,23 @@ export interface Notice {
 export function useAction() {
   const [busy, setBusy] = useState(false);
   const [notice, setNotice] = useState<Notice | null>(null);
-  const run = useCallback(async <T,>(change: () => Promise<T>, success: string | ((result: T) => string)): Promise<T | undefined> => {
-    setBusy(true);
-    setNotice(null);
-    try {
-      const result = await change();
-      setNotice({ kind: 'ok', text: typeof success === 'function' ? success(result) : success });
-      return result;
-    } catch (failure) {
-      setNotice({ kind: 'error', text: inWords(failure) });
-      return undefined;
-    } finally {
-      setBusy(false);
-    }
-  }, []);
+  const run = useCallback(
+    async <T,>(change: () => Promise<T>, success: string | ((result: T) => string)): Promise<T | undefined> => {
+      setBusy(true);
+      setNotice(null);
+      try {
+        const result = await change();
+        setNotice({ kind: 'ok', text: typeof success === 'function' ? success(result) : success });
+        return result;
+      } catch (failure) {
+        setNotice({ kind: 'error', text: inWords(failure) });
+        return undefined;
+      } finally {
+        setBusy(false);
+      }
+    },
+    [],
+  );
   return { busy, notice, setNotice, run };
 }
 export type Action = ReturnType<typeof useAction>;
@@ -38,7 +41,11 @@ export type Action = ReturnType<typeof useAction>;
 export function NoticeBar({ notice, onDismiss }: { notice: Notice | null; onDismiss: () => void }) {
   if (!notice) return null;
   return (
-    <div className={`alert ${notice.kind === 'ok' ? 'ok' : 'error'}`} role={notice.kind === 'error' ? 'alert' : undefined} aria-live="polite">
+    <div
+      className={`alert ${notice.kind === 'ok' ? 'ok' : 'error'}`}
+      role={notice.kind === 'error' ? 'alert' : undefined}
+      aria-live="polite"
+    >
       <span>{notice.text}</span>
       <button type="button" className="secondary small" onClick={onDismiss}>
         Dismiss
@@ -69,7 +76,14 @@ export function ReasonConfirm({
 }) {
   const [reason, setReason] = useState('');
   return (
-    <Confirm title={title} confirmLabel={confirmLabel} danger={danger} busy={busy} onConfirm={() => onConfirm(reason.trim())} onClose={onClose}>
+    <Confirm
+      title={title}
+      confirmLabel={confirmLabel}
+      danger={danger}
+      busy={busy}
+      onConfirm={() => onConfirm(reason.trim())}
+      onClose={onClose}
+    >
       <div className="ops-confirm">{children}</div>
       <Field label="Reason (optional)" hint="Kept in the audit log with your name.">
         {(props) => <textarea {...props} maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} />}
@@ -81,7 +95,9 @@ export function ReasonConfirm({
 /** A timestamp in the viewer's locale; `precise` adds seconds (for timelines). */
 export function Time({ at, precise }: { at: string | null | undefined; precise?: boolean }) {
   if (!at) return <span className="muted">—</span>;
-  const text = precise ? new Date(at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' }) : formatDate(at);
+  const text = precise
+    ? new Date(at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' })
+    : formatDate(at);
   return (
     <time dateTime={at} title={new Date(at).toISOString()}>
       {text}
@@ -93,7 +109,10 @@ export function Time({ at, precise }: { at: string | null | undefined; precise?:
  * A collection read page by page (`next_cursor`), with "Load more": `load(cursor)` reads one page
  * (the first with no cursor); it is read again from the start when `key` changes or on `reload()`.
  */
-export function usePaged<T>(key: string, load: (cursor: string | undefined) => Promise<{ items: T[]; next_cursor: string | null }>) {
+export function usePaged<T>(
+  key: string,
+  load: (cursor: string | undefined) => Promise<{ items: T[]; next_cursor: string | null }>,
+) {
   const loader = useRef(load);
   loader.current = load;
   const [items, setItems] = useState<T[]>([]);
@@ -103,6 +122,7 @@ export function usePaged<T>(key: string, load: (cursor: string | undefined) => P
   const [tick, setTick] = useState(0);
   const current = useRef(0);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the loader is read through a ref; `key` alone starts over
   const fetchPage = useCallback(
     async (cursor: string | null, append: boolean) => {
       const mine = ++current.current;
@@ -119,10 +139,10 @@ export function usePaged<T>(key: string, load: (cursor: string | undefined) => P
         if (mine === current.current) setLoading(false);
       }
     },
-    // eslint-disable-next-line react-hooks/exhaustive-deps
     [key],
   );
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `tick` is how reload() asks for the first page again
   useEffect(() => {
     setItems([]);
     setNext(null);
@@ -141,7 +161,17 @@ export function usePaged<T>(key: string, load: (cursor: string | undefined) => P
 }
 
 /** Shows a secret (API key, one-time password) once, with a copy button. */
-export function SecretModal({ title, secret, children, onClose }: { title: string; secret: string; children: ReactNode; onClose: () => void }) {
+export function SecretModal({
+  title,
+  secret,
+  children,
+  onClose,
+}: {
+  title: string;
+  secret: string;
+  children: ReactNode;
+  onClose: () => void;
+}) {
   const [copied, setCopied] = useState<'yes' | 'no' | null>(null);
   async function copy() {
     try {
@@ -158,7 +188,11 @@ export function SecretModal({ title, secret, children, onClose }: { title: strin
       </div>
       <p className="secret">{secret}</p>
       <p className="muted" aria-live="polite">
-        {copied === 'yes' ? 'Copied to the clipboard.' : copied === 'no' ? 'Copying is not allowed here: select the text and copy it by hand.' : ''}
+        {copied === 'yes'
+          ? 'Copied to the clipboard.'
+          : copied === 'no'
+            ? 'Copying is not allowed here: select the text and copy it by hand.'
+            : ''}
       </p>
       <div className="actions">
         <button type="button" className="secondary" onClick={() => void copy()}>
@@ -176,7 +210,17 @@ export function SecretModal({ title, secret, children, onClose }: { title: strin
 export const roleLabel = (role: string) => role.charAt(0).toUpperCase() + role.slice(1);
 
 /** A "Role" select offering `roles` in that order. */
-export function RoleSelect({ value, onChange, roles, hint }: { value: Role; onChange: (role: Role) => void; roles: Role[]; hint: ReactNode }) {
+export function RoleSelect({
+  value,
+  onChange,
+  roles,
+  hint,
+}: {
+  value: Role;
+  onChange: (role: Role) => void;
+  roles: Role[];
+  hint: ReactNode;
+}) {
   return (
     <Field label="Role" hint={hint}>
       {(props) => (

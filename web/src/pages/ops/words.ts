@@ -96,7 +96,10 @@ export const EVENT_LABELS: Record<string, string> = {
 
 /** True for entries that explain why something failed (drawn in red). */
 export function isBadEvent(event: TimelineEvent): boolean {
-  return (event.type === 'attempt' && /failed/.test(event.summary)) || ['cancellation', 'block', 'lockout'].includes(event.type);
+  return (
+    (event.type === 'attempt' && /failed/.test(event.summary)) ||
+    ['cancellation', 'block', 'lockout'].includes(event.type)
+  );
 }
 
 /** One timeline entry as a sentence. */
@@ -116,7 +119,9 @@ export function eventSentence(event: TimelineEvent, audit: AuditEvent[]): string
     case 'lockout': {
       const row = audit.find((a) => a.id === event.ref?.audit_id);
       const until = (row?.after as { locked_out_until?: string } | null)?.locked_out_until;
-      return row ? `Customer ${row.entity_id} was locked out until ${at(until)} for trying too many unknown codes.` : event.summary;
+      return row
+        ? `Customer ${row.entity_id} was locked out until ${at(until)} for trying too many unknown codes.`
+        : event.summary;
     }
     case 'audit': {
       const row = audit.find((a) => a.id === event.ref?.audit_id);
