@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Nullable, Page, PageQuery, Timestamp } from '../http/schemas';
+import { Nullable, Page, PageQuery, Timestamp, pageSize } from '../http/schemas';
 import { listAudit } from './audit.service';
 
 const AuditEvent = Type.Object(
@@ -44,6 +44,6 @@ export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Page(AuditEvent) },
       },
     },
-    async (request) => listAudit(app.pool, { ...request.query, limit: request.query.limit ?? 100 }),
+    async (request) => listAudit(app.pool, { ...request.query, limit: pageSize(request.query) }),
   );
 };

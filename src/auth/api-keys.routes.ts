@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { transaction } from '../db/pool';
-import { IdParams, Page, PageQuery, errorResponses } from '../http/schemas';
+import { IdParams, Page, PageQuery, errorResponses, pageSize } from '../http/schemas';
 import { auditContext } from './auth.plugin';
 import { ApiKey, CreateApiKeyBody, CreatedApiKey } from './api-keys.schema';
 import * as service from './api-keys.service';
@@ -40,8 +40,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Page(ApiKey) },
       },
     },
-    async (request) =>
-      service.listApiKeys(app.pool, { limit: request.query.limit ?? 100, cursor: request.query.cursor }),
+    async (request) => service.listApiKeys(app.pool, { limit: pageSize(request.query), cursor: request.query.cursor }),
   );
 
   app.delete(

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { transaction } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
-import { Page, PageQuery, errorResponses } from '../http/schemas';
+import { Page, PageQuery, errorResponses, pageSize } from '../http/schemas';
 import {
   CreateOfferBody,
   CreatePointKindBody,
@@ -60,7 +60,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
       async (request) =>
-        service.listPointKinds(app.pool, table, { limit: request.query.limit ?? 100, cursor: request.query.cursor }),
+        service.listPointKinds(app.pool, table, { limit: pageSize(request.query), cursor: request.query.cursor }),
     );
   }
 
@@ -95,8 +95,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Page(Offer) },
       },
     },
-    async (request) =>
-      service.listOffers(app.pool, { limit: request.query.limit ?? 100, cursor: request.query.cursor }),
+    async (request) => service.listOffers(app.pool, { limit: pageSize(request.query), cursor: request.query.cursor }),
   );
 
   app.get(

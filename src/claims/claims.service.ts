@@ -11,6 +11,7 @@ import * as sql from './claims.sql';
 import type { ClaimBody, ClaimRefusal } from './claims.schema';
 import { responseOf, type StoredResponse } from '../http/idempotency';
 import { metrics } from '../ops/metrics';
+import { pageSize } from '../http/schemas';
 
 /** What each refusal of the claim function tells the caller; statuses are in http/error-codes.ts. */
 const REFUSALS: Record<ClaimRefusal, string> = {
@@ -126,7 +127,7 @@ export async function reverseClaim(tx: Tx, ctx: AuditContext, id: string, reason
 
 export async function customerClaims(db: Queryable, customerId: string, query: { limit?: number; cursor?: string }) {
   await requireCustomer(db, customerId);
-  const limit = query.limit ?? 100;
+  const limit = pageSize(query);
   const after = decodeCursor(query.cursor, ['id'])?.[0] as string | undefined;
   const rows = await sql.listCustomerClaims(db, customerId, after ?? null, limit + 1);
   return page(rows, limit, (row) => [row.id]);
@@ -146,7 +147,7 @@ export async function attempts(
   by: { customerId?: string; code?: string },
   query: { result?: 'succeeded' | 'failed'; limit?: number; cursor?: string },
 ) {
-  const limit = query.limit ?? 100;
+  const limit = pageSize(query);
   const after = decodeCursor(query.cursor, ['id'])?.[0] as string | undefined;
   const rows = await sql.listAttempts(db, { ...by, result: query.result }, after ?? null, limit + 1);
   return page(rows, limit, (row) => [row.id]);

@@ -9,6 +9,7 @@ import { openListForCodes } from '../lists/lists.service';
 import * as sql from './batches.sql';
 import type { CreateBatch } from './batches.schema';
 import { DEFAULT_FORMAT, SPARSITY, formatCapacity, formatKey, type CodeFormat } from './format';
+import { pageSize } from '../http/schemas';
 
 export const GENERATE_BATCH = 'generate_batch';
 
@@ -57,7 +58,7 @@ export async function getBatch(db: Queryable, id: string) {
 }
 
 export async function listBatches(db: Queryable, listId: string, query: { limit?: number; cursor?: string }) {
-  const limit = query.limit ?? 100;
+  const limit = pageSize(query);
   if (!(await findList(db, listId))) throw notFound('list', listId);
   const before = (decodeCursor(query.cursor, ['id'])?.[0] as string | undefined) ?? null;
   return page(await sql.listBatches(db, listId, before, limit + 1), limit, (b) => [b.id]);

@@ -4,6 +4,7 @@ import { invalid } from '../http/errors';
 import { decodeCursor, encodeCursor } from '../http/pagination';
 import { getList } from '../lists/lists.service';
 import { searchCodes, sourcesOf, type CodeStatus } from './codes.sql';
+import { pageSize } from '../http/schemas';
 
 export interface CodeQuery {
   status?: CodeStatus;
@@ -14,7 +15,7 @@ export interface CodeQuery {
 }
 
 export async function listCodes(db: Queryable, listId: string, query: CodeQuery) {
-  const limit = query.limit ?? 100;
+  const limit = pageSize(query);
   if (query.batch_id && query.import_id)
     throw invalid([{ path: 'querystring', message: 'give batch_id or import_id, not both' }]);
   const list = await getList(db, listId);

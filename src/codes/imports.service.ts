@@ -16,6 +16,7 @@ import { codeProblem, normalizeCode } from './normalize';
 import { readUpload } from './upload';
 import * as sql from './imports.sql';
 import type { ImportQuery } from './imports.schema';
+import { pageSize } from '../http/schemas';
 
 export const PROCESS_IMPORT = 'process_import';
 const MAX_VALUE_LENGTH = 256;
@@ -126,14 +127,14 @@ export async function getImport(db: Queryable, id: string) {
 }
 
 export async function listImports(db: Queryable, listId: string, query: { limit?: number; cursor?: string }) {
-  const limit = query.limit ?? 100;
+  const limit = pageSize(query);
   if (!(await findList(db, listId))) throw notFound('list', listId);
   const before = (decodeCursor(query.cursor, ['id'])?.[0] as string | undefined) ?? null;
   return page(await sql.listImports(db, listId, before, limit + 1), limit, (row) => [row.id]);
 }
 
 export async function listRejections(db: Queryable, importId: string, query: { limit?: number; cursor?: string }) {
-  const limit = query.limit ?? 100;
+  const limit = pageSize(query);
   await getImport(db, importId);
   const after = (decodeCursor(query.cursor, ['number'])?.[0] as number | undefined) ?? null;
   return page(await sql.listRejections(db, importId, after, limit + 1), limit, (row) => [row.line]);

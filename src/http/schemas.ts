@@ -85,10 +85,19 @@ export const IdParams = Type.Object(
   { additionalProperties: false },
 );
 
+/** Items per page when a request names no `limit`. */
+export const DEFAULT_PAGE_SIZE = 100;
+
 export const PageQuery = {
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: DEFAULT_PAGE_SIZE })),
   cursor: Type.Optional(Type.String({ maxLength: 512 })),
 };
+
+/**
+ * The page size asked for. Validation has filled in the default already; the static type of
+ * an optional query field cannot say so, and callers outside a request have no validation.
+ */
+export const pageSize = (query: { limit?: number }): number => query.limit ?? DEFAULT_PAGE_SIZE;
 
 export const Page = <T extends TSchema>(item: T) =>
   Type.Object({ items: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });

@@ -10,6 +10,7 @@ import { parseTimestamp } from '../http/timestamps';
 import * as sql from './lists.sql';
 import { NOT_EDITABLE, type CreateList, type ListQuery, type OutcomeInput, type UpdateList } from './lists.schema';
 import { spreadCap } from './counters';
+import { pageSize } from '../http/schemas';
 
 export async function createList(tx: Tx, ctx: AuditContext, input: CreateList) {
   const problems: ErrorDetail[] = [];
@@ -133,7 +134,7 @@ function auditView(list: sql.ListRow) {
 }
 
 export async function searchLists(db: Queryable, query: ListQuery) {
-  const limit = query.limit ?? 100;
+  const limit = pageSize(query);
   const sort = query.sort ?? 'created_at';
   const order = query.order ?? (query.sort ? 'asc' : 'desc');
   const after = decodeCursor(query.cursor, ['text', 'id']) as [string, string] | null;

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { transaction } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
-import { IdParams, Page, PageQuery, errorResponses } from '../http/schemas';
+import { IdParams, Page, PageQuery, errorResponses, pageSize } from '../http/schemas';
 import { CreateOperatorBody, CreatedOperator, Operator, UpdateOperatorBody, UpdatedOperator } from './operators.schema';
 import * as service from './operators.service';
 
@@ -46,7 +46,7 @@ export const operatorRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) =>
-      service.listOperators(app.pool, { limit: request.query.limit ?? 100, cursor: request.query.cursor }),
+      service.listOperators(app.pool, { limit: pageSize(request.query), cursor: request.query.cursor }),
   );
 
   app.patch(
