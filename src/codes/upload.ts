@@ -82,7 +82,9 @@ const lineTooLong = (line: number) =>
   invalid([
     {
       path: 'body',
-      message: `line ${line} is longer than ${MAX_LINE_LENGTH.toLocaleString('en-US')} characters; is this a text file of codes?`,
+      message:
+        `line ${line} is longer than ${MAX_LINE_LENGTH.toLocaleString('en-US')} characters; ` +
+        'is this a text file of codes?',
     },
   ]);
 
@@ -276,7 +278,9 @@ class CodeColumn {
       throw invalid([
         {
           path: 'querystring.column',
-          message: `no row among the first ${HEADER_SEARCH_ROWS} names a column ${JSON.stringify(this.option)} (the first row has ${first.map((c) => JSON.stringify(c)).join(', ')})`,
+          message:
+            `no row among the first ${HEADER_SEARCH_ROWS} names a column ${JSON.stringify(this.option)} ` +
+            `(the first row has ${first.map((c) => JSON.stringify(c)).join(', ')})`,
         },
       ]);
     }
@@ -362,7 +366,35 @@ function csvError(error: unknown): unknown {
   return error;
 }
 
+/**
+ * Reads the workbook, once more if exceljs's streaming reader could not read it before any row
+ * came out: under load it now and then misses a part of the archive (exceljs#683, #3064: the
+ * shared strings, or the workbook part), and the same file reads well the second time.
+ */
 async function* readWorkbook(file: string, options: UploadOptions): AsyncGenerator<UploadRow[]> {
+  for (let attempt = 1; ; attempt++) {
+    let read = false;
+    try {
+      for await (const group of readWorkbookOnce(file, options)) {
+        read = true;
+        yield group;
+      }
+      return;
+    } catch (error) {
+      if (!(error instanceof UnreadWorkbook)) throw error;
+      if (read || attempt === 2) throw error.refusal;
+    }
+  }
+}
+
+/** exceljs failed on the archive, or left a cell unresolved; `refusal` is what the caller sees. */
+class UnreadWorkbook extends Error {
+  constructor(readonly refusal: DomainError) {
+    super(refusal.message);
+  }
+}
+
+async function* readWorkbookOnce(file: string, options: UploadOptions): AsyncGenerator<UploadRow[]> {
   const workbook = new ExcelJS.stream.xlsx.WorkbookReader(file, {
     worksheets: 'emit',
     sharedStrings: 'cache',
@@ -394,8 +426,10 @@ async function* readWorkbook(file: string, options: UploadOptions): AsyncGenerat
     }
     group.push(...column.end());
   } catch (error) {
-    if (error instanceof DomainError) throw error;
-    throw unsupportedFile(`the file is a zip archive but not a readable .xlsx workbook (${(error as Error).message})`);
+    if (error instanceof DomainError || error instanceof UnreadWorkbook) throw error;
+    throw new UnreadWorkbook(
+      unsupportedFile(`the file is a zip archive but not a readable .xlsx workbook (${(error as Error).message})`),
+    );
   }
   if (sheets === 0) throw unsupportedFile('the file is a zip archive but not an .xlsx workbook');
   if (group.length) yield group;
@@ -432,5 +466,7 @@ function cellText(value: unknown): string {
   if (cell.error !== undefined) return cell.error; // #N/A and the like: not a code
   // A shared string exceljs could not resolve, or a kind of cell unknown here: refusing is
   // better than reading the cell as empty and losing the codes in it.
-  throw unsupportedFile('the workbook has cells this service cannot read; save it again as .xlsx, or as CSV');
+  throw new UnreadWorkbook(
+    unsupportedFile('the workbook has cells this service cannot read; save it again as .xlsx, or as CSV'),
+  );
 }
