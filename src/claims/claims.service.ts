@@ -8,25 +8,11 @@ import { findCustomer } from '../customers/customers.sql';
 import { decodeCursor, page } from '../http/pagination';
 import { normalizeCode } from '../codes/normalize';
 import * as sql from './claims.sql';
-import type { ClaimBody, ClaimRefusal } from './claims.schema';
+import type { ClaimBody } from './claims.schema';
+import { messageOf } from '../http/error-codes';
 import { responseOf, type StoredResponse } from '../http/idempotency';
 import { metrics } from '../ops/metrics';
 import { pageSize } from '../http/schemas';
-
-/** What each refusal of the claim function tells the caller; statuses are in http/error-codes.ts. */
-const REFUSALS: Record<ClaimRefusal, string> = {
-  customer_not_found: 'no registered customer has this id',
-  customer_blocked: 'the customer is blocked from claiming',
-  customer_locked_out: 'the customer tried too many unknown codes and is locked out for a while',
-  code_not_found: 'no such code',
-  list_not_started: "the code's list has not started yet",
-  list_ended: "the code's list has ended",
-  list_cap_reached: "the code's list has reached its redemption cap",
-  code_cancelled: 'the code was cancelled',
-  code_already_claimed: 'the code has already been claimed',
-  already_claimed_by_customer: 'the customer has already claimed this code',
-  customer_limit_reached: 'the customer has reached their claim limit',
-};
 
 export const lockoutRules = (config: Readonly<Config>): sql.LockoutRules => ({
   threshold: config.lockoutThreshold,
@@ -40,7 +26,7 @@ const secondsUntil = (time: string | Date) => Math.max(1, Math.ceil((new Date(ti
 /** A refusal of the claim function as the domain error a client gets, with Retry-After for a lockout. */
 export function refusalError(result: sql.ClaimResult): DomainError {
   const reason = result.error!;
-  const message = REFUSALS[reason];
+  const message = messageOf(reason);
   const details: ErrorDetails = {};
   if (result.list_id) details.list_id = result.list_id;
   if (result.locked_until) details.locked_until = new Date(result.locked_until).toISOString();

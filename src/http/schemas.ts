@@ -1,6 +1,6 @@
 // Schemas shared by every feature: the error shape, pages, ids and timestamps.
 import { Type, type TSchema } from '@sinclair/typebox';
-import { meaningOf, statusOf, type ErrorCode } from './error-codes';
+import { meaningOf, messageOf, statusOf, type ErrorCode } from './error-codes';
 
 /** What an error may say beyond its message: one shape for every code. */
 export const ErrorDetails = Type.Object(
@@ -43,7 +43,7 @@ export function errorSchema(codes: readonly ErrorCode[]) {
     {
       error: Type.Object({
         code: Type.Unsafe<ErrorCode>({ type: 'string', enum: sorted }),
-        message: Type.String({ examples: [meaningOf(sorted[0]!)] }),
+        message: Type.String({ examples: [messageOf(sorted[0]!)] }),
         details: Type.Optional(Type.Ref(ErrorDetails)),
       }),
     },
