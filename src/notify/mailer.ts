@@ -34,23 +34,19 @@ function counting(mailer: Mailer): Mailer {
   };
 }
 
-export function createMailer(options: {
+export interface MailerOptions {
   smtpUrl: string | null;
   from: string;
   dataDir: string;
   publicUrl: string;
   log: Logger;
-}): Mailer {
+}
+
+export function createMailer(options: MailerOptions): Mailer {
   return counting(transportMailer(options));
 }
 
-function transportMailer(options: {
-  smtpUrl: string | null;
-  from: string;
-  dataDir: string;
-  publicUrl: string;
-  log: Logger;
-}): Mailer {
+function transportMailer(options: MailerOptions): Mailer {
   // Message-IDs on the service's own host, as mail systems expect of a sender.
   const host = new URL(options.publicUrl).hostname || 'localhost';
   // nodemailer's `newline` option converts the headers but not a text body: CRLF it here.

@@ -18,14 +18,10 @@ const sessionId = (token: string) => createHash('sha256').update(token).digest('
 // sign-in form does not tell which emails exist.
 const invalidCredentials = () => new DomainError('invalid_credentials', 'wrong email or password');
 
+/** The signed-in operator as the session answer shows them: who they are, not their history. */
 function presentSessionOperator(row: sql.OperatorRow) {
-  return {
-    id: row.id,
-    email: row.email,
-    name: row.name,
-    role: row.role,
-    must_change_password: row.must_change_password,
-  };
+  const { id, email, name, role, must_change_password } = presentOperator(row);
+  return { id, email, name, role, must_change_password };
 }
 
 export interface OperatorSession {
