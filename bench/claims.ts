@@ -181,7 +181,8 @@ async function ceiling(db: pg.Client, url: string): Promise<{ minimal: number; s
     DROP TABLE IF EXISTS bench_codes, bench_claims, bench_counter;
     CREATE TABLE bench_codes (id bigint PRIMARY KEY, code text NOT NULL, claimed_by text);
     INSERT INTO bench_codes SELECT i, md5(i::text), NULL FROM generate_series(1, 2000000) i;
-    CREATE TABLE bench_claims (id bigserial PRIMARY KEY, code_id bigint NOT NULL, customer_id text NOT NULL, claimed_at timestamptz NOT NULL DEFAULT now());
+    CREATE TABLE bench_claims (id bigserial PRIMARY KEY, code_id bigint NOT NULL, customer_id text NOT NULL,
+      claimed_at timestamptz NOT NULL DEFAULT now());
     CREATE TABLE bench_counter (id int PRIMARY KEY, claims bigint NOT NULL);
     INSERT INTO bench_counter VALUES (1, 0);`);
   await db.query('VACUUM ANALYZE bench_codes');
@@ -202,8 +203,10 @@ INSERT INTO bench_claims (code_id, customer_id) VALUES (:n, 'c' || :n);
 }
 
 const fmt = (s: Scenario) =>
-  `${s.name.padEnd(34)} ${s.okPerSecond.toFixed(0).padStart(7)}/s  p50 ${String(s.p50).padStart(4)} ms  p99 ${String(s.p99).padStart(4)} ms  ` +
-  `CPU/req server ${s.serverCpuMs.toFixed(2)} ms, database ${s.databaseCpuMs.toFixed(2)} ms  requests ${s.requests}  statuses ${JSON.stringify(s.statuses)}  errors ${s.errors}`;
+  `${s.name.padEnd(34)} ${s.okPerSecond.toFixed(0).padStart(7)}/s  ` +
+  `p50 ${String(s.p50).padStart(4)} ms  p99 ${String(s.p99).padStart(4)} ms  ` +
+  `CPU/req server ${s.serverCpuMs.toFixed(2)} ms, database ${s.databaseCpuMs.toFixed(2)} ms  ` +
+  `requests ${s.requests}  statuses ${JSON.stringify(s.statuses)}  errors ${s.errors}`;
 
 async function main() {
   const database = await benchDatabase();
@@ -315,7 +318,9 @@ async function main() {
     console.log(`loading ${fillerCodes} more codes for the lookup`);
     const filler = await api(server, 'POST', '/v1/lists', { name: 'bench filler', type: 'third_party', outcome });
     await db.query(
-      `INSERT INTO codes (code, list_id, source_id) SELECT upper(substr(md5(i::text), 1, 16)), $1, 0 FROM generate_series(1, $2) i ORDER BY 1 ON CONFLICT DO NOTHING`,
+      `INSERT INTO codes (code, list_id, source_id)
+       SELECT upper(substr(md5(i::text), 1, 16)), $1, 0 FROM generate_series(1, $2) i ORDER BY 1
+       ON CONFLICT DO NOTHING`,
       [filler.id, fillerCodes],
     );
     const stored = Number((await db.query('SELECT count(*) FROM codes')).rows[0].count);
@@ -351,7 +356,8 @@ async function main() {
       };
     })();
     console.log(
-      `GET /v1/codes/{code}, ${stored} codes stored, ${lookupConnections} connections: ${lookup.perSecond}/s p50 ${lookup.p50} ms p99 ${lookup.p99} ms non-2xx ${lookup.non2xx}`,
+      `GET /v1/codes/{code}, ${stored} codes stored, ${lookupConnections} connections: ` +
+        `${lookup.perSecond}/s p50 ${lookup.p50} ms p99 ${lookup.p99} ms non-2xx ${lookup.non2xx}`,
     );
 
     const peakRss = server.rss.peakMb();
@@ -359,7 +365,8 @@ async function main() {
     stopped = true;
     const ceilings = await ceiling(db, database.url);
     console.log(
-      `pgbench ceiling, minimal claim transaction (${connections} clients): ${ceilings.minimal.toFixed(0)} tps; with one shared counter row: ${ceilings.sharedCounter.toFixed(0)} tps`,
+      `pgbench ceiling, minimal claim transaction (${connections} clients): ${ceilings.minimal.toFixed(0)} tps; ` +
+        `with one shared counter row: ${ceilings.sharedCounter.toFixed(0)} tps`,
     );
 
     console.log('\n## bench/claims');
@@ -369,7 +376,9 @@ async function main() {
     for (const s of scenarios) console.log(fmt(s));
     const base = scenarios[0]!.okPerSecond;
     console.log(
-      `ratio to the pgbench ceiling: ${(base / ceilings.minimal).toFixed(2)}; capped/uncapped ${(scenarios[1]!.okPerSecond / base).toFixed(2)}; multi-use/uncapped ${(scenarios[2]!.okPerSecond / base).toFixed(2)}`,
+      `ratio to the pgbench ceiling: ${(base / ceilings.minimal).toFixed(2)}; ` +
+        `capped/uncapped ${(scenarios[1]!.okPerSecond / base).toFixed(2)}; ` +
+        `multi-use/uncapped ${(scenarios[2]!.okPerSecond / base).toFixed(2)}`,
     );
     console.log(`server peak RSS: ${peakRss.toFixed(0)} MB`);
   } finally {

@@ -168,7 +168,8 @@ async function main() {
     const f = (n: number, digits = 2) => n.toFixed(digits);
     console.log(`\n### bench/generate — ${new Date().toISOString().slice(0, 10)}\n`);
     console.log(
-      `Machine: ${machine()}; ${database.kind}. Command: \`npm run bench:generate -- --runs ${runs} --count ${count}\`. Median of ${runs} runs.\n`,
+      `Machine: ${machine()}; ${database.kind}. ` +
+        `Command: \`npm run bench:generate -- --runs ${runs} --count ${count}\`. Median of ${runs} runs.\n`,
     );
     console.log('| measure | median | target |');
     console.log('|---|---|---|');
@@ -180,13 +181,16 @@ async function main() {
     console.log(`| ratio to the sorted ceiling | ${f(m('generateS') / m('ceilingSortedS'))} × | ≤ 1.5 × |`);
     console.log(`| server peak RSS while generating | ${f(m('generateRssMb'), 0)} MB | |`);
     console.log(
-      `| export .csv (${f(m('csvBytes') / 2 ** 20, 1)} MiB) | ${f(m('csvS'))} s, peak RSS ${f(m('csvRssMb'), 0)} MB | ≤ 4 s, ≤ 350 MB |`,
+      `| export .csv (${f(m('csvBytes') / 2 ** 20, 1)} MiB) | ` +
+        `${f(m('csvS'))} s, peak RSS ${f(m('csvRssMb'), 0)} MB | ≤ 4 s, ≤ 350 MB |`,
     );
     console.log(
-      `| export .xlsx (${f(m('xlsxBytes') / 2 ** 20, 1)} MiB) | ${f(m('xlsxS'))} s, peak RSS ${f(m('xlsxRssMb'), 0)} MB | ≤ 10 s, ≤ 350 MB |`,
+      `| export .xlsx (${f(m('xlsxBytes') / 2 ** 20, 1)} MiB) | ` +
+        `${f(m('xlsxS'))} s, peak RSS ${f(m('xlsxRssMb'), 0)} MB | ≤ 10 s, ≤ 350 MB |`,
     );
     console.log(
-      `| import of ${count.toLocaleString('en-US')} lines, upload → active | ${f(m('importS'))} s, peak RSS ${f(m('importRssMb'), 0)} MB | ≤ 15 s |`,
+      `| import of ${count.toLocaleString('en-US')} lines, upload → active | ` +
+        `${f(m('importS'))} s, peak RSS ${f(m('importRssMb'), 0)} MB | ≤ 15 s |`,
     );
   } finally {
     await db.end();

@@ -151,7 +151,8 @@ export function median(values: number[]): number {
 }
 
 export function machine(): string {
-  return `${cpus().length} × ${cpus()[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+  const memory = `${(totalmem() / 2 ** 30).toFixed(0)} GiB`;
+  return `${cpus().length} × ${cpus()[0]?.model.trim()}, ${memory}, Node ${process.version}`;
 }
 
 export function argument(name: string, fallback: number): number {

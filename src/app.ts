@@ -134,7 +134,8 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
         title: 'Promo Codes API',
         version: '1',
         description:
-          'Promo code lists, batches, claims and the tools to run them. Authenticate with `Authorization: Bearer <api key>`; ' +
+          'Promo code lists, batches, claims and the tools to run them. ' +
+          'Authenticate with `Authorization: Bearer <api key>`; ' +
           'the dashboard authenticates with its session cookie instead.',
         license: { name: 'MIT', identifier: 'MIT' },
       },

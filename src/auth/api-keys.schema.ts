@@ -11,7 +11,8 @@ export const ApiKey = Type.Object(
     role: RoleSchema,
     prefix: Type.String({
       description:
-        'the first characters of a generated secret, to tell keys apart; `bootstrap` for the ADMIN_API_KEY key, whose secret is stored in no part',
+        'the first characters of a generated secret, to tell keys apart; ' +
+        '`bootstrap` for the ADMIN_API_KEY key, whose secret is stored in no part',
     }),
     created_by: Nullable(Type.String()),
     created_at: Timestamp,

@@ -17,7 +17,8 @@ export async function insertApiKey(
   key: { name: string; role: string; hash: string; prefix: string; createdBy: string | null },
 ): Promise<ApiKeyRow> {
   const { rows } = await db.query<ApiKeyRow>(
-    `INSERT INTO api_keys (name, role, key_hash, key_prefix, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
+    `INSERT INTO api_keys (name, role, key_hash, key_prefix, created_by) VALUES ($1, $2, $3, $4, $5)
+     RETURNING ${COLUMNS}`,
     [key.name, key.role, key.hash, key.prefix, key.createdBy],
   );
   return rows[0]!;
@@ -45,7 +46,8 @@ export async function findChosenKeys(
   activeOnly: boolean,
 ): Promise<(ApiKeyRow & { key_hash: string })[]> {
   const { rows } = await db.query<ApiKeyRow & { key_hash: string }>(
-    `SELECT ${COLUMNS}, key_hash FROM api_keys WHERE key_hash LIKE 'scrypt$%' AND (NOT $1 OR revoked_at IS NULL) ORDER BY id`,
+    `SELECT ${COLUMNS}, key_hash FROM api_keys
+     WHERE key_hash LIKE 'scrypt$%' AND (NOT $1 OR revoked_at IS NULL) ORDER BY id`,
     [activeOnly],
   );
   return rows;
@@ -59,7 +61,8 @@ export async function restoreKey(db: Queryable, id: string, role: string): Promi
 /** Replaces the SHA-256 of an ADMIN_API_KEY stored by an older version with `stored`, restoring the key as admin. */
 export async function rehashKey(db: Queryable, sha256: string, stored: string): Promise<string | undefined> {
   const { rows } = await db.query<{ id: string }>(
-    `UPDATE api_keys SET key_hash = $2, role = 'admin', revoked_at = NULL WHERE key_hash = $1 AND created_by = 'system' RETURNING id`,
+    `UPDATE api_keys SET key_hash = $2, role = 'admin', revoked_at = NULL
+     WHERE key_hash = $1 AND created_by = 'system' RETURNING id`,
     [sha256, stored],
   );
   return rows[0]?.id;

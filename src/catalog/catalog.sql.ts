@@ -74,8 +74,10 @@ export async function listOffers(db: Queryable, after: string | null, limit: num
 export async function missingReferences(db: Queryable, refs: { account?: string; source?: string; offers: string[] }) {
   const { rows } = await db.query<{ accounts: string[]; sources: string[]; offers: string[] }>(
     `SELECT
-       ARRAY(SELECT a FROM unnest($1::text[]) a WHERE NOT EXISTS (SELECT 1 FROM point_accounts WHERE key = a)) AS accounts,
-       ARRAY(SELECT s FROM unnest($2::text[]) s WHERE NOT EXISTS (SELECT 1 FROM point_sources WHERE key = s)) AS sources,
+       ARRAY(SELECT a FROM unnest($1::text[]) a
+             WHERE NOT EXISTS (SELECT 1 FROM point_accounts WHERE key = a)) AS accounts,
+       ARRAY(SELECT s FROM unnest($2::text[]) s
+             WHERE NOT EXISTS (SELECT 1 FROM point_sources WHERE key = s)) AS sources,
        ARRAY(SELECT o FROM unnest($3::text[]) o WHERE NOT EXISTS (SELECT 1 FROM offers WHERE id = o)) AS offers`,
     [refs.account ? [refs.account] : [], refs.source ? [refs.source] : [], refs.offers],
   );

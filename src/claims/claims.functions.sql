@@ -23,7 +23,8 @@
 --    held 23k rows, where the index answers in microseconds. Every statement here is a
 --    lookup by key, so sequential scans are ruled out.
 CREATE OR REPLACE FUNCTION claim_code(p_kind text, p_code text, p_customer text,
-                                      p_lockout_threshold integer, p_lockout_window interval, p_lockout_duration interval,
+                                      p_lockout_threshold integer, p_lockout_window interval,
+                                      p_lockout_duration interval,
                                       p_slot integer DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql SET enable_seqscan = off AS $$
 DECLARE
@@ -96,7 +97,9 @@ BEGIN
       IF list_claim_count(v_list.id) >= v_list.redemption_cap THEN v_reason := 'list_cap_reached'; EXIT checks; END IF;
     END IF;
     IF v_code.cancelled_at IS NOT NULL THEN v_reason := 'code_cancelled'; EXIT checks; END IF;
-    IF v_list.type <> 'multi_use' AND v_code.claimed_by IS NOT NULL THEN v_reason := 'code_already_claimed'; EXIT checks; END IF;
+    IF v_list.type <> 'multi_use' AND v_code.claimed_by IS NOT NULL THEN
+      v_reason := 'code_already_claimed'; EXIT checks;
+    END IF;
     IF v_list.type = 'multi_use'
        AND EXISTS (SELECT 1 FROM claims WHERE code = p_code AND customer_id = p_customer AND reversed_at IS NULL) THEN
       v_reason := 'already_claimed_by_customer'; EXIT checks;
@@ -108,9 +111,12 @@ BEGIN
         INTO v_week, v_month, v_year
         FROM claims WHERE customer_id = p_customer AND reversed_at IS NULL AND claimed_at > v_now - interval '1 year';
       v_extra := CASE
-        WHEN v_week >= (v_limits->>'per_week')::bigint THEN jsonb_build_object('period', 'week', 'limit', (v_limits->>'per_week')::bigint)
-        WHEN v_month >= (v_limits->>'per_month')::bigint THEN jsonb_build_object('period', 'month', 'limit', (v_limits->>'per_month')::bigint)
-        WHEN v_year >= (v_limits->>'per_year')::bigint THEN jsonb_build_object('period', 'year', 'limit', (v_limits->>'per_year')::bigint)
+        WHEN v_week >= (v_limits->>'per_week')::bigint
+          THEN jsonb_build_object('period', 'week', 'limit', (v_limits->>'per_week')::bigint)
+        WHEN v_month >= (v_limits->>'per_month')::bigint
+          THEN jsonb_build_object('period', 'month', 'limit', (v_limits->>'per_month')::bigint)
+        WHEN v_year >= (v_limits->>'per_year')::bigint
+          THEN jsonb_build_object('period', 'year', 'limit', (v_limits->>'per_year')::bigint)
         ELSE '{}' END;
       IF v_extra <> '{}' THEN v_reason := 'customer_limit_reached'; EXIT checks; END IF;
     END IF;
@@ -181,7 +187,8 @@ BEGIN
 
   -- A successful claim is its own record of the attempt.
   IF v_reason IS NOT NULL OR p_kind = 'validate' THEN
-    INSERT INTO attempts (kind, code, customer_id, list_id, reason, at) VALUES (p_kind, p_code, p_customer, v_list.id, v_reason, v_now);
+    INSERT INTO attempts (kind, code, customer_id, list_id, reason, at)
+      VALUES (p_kind, p_code, p_customer, v_list.id, v_reason, v_now);
   END IF;
 
   IF v_reason IS NOT NULL THEN
@@ -212,7 +219,8 @@ $$;
 -- runs its elements one by one. A batch never waits long behind another transaction, and a
 -- wait that would be a deadlock is cut short.
 CREATE OR REPLACE FUNCTION claim_codes(p_kind text, p_codes text[], p_customers text[],
-                                       p_lockout_threshold integer, p_lockout_window interval, p_lockout_duration interval,
+                                       p_lockout_threshold integer, p_lockout_window interval,
+                                       p_lockout_duration interval,
                                        p_slot integer)
 RETURNS jsonb LANGUAGE plpgsql SET lock_timeout = '200ms' AS $$
 DECLARE
@@ -225,7 +233,8 @@ BEGIN
     IF clock_timestamp() - statement_timestamp() > interval '500 ms' THEN
       RAISE EXCEPTION 'claim batch gave up after 500 ms' USING ERRCODE = 'query_canceled';
     END IF;
-    v_results := v_results || claim_code(p_kind, p_codes[i], p_customers[i], p_lockout_threshold, p_lockout_window, p_lockout_duration, p_slot);
+    v_results := v_results || claim_code(p_kind, p_codes[i], p_customers[i], p_lockout_threshold, p_lockout_window,
+                                         p_lockout_duration, p_slot);
   END LOOP;
   RETURN to_jsonb(v_results);
 END

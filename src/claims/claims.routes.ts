@@ -76,7 +76,8 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Claim a code for a customer: the code is redeemed and its whole outcome issued, or nothing happens',
         description:
-          'Checks run in the order of docs/product.md; the first failure is the answer. Send an `Idempotency-Key` header to make retries safe: ' +
+          'Checks run in the order of docs/product.md; the first failure is the answer. ' +
+          'Send an `Idempotency-Key` header to make retries safe: ' +
           'the same key with the same body within 24 hours replays the first response.',
         body: ClaimBody,
         response: { 201: ClaimResponse, ...refusals },
@@ -126,7 +127,8 @@ export const claimRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'reverseClaim',
         tags,
         summary:
-          'Reverse a claim: debit its points, revoke its offers, remove the tags it added, free the code or give the use back',
+          'Reverse a claim: debit its points, revoke its offers, remove the tags it added, ' +
+          'free the code or give the use back',
         description: 'A second reversal answers 409 claim_already_reversed. Accepts an `Idempotency-Key` header.',
         params: IdParams,
         body: ReasonBody,

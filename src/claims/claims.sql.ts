@@ -91,7 +91,8 @@ export async function findClaim(
   lock = false,
 ): Promise<(ClaimRecord & { slot: number }) | undefined> {
   const { rows } = await db.query<ClaimRecord & { slot: number }>(
-    `SELECT ${CLAIM_COLUMNS}, c.slot FROM claims c JOIN lists l ON l.id = c.list_id WHERE c.id = $1 ${lock ? 'FOR UPDATE OF c' : ''}`,
+    `SELECT ${CLAIM_COLUMNS}, c.slot FROM claims c JOIN lists l ON l.id = c.list_id
+     WHERE c.id = $1 ${lock ? 'FOR UPDATE OF c' : ''}`,
     [id],
   );
   return rows[0];
@@ -203,7 +204,8 @@ export async function listAttempts(
   // Failed claims and validations are in `attempts`; successful claims are their own attempts.
   const { rows } = await db.query<AttemptRow>(
     `SELECT * FROM (
-       SELECT id, kind, code, customer_id, list_id, CASE WHEN reason IS NULL THEN 'succeeded' ELSE 'failed' END AS result,
+       SELECT id, kind, code, customer_id, list_id,
+              CASE WHEN reason IS NULL THEN 'succeeded' ELSE 'failed' END AS result,
               reason, NULL::bigint AS claim_id, at
          FROM attempts
         WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::text IS NULL OR code = $2)

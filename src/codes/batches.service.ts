@@ -32,7 +32,8 @@ export async function createBatch(tx: Tx, ctx: AuditContext, listId: string, inp
     const maxCount = room > 0n ? room : 0n;
     throw new DomainError(
       'code_space_too_small',
-      `this format has room for ${maxCount} more codes: at most 1/${SPARSITY} of its ${capacity * SPARSITY} possible codes may be in use`,
+      `this format has room for ${maxCount} more codes: ` +
+        `at most 1/${SPARSITY} of its ${capacity * SPARSITY} possible codes may be in use`,
       { max_count: Number(maxCount), possible_codes: (capacity * SPARSITY).toString() },
     );
   }

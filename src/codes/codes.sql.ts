@@ -17,7 +17,8 @@ export interface CodeRow {
   normalized: string;
 }
 
-const STATUS = `CASE WHEN c.cancelled_at IS NOT NULL THEN 'cancelled' WHEN c.claimed_at IS NOT NULL THEN 'claimed' ELSE 'available' END`;
+const STATUS = `CASE WHEN c.cancelled_at IS NOT NULL THEN 'cancelled' WHEN c.claimed_at IS NOT NULL THEN 'claimed'
+                    ELSE 'available' END`;
 
 export interface CodeSearch {
   listId: string;
@@ -89,10 +90,13 @@ const FIND_CODE = {
                 ${STATUS} AS status, c.claimed_by, c.claimed_at, c.cancelled_at, c.cancel_reason,
                 (SELECT count(*) FROM claims WHERE code = c.code AND reversed_at IS NULL)::int AS live_claims,
                 (SELECT json_build_object('type', s.type, 'id', s.id::text, 'name', s.name, 'status', s.status,
-                                          'created_by', s.created_by, 'created_at', s.created_at, 'completed_at', s.completed_at)
-                   FROM (SELECT 'batch' AS type, id, name, status, created_by, created_at, completed_at FROM batches WHERE id = c.source_id
+                                          'created_by', s.created_by, 'created_at', s.created_at,
+                                          'completed_at', s.completed_at)
+                   FROM (SELECT 'batch' AS type, id, name, status, created_by, created_at, completed_at
+                           FROM batches WHERE id = c.source_id
                          UNION ALL
-                         SELECT 'import', id, name, status, created_by, created_at, completed_at FROM imports WHERE id = c.source_id) s
+                         SELECT 'import', id, name, status, created_by, created_at, completed_at
+                           FROM imports WHERE id = c.source_id) s
                 ) AS source
            FROM codes c JOIN lists l ON l.id = c.list_id
           WHERE c.code = $1`,

@@ -28,7 +28,8 @@ const RAW_TYPES = [
 
 const UPLOAD_BODY = {
   description:
-    'The file: CSV or text (one code per line, or a column of a table), or an .xlsx workbook; as the raw body or multipart',
+    'The file: CSV or text (one code per line, or a column of a table), or an .xlsx workbook; ' +
+    'as the raw body or multipart',
   content: {
     'text/csv': { schema: { type: 'string', example: 'code\nSUMMER-0001\nSUMMER-0002\n' } },
     'text/plain': { schema: { type: 'string', example: 'SUMMER-0001\nSUMMER-0002\n' } },
@@ -74,11 +75,11 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Upload third-party codes: a CSV or text file, or an .xlsx workbook',
         description:
           'Send the file as the raw body or as the one file of a multipart/form-data upload. Text is UTF-8 or UTF-16 ' +
-          '(by BOM), separated by `,` `;` tab or `|` (sniffed, or named by a `sep=` first line). A first row naming a ' +
-          'code column (code, promo code, coupon, voucher, …) is a header and that column is read; `column` picks one ' +
-          'by name or number; otherwise the first column. An .xlsx is read from its first sheet by the same rules. ' +
-          'Other files answer 400 unsupported_file. Answers 202; the import turns active when every row is processed. ' +
-          'Rejected rows are in GET /v1/imports/{id}/report.',
+          '(by BOM), separated by `,` `;` tab or `|` (sniffed, or named by a `sep=` first line). A first row naming ' +
+          'a code column (code, promo code, coupon, voucher, …) is a header and that column is read; `column` picks ' +
+          'one by name or number; otherwise the first column. An .xlsx is read from its first sheet by the same ' +
+          'rules. Other files answer 400 unsupported_file. Answers 202; the import turns active when every row is ' +
+          'processed. Rejected rows are in GET /v1/imports/{id}/report.',
         params: IdParams,
         querystring: ImportQuery,
         response: {
@@ -185,7 +186,8 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'getImportReport',
         tags,
         summary:
-          'The rejected rows of an import as CSV: line, value, reason (duplicate, invalid, code_taken), detail, repeats_line',
+          'The rejected rows of an import as CSV: line, value, reason (duplicate, invalid, code_taken), ' +
+          'detail, repeats_line',
         params: IdParams,
         response: {
           200: CsvFile(
@@ -203,7 +205,8 @@ export const importRoutes: FastifyPluginAsyncTypebox = async (app) => {
       attachment(reply, [list.name, `import-${found.name ?? found.id}`, 'rejected-rows', today()], 'csv');
       const stream = await copyOut(
         app.pool,
-        `SELECT line, ${csvSafe('value')} AS value, reason, detail, repeats_line FROM import_rejections WHERE import_id = ${id} ORDER BY line`,
+        `SELECT line, ${csvSafe('value')} AS value, reason, detail, repeats_line
+           FROM import_rejections WHERE import_id = ${id} ORDER BY line`,
         'FORMAT csv, HEADER true',
       );
       return reply.send(withBom(stream));

@@ -13,7 +13,8 @@ export const ImportQuery = Type.Object(
         minLength: 1,
         maxLength: 200,
         description:
-          'the code column: a header name, or a number from 1; by default the column headed code, coupon, voucher, … or else the first',
+          'the code column: a header name, or a number from 1; ' +
+          'by default the column headed code, coupon, voucher, … or else the first',
       }),
     ),
   },

@@ -116,7 +116,9 @@ export async function processImportChunk(
          RETURNING 1
        )
        SELECT count(*)::int AS lines, max(line) AS through,
-              ${safe ? '(SELECT count(*) FROM inserted)' : 'count(*) FILTER (WHERE first AND code IS NOT NULL)'}::int AS accepted,
+              ${
+                safe ? '(SELECT count(*) FROM inserted)' : 'count(*) FILTER (WHERE first AND code IS NOT NULL)'
+              }::int AS accepted,
               (SELECT count(*) FROM rejected)::int AS rejected
          FROM chunk`,
       rest <= size ? [imp.id, imp.list_id] : [imp.id, imp.list_id, size],
@@ -186,7 +188,8 @@ async function removeStagedLines(db: Queryable, importId: string, through: numbe
 
 export async function finishImport(db: Queryable, id: string, status: 'active' | 'failed', error: string | null) {
   const { rows } = await db.query<ImportRow>(
-    `UPDATE imports SET status = $2, error = $3, completed_at = now() WHERE id = $1 AND status = 'pending' RETURNING ${IMPORT}`,
+    `UPDATE imports SET status = $2, error = $3, completed_at = now()
+     WHERE id = $1 AND status = 'pending' RETURNING ${IMPORT}`,
     [id, status, error],
   );
   // An import that becomes active has had every line moved already; a failed one may not.

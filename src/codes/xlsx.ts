@@ -43,8 +43,10 @@ const STYLE = { date: 1, header: 2 } as const;
 const STYLES =
   `${HEAD}<styleSheet xmlns="${MAIN}">` +
   '<numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm:ss"/></numFmts>' +
-  '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font><font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>' +
-  '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>' +
+  '<fonts count="2"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>' +
+  '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>' +
+  '<fills count="2"><fill><patternFill patternType="none"/></fill>' +
+  '<fill><patternFill patternType="gray125"/></fill></fills>' +
   '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>' +
   '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>' +
   '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>' +
@@ -115,11 +117,15 @@ export class XlsxWriter {
     const cols = this.columns
       .map((c, i) => `<col min="${i + 1}" max="${i + 1}" width="${c.width}" customWidth="1"/>`)
       .join('');
-    this.pending = `${HEAD}<worksheet xmlns="${MAIN}">${view}<sheetFormatPr defaultRowHeight="15"/><cols>${cols}</cols><sheetData>`;
+    this.pending =
+      `${HEAD}<worksheet xmlns="${MAIN}">${view}` +
+      `<sheetFormatPr defaultRowHeight="15"/><cols>${cols}</cols><sheetData>`;
     this.rowsInSheet = 1;
     let header = '<row r="1">';
     for (let i = 0; i < this.columns.length; i++) {
-      header += `<c r="${this.letters[i]}1" s="${STYLE.header}" t="inlineStr"><is><t>${xmlText(this.columns[i]!.header)}</t></is></c>`;
+      header +=
+        `<c r="${this.letters[i]}1" s="${STYLE.header}" t="inlineStr">` +
+        `<is><t>${xmlText(this.columns[i]!.header)}</t></is></c>`;
     }
     this.pending += `${header}</row>`;
   }
@@ -162,19 +168,23 @@ export class XlsxWriter {
       `${HEAD}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">` +
         `<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>` +
         `<Default Extension="xml" ContentType="application/xml"/>` +
-        `<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>` +
-        `<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>` +
+        '<Override PartName="/xl/workbook.xml" ' +
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>' +
+        '<Override PartName="/xl/styles.xml" ' +
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>' +
         sheets
           .map(
             (s) =>
-              `<Override PartName="/xl/worksheets/${s.file}" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>`,
+              `<Override PartName="/xl/worksheets/${s.file}" ` +
+              'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>',
           )
           .join('') +
         '</Types>',
       { name: '[Content_Types].xml' },
     );
     this.zip.append(
-      `${HEAD}<Relationships xmlns="${RELS}"><Relationship Id="rId1" Type="${DOC_RELS}/officeDocument" Target="xl/workbook.xml"/></Relationships>`,
+      `${HEAD}<Relationships xmlns="${RELS}">` +
+        `<Relationship Id="rId1" Type="${DOC_RELS}/officeDocument" Target="xl/workbook.xml"/></Relationships>`,
       { name: '_rels/.rels' },
     );
     // Each sheet's autofilter is also a hidden defined name, as Excel writes and expects it.
@@ -187,7 +197,8 @@ export class XlsxWriter {
         sheets
           .map(
             (s, i) =>
-              `<definedName name="_xlnm._FilterDatabase" localSheetId="${i}" hidden="1">${xmlText(`${quoted(s.name)}!${absolute(s.rows)}`)}</definedName>`,
+              `<definedName name="_xlnm._FilterDatabase" localSheetId="${i}" hidden="1">` +
+              `${xmlText(`${quoted(s.name)}!${absolute(s.rows)}`)}</definedName>`,
           )
           .join('') +
         '</definedNames></workbook>',

@@ -99,7 +99,8 @@ export async function findProfile(db: Queryable, id: string) {
                                 FROM points_ledger WHERE customer_id = c.id
                                GROUP BY account_key) b), '[]'::json) AS points,
             COALESCE((SELECT json_agg(json_build_object(
-                               'id', io.id::text, 'offer_id', io.offer_id, 'name', o.name, 'claim_id', io.claim_id::text,
+                               'id', io.id::text, 'offer_id', io.offer_id, 'name', o.name,
+                               'claim_id', io.claim_id::text,
                                'issued_at', to_char(io.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
                                ORDER BY io.issued_at, io.id)
                         FROM issued_offers io JOIN offers o ON o.id = io.offer_id

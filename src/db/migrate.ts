@@ -109,8 +109,9 @@ export async function migrate(pool: pg.Pool): Promise<string[]> {
         const before = done.get(migration.version);
         if (before?.checksum && before.checksum !== migration.checksum) {
           throw new MigrationChangedError(
-            `migration ${migration.name} differs from the one applied to this database (${before.name}, sha256 ${before.checksum.slice(0, 12)}…, ` +
-              `file ${migration.checksum.slice(0, 12)}…): a migration must not change once applied; restore the file and add a new migration`,
+            `migration ${migration.name} differs from the one applied to this database ` +
+              `(${before.name}, sha256 ${before.checksum.slice(0, 12)}…, file ${migration.checksum.slice(0, 12)}…): ` +
+              'a migration must not change once applied; restore the file and add a new migration',
           );
         }
         if (before) {

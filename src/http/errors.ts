@@ -129,10 +129,13 @@ function databaseUnavailable(request: FastifyRequest): DomainError {
   const write = request.principal ? request.routeOptions.config.uncertainWrite : undefined;
   let message = 'the database is unavailable; retry in a moment';
   if (write && request.headers['idempotency-key'] !== undefined) {
-    message = `the database is unavailable; retrying with the same Idempotency-Key is safe: ${write.what} is applied once at most`;
+    message =
+      'the database is unavailable; retrying with the same Idempotency-Key is safe: ' +
+      `${write.what} is applied once at most`;
   } else if (write) {
     message =
-      `the database is unavailable, so ${write.what} may or may not have been applied: check ${write.check} before retrying, ` +
+      `the database is unavailable, so ${write.what} may or may not have been applied: ` +
+      `check ${write.check} before retrying, ` +
       'or send an Idempotency-Key header so that retries are safe';
   }
   return new DomainError('database_unavailable', message, undefined, { 'retry-after': RETRY_AFTER_SECONDS });

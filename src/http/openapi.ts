@@ -48,9 +48,9 @@ const PARAMETERS = {
     in: 'header',
     required: false,
     description:
-      'Makes the write safe to retry: the same key with the same request within 24 hours answers the first response again ' +
-      '(with `Idempotent-Replayed: true`) and changes nothing; with another request it is `422 idempotency_key_reused`. ' +
-      '1–255 printable ASCII characters, e.g. a UUID.',
+      'Makes the write safe to retry: the same key with the same request within 24 hours ' +
+      'answers the first response again (with `Idempotent-Replayed: true`) and changes nothing; ' +
+      'with another request it is `422 idempotency_key_reused`. 1–255 printable ASCII characters, e.g. a UUID.',
     schema: { type: 'string', minLength: 1, maxLength: 255, example: '5f0c6a7e-2b7d-4a53-9a43-2d0f1c9e8b11' },
   },
   XRequestId: {

@@ -59,7 +59,8 @@ CREATE OR REPLACE FUNCTION spread_list_cap(p_list bigint) RETURNS void LANGUAGE 
       FROM list_counters WHERE list_id = p_list)
   UPDATE list_counters lc
      SET quota = CASE WHEN l.cap IS NULL THEN NULL
-                      ELSE c.claims + (l.cap - c.total) / c.n + CASE WHEN c.i < (l.cap - c.total) % c.n THEN 1 ELSE 0 END
+                      ELSE c.claims + (l.cap - c.total) / c.n
+                           + CASE WHEN c.i < (l.cap - c.total) % c.n THEN 1 ELSE 0 END
                  END
     FROM c, l
    WHERE lc.list_id = p_list AND lc.slot = c.slot

@@ -17,7 +17,8 @@ export const listRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Create a promo code list',
         description:
-          'A multi_use list takes its one `code` here; single_use lists get codes from batches, third_party lists from imports.',
+          'A multi_use list takes its one `code` here; ' +
+          'single_use lists get codes from batches, third_party lists from imports.',
         body: CreateListBody,
         response: { 201: List, ...errorResponses('code_taken') },
       },

@@ -89,7 +89,8 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Sign in to the dashboard',
         description:
           'Sets the `promo_session` cookie (HttpOnly, SameSite=Strict). A wrong email or password, or a disabled ' +
-          `operator, is \`401 invalid_credentials\`. At most ${SIGN_INS_PER_EMAIL} attempts per minute per client and email.`,
+          'operator, is `401 invalid_credentials`. ' +
+          `At most ${SIGN_INS_PER_EMAIL} attempts per minute per client and email.`,
         body: SignInBody,
         response: { 200: SessionResponse, ...errorResponses('invalid_credentials') },
       },
@@ -158,8 +159,8 @@ export const sessionRoutes: FastifyPluginAsyncTypebox = async (app) => {
           cookieAuth +
           csrfNote +
           " Clears `must_change_password` and ends the operator's other sessions. " +
-          'A wrong current password is `401 invalid_credentials`; a new one shorter than 12 characters or equal to the current one is ' +
-          '`400 validation_failed`.',
+          'A wrong current password is `401 invalid_credentials`; ' +
+          'a new one shorter than 12 characters or equal to the current one is `400 validation_failed`.',
         body: ChangePasswordBody,
         response: {
           200: SessionResponse,

@@ -80,7 +80,9 @@ export function registerDatabaseFigures(registry: client.Registry, pool: Pool): 
       }));
   new client.Gauge({
     name: 'jobs',
-    help: 'Background jobs of the whole service by task and state: queued (waiting or to be retried), running, failed (out of attempts)',
+    help:
+      'Background jobs of the whole service by task and state: ' +
+      'queued (waiting or to be retried), running, failed (out of attempts)',
     labelNames: ['task', 'state'] as const,
     registers: [registry],
     async collect() {

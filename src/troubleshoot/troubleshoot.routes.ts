@@ -11,7 +11,8 @@ export const troubleshootRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'troubleshoot',
         tags: ['Troubleshoot'],
         summary:
-          'One report on a code and/or a customer: what a claim would answer now and why, and what happened, as a timeline',
+          'One report on a code and/or a customer: what a claim would answer now and why, ' +
+          'and what happened, as a timeline',
         querystring: TroubleshootQuery,
         response: { 200: TroubleshootReport },
       },

@@ -151,7 +151,9 @@ function timeline(
     events.push({
       at: code.source.created_at,
       type: 'code_created',
-      summary: `${code.source.type} ${code.source.id}${code.source.name ? ` "${code.source.name}"` : ''} created by ${code.source.created_by ?? 'unknown'}`,
+      summary:
+        `${code.source.type} ${code.source.id}${code.source.name ? ` "${code.source.name}"` : ''} ` +
+        `created by ${code.source.created_by ?? 'unknown'}`,
       ref: { [`${code.source.type}_id`]: code.source.id },
     });
   }

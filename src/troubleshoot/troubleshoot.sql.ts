@@ -22,7 +22,8 @@ export async function customerState(
     `SELECT c.id, c.blocked_at, c.blocked_reason, c.locked_until, c.lockout_cleared_at,
             (SELECT count(*) FROM attempts
               WHERE customer_id = c.id AND reason = 'code_not_found'
-                AND at > greatest(now() - make_interval(secs => $2), coalesce(c.lockout_cleared_at, '-infinity')))::int AS unknown_codes,
+                AND at > greatest(now() - make_interval(secs => $2),
+                                  coalesce(c.lockout_cleared_at, '-infinity')))::int AS unknown_codes,
             k.week AS claims_week, k.month AS claims_month, k.year AS claims_year
        FROM customers c
       CROSS JOIN LATERAL (
