@@ -3,6 +3,31 @@
 -- SQL"), with CREATE OR REPLACE. A change of a function's arguments or result needs a
 -- DROP FUNCTION IF EXISTS of the old signature above its new definition.
 
+-- A customer's live claims in the claim-limit periods that end at `p_at`: the rolling week
+-- (7 days), month and year. The claim checks the limits with it; troubleshoot shows it.
+CREATE OR REPLACE FUNCTION customer_claims_in_periods(p_customer text, p_at timestamptz,
+                                                      OUT week bigint, OUT month bigint, OUT year bigint)
+LANGUAGE plpgsql STABLE SET enable_seqscan = off AS $$
+BEGIN
+  SELECT count(*) FILTER (WHERE claimed_at > p_at - interval '7 days'),
+         count(*) FILTER (WHERE claimed_at > p_at - interval '1 month'),
+         count(*)
+    INTO week, month, year
+    FROM claims
+   WHERE customer_id = p_customer AND reversed_at IS NULL AND claimed_at > p_at - interval '1 year';
+END $$;
+
+-- The unknown-code attempts that count towards a customer's lockout at `p_at`: those in the
+-- window, and since an agent last cleared a lockout.
+CREATE OR REPLACE FUNCTION customer_unknown_codes(p_customer text, p_window interval, p_cleared_at timestamptz,
+                                                  p_at timestamptz)
+RETURNS bigint LANGUAGE plpgsql STABLE SET enable_seqscan = off AS $$
+BEGIN
+  RETURN (SELECT count(*) FROM attempts
+           WHERE customer_id = p_customer AND reason = 'code_not_found'
+             AND at > greatest(p_at - p_window, coalesce(p_cleared_at, '-infinity')));
+END $$;
+
 -- The claim rules of docs/product.md, in order, first failure wins. One function serves three
 -- callers so that they can never disagree:
 --   'verdict'  — what a claim would return now; reads only (troubleshoot).
@@ -76,9 +101,7 @@ BEGIN
         EXIT checks;
       END IF;
       INSERT INTO attempts (kind, code, customer_id, reason, at) VALUES (p_kind, p_code, p_customer, v_reason, v_now);
-      SELECT count(*) INTO v_count FROM attempts
-       WHERE customer_id = p_customer AND reason = 'code_not_found'
-         AND at > greatest(v_now - p_lockout_window, coalesce(v_customer.lockout_cleared_at, '-infinity'));
+      v_count := customer_unknown_codes(p_customer, p_lockout_window, v_customer.lockout_cleared_at, v_now);
       IF v_count >= p_lockout_threshold THEN
         UPDATE customers SET locked_until = v_now + p_lockout_duration WHERE id = p_customer;
         -- Recorded, so that the lockout stays in the customer's history after it is cleared.
@@ -105,11 +128,7 @@ BEGIN
       v_reason := 'already_claimed_by_customer'; EXIT checks;
     END IF;
     IF v_limits IS NOT NULL THEN
-      SELECT count(*) FILTER (WHERE claimed_at > v_now - interval '7 days'),
-             count(*) FILTER (WHERE claimed_at > v_now - interval '1 month'),
-             count(*)
-        INTO v_week, v_month, v_year
-        FROM claims WHERE customer_id = p_customer AND reversed_at IS NULL AND claimed_at > v_now - interval '1 year';
+      SELECT week, month, year INTO v_week, v_month, v_year FROM customer_claims_in_periods(p_customer, v_now);
       v_extra := CASE
         WHEN v_week >= (v_limits->>'per_week')::bigint
           THEN jsonb_build_object('period', 'week', 'limit', (v_limits->>'per_week')::bigint)

@@ -20,17 +20,11 @@ export async function customerState(
 ): Promise<CustomerStateRow | undefined> {
   const { rows } = await db.query<CustomerStateRow>(
     `SELECT c.id, c.blocked_at, c.blocked_reason, c.locked_until, c.lockout_cleared_at,
-            (SELECT count(*) FROM attempts
-              WHERE customer_id = c.id AND reason = 'code_not_found'
-                AND at > greatest(now() - make_interval(secs => $2),
-                                  coalesce(c.lockout_cleared_at, '-infinity')))::int AS unknown_codes,
-            k.week AS claims_week, k.month AS claims_month, k.year AS claims_year
+            customer_unknown_codes(c.id, make_interval(secs => $2), c.lockout_cleared_at, now())::int
+              AS unknown_codes,
+            k.week::int AS claims_week, k.month::int AS claims_month, k.year::int AS claims_year
        FROM customers c
-      CROSS JOIN LATERAL (
-            SELECT count(*) FILTER (WHERE claimed_at > now() - interval '7 days')::int AS week,
-                   count(*) FILTER (WHERE claimed_at > now() - interval '1 month')::int AS month,
-                   count(*)::int AS year
-              FROM claims WHERE customer_id = c.id AND reversed_at IS NULL AND claimed_at > now() - interval '1 year') k
+      CROSS JOIN LATERAL customer_claims_in_periods(c.id, now()) k
       WHERE c.id = $1`,
     [id, windowSeconds],
   );

@@ -132,6 +132,8 @@ describe('upgrades', () => {
         'claim_code(text,text,text,integer,interval,interval,integer)',
         'claim_codes(text,text[],text[],integer,interval,interval,integer)',
         'create_list_counters(bigint,bigint)',
+        'customer_claims_in_periods(text,timestamp with time zone)',
+        'customer_unknown_codes(text,interval,timestamp with time zone,timestamp with time zone)',
         'give_back_claim_unit(bigint,integer)',
         'list_claim_count(bigint)',
         'list_counter_slots()',
