@@ -1,21 +1,10 @@
-import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { transaction } from '../db/pool';
 import { auditContext } from '../auth/auth.plugin';
-import { Nullable } from '../http/schemas';
 import { getClaimLimits, setClaimLimits } from './settings.service';
+import { ClaimLimits, ClaimLimitsBody } from './settings.schema';
 
 const tags = ['Settings'];
-const Limit = Nullable(
-  Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'claims per customer; null = no limit' }),
-);
-
-const ClaimLimits = Type.Object({ per_week: Limit, per_month: Limit, per_year: Limit });
-const ClaimLimitsBody = Type.Object(
-  { per_week: Type.Optional(Limit), per_month: Type.Optional(Limit), per_year: Type.Optional(Limit) },
-  { additionalProperties: false, description: 'replaces the limits; a period left out has none' },
-);
-
 export const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/settings/claim-limits',

@@ -5,11 +5,7 @@
 import type { Queryable, Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
 
-export interface ClaimLimits {
-  per_week: number | null;
-  per_month: number | null;
-  per_year: number | null;
-}
+import type { ClaimLimits } from './settings.schema';
 
 const NONE: ClaimLimits = { per_week: null, per_month: null, per_year: null };
 

@@ -4,8 +4,7 @@ import { Attempt, CLAIM_REFUSALS, ClaimRecord, type ClaimRefusal } from '../clai
 import { CodeDetail } from '../codes/codes.routes';
 import { CustomerId } from '../customers/customers.schema';
 import { ErrorDetails, Nullable, NullableTimestamp, Timestamp } from '../http/schemas';
-
-const Limit = Nullable(Type.Integer());
+import { ClaimLimits } from '../settings/settings.schema';
 
 export const TroubleshootQuery = Type.Object(
   {
@@ -50,7 +49,7 @@ export const TroubleshootReport = Type.Object({
         { week: Type.Integer(), month: Type.Integer(), year: Type.Integer() },
         { description: 'live claims in the rolling periods' },
       ),
-      limits: Type.Object({ per_week: Limit, per_month: Limit, per_year: Limit }),
+      limits: ClaimLimits,
     }),
   ),
   verdict: Nullable(

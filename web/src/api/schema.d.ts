@@ -9938,7 +9938,7 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "customer_locked_out" | "rate_limited";
-                            /** @example the customer tried too many unknown codes and is locked out for a while (`details.locked_until`) */
+                            /** @example the customer tried too many unknown codes and is locked out for a while */
                             message: string;
                             details?: components["schemas"]["ErrorDetails"];
                         };
@@ -10252,7 +10252,7 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "customer_locked_out" | "rate_limited";
-                            /** @example the customer tried too many unknown codes and is locked out for a while (`details.locked_until`) */
+                            /** @example the customer tried too many unknown codes and is locked out for a while */
                             message: string;
                             details?: components["schemas"]["ErrorDetails"];
                         };
