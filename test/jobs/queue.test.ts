@@ -1,14 +1,17 @@
 // The job queue: a job exists exactly when the transaction that enqueued it commits, and the
 // worker runs it. Real graphile-worker on this file's own database.
 import { Type } from '@sinclair/typebox';
+import { quickAddJob } from 'graphile-worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import type { Worker } from '../../src/jobs/queue';
+import { generateBatchJob } from '../../src/codes/batches.job';
 import { transaction } from '../../src/db/pool';
 import { defineJob, taskList } from '../../src/jobs/job';
 import { startWorker } from '../../src/jobs/queue';
+import { sendAlertJob } from '../../src/notify/alerts';
 import { useTestApp } from '../support/context';
-import { jobContext } from '../support/worker';
+import { eventually, jobContext, startTestWorker } from '../support/worker';
 
 const t = useTestApp();
 const silent = pino({ level: 'silent' });
@@ -168,5 +171,61 @@ describe('dead and live workers', () => {
     runner = await startWorker(t.pool, silent, taskList([orphan], context), { concurrency: 1, deadAfterSeconds: 2 });
     await until('the orphaned job to run', () => ran.length === 1);
     expect(ran).toEqual(['x']);
+  });
+});
+
+describe('a job whose payload does not match its schema', () => {
+  it('fails for good with the reason, while the worker goes on with other jobs', async () => {
+    // Rows as another program or an older release might add them: graphile-worker's own addJob
+    // (whose types, read off the jobs' schemas, refuse this payload) and its SQL.
+    // @ts-expect-error: batch_id is a numeric id as text
+    await quickAddJob({ pgPool: t.pool }, 'generate_batch', { batch_id: 42 });
+    await t.pool.query(`SELECT graphile_worker.add_job('send_alert', '{"kind": "coupon", "id": "7"}'::json)`);
+    runner = await startTestWorker(t);
+    const failed = async () =>
+      (
+        await t.pool.query<{ task_identifier: string; attempts: number; max_attempts: number; last_error: string }>(
+          `SELECT task_identifier, attempts, max_attempts, last_error FROM graphile_worker.jobs
+            WHERE task_identifier = ANY($1) AND key IS NULL AND locked_at IS NULL AND last_error IS NOT NULL
+            ORDER BY task_identifier`,
+          [[generateBatchJob.name, sendAlertJob.name]],
+        )
+      ).rows;
+    await eventually(async () => (await failed()).length === 2, 15_000, 'both jobs to fail');
+    expect(await failed()).toEqual([
+      {
+        task_identifier: 'generate_batch',
+        attempts: 25,
+        max_attempts: 25,
+        last_error: 'generate_batch: the payload does not match its schema (/batch_id: Expected string)',
+      },
+      {
+        task_identifier: 'send_alert',
+        attempts: 25,
+        max_attempts: 25,
+        last_error: expect.stringMatching(/^send_alert: the payload does not match its schema \(\/kind: /),
+      },
+    ]);
+
+    // The same worker, its slots all running, makes a batch meanwhile.
+    const list = await t.call('admin', {
+      method: 'POST',
+      url: '/v1/lists',
+      payload: { name: 'After a bad job', type: 'single_use', outcome: { tags: ['x'] } },
+    });
+    const batch = await t.call('admin', {
+      method: 'POST',
+      url: `/v1/lists/${list.data.id}/batches`,
+      payload: { count: 50 },
+    });
+    expect(batch.statusCode).toBe(202);
+    await eventually(
+      async () =>
+        (await t.call('agent', { method: 'GET', url: `/v1/batches/${batch.data.id}` })).data.status === 'active',
+      15_000,
+      'the batch to be made',
+    );
+    expect(runner.state()).toEqual({ slots: 2, running: 2, restarts: 0 });
+    expect((await failed()).map((job) => job.attempts)).toEqual([25, 25]); // never tried again
   });
 });
