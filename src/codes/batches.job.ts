@@ -8,9 +8,12 @@
 // off; ~50 ms a chunk): a database crash may then lose the last chunks committed, but only whole
 // ones, `generated` with them, and the job makes them again. The finishing transaction commits
 // durably, which also flushes every chunk before it.
+import { Type } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import { transaction, type Pool } from '../db/pool';
-import { findAbandoned, resilientTask } from '../jobs/queue';
+import { NumericId } from '../http/schemas';
+import { defineJob, type PayloadOf } from '../jobs/job';
+import { findAbandoned } from '../jobs/queue';
 import { queueAlert } from '../notify/alerts';
 import { metrics } from '../ops/metrics';
 import * as sql from './batches.sql';
@@ -108,10 +111,18 @@ export async function failAbandonedBatches(pool: Pool): Promise<number> {
   return abandoned.length;
 }
 
-/** The graphile-worker task: interruptions resume it; the last attempt's failure fails the batch. */
-export const generateBatchTask = (pool: Pool, log: Logger) =>
-  resilientTask(log, {
-    parse: (payload) => String((payload as { batch_id: string }).batch_id),
-    work: (batchId, signal) => generateBatch(pool, batchId, log, signal),
-    fail: (batchId, error) => failBatch(pool, batchId, `generation failed: ${error.message}`),
-  });
+/** Makes a batch's codes: interruptions resume it; the last attempt's failure fails the batch. */
+export const generateBatchJob = defineJob(
+  'generate_batch',
+  Type.Object({ batch_id: NumericId }),
+  ({ batch_id }, { pool, log, signal }) => generateBatch(pool, batch_id, log, signal),
+  { fail: ({ batch_id }, error, { pool }) => failBatch(pool, batch_id, `generation failed: ${error.message}`) },
+);
+
+declare global {
+  namespace GraphileWorker {
+    interface Tasks {
+      [generateBatchJob.name]: PayloadOf<typeof generateBatchJob>;
+    }
+  }
+}

@@ -3,15 +3,14 @@ import type { Queryable, Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
 import { DomainError, invalid, notFound } from '../http/errors';
 import { decodeCursor, page } from '../http/pagination';
-import { enqueue, jobKey } from '../jobs/queue';
+import { jobKey } from '../jobs/queue';
 import { findList } from '../lists/lists.sql';
 import { openListForCodes } from '../lists/lists.service';
+import { generateBatchJob } from './batches.job';
 import * as sql from './batches.sql';
 import type { CreateBatch } from './batches.schema';
 import { DEFAULT_FORMAT, SPARSITY, formatCapacity, formatKey, type CodeFormat } from './format';
 import { pageSize } from '../http/schemas';
-
-export const GENERATE_BATCH = 'generate_batch';
 
 export async function createBatch(tx: Tx, ctx: AuditContext, listId: string, input: CreateBatch, maxCodes: number) {
   if (input.count > maxCodes) {
@@ -46,7 +45,7 @@ export async function createBatch(tx: Tx, ctx: AuditContext, listId: string, inp
     formatKey: key,
     createdBy: ctx.actor,
   });
-  await enqueue(tx, GENERATE_BATCH, { batch_id: batch.id }, { jobKey: jobKey('batch', batch.id) });
+  await generateBatchJob.enqueue(tx, { batch_id: batch.id }, { jobKey: jobKey('batch', batch.id) });
   await recordAudit(tx, ctx, { action: 'batch.create', entityType: 'batch', entityId: batch.id, after: batch });
   return batch;
 }

@@ -5,9 +5,11 @@
 // off): a database crash may then lose the last chunks committed, but only whole ones, with the
 // staged lines they removed, and the job (whose own completion is a durable commit, which
 // flushes every earlier one) does them again. The finishing transaction commits durably.
-import type { Logger } from 'pino';
+import { Type } from '@sinclair/typebox';
 import { transaction, type Pool } from '../db/pool';
-import { findAbandoned, resilientTask } from '../jobs/queue';
+import { NumericId } from '../http/schemas';
+import { defineJob, type PayloadOf } from '../jobs/job';
+import { findAbandoned } from '../jobs/queue';
 import { queueAlert } from '../notify/alerts';
 import { metrics } from '../ops/metrics';
 import * as sql from './imports.sql';
@@ -59,10 +61,18 @@ export async function failAbandonedImports(pool: Pool): Promise<number> {
   return abandoned.length;
 }
 
-/** The graphile-worker task: interruptions resume it; the last attempt's failure fails the import. */
-export const processImportTask = (pool: Pool, log: Logger) =>
-  resilientTask(log, {
-    parse: (payload) => String((payload as { import_id: string }).import_id),
-    work: (importId, signal) => processImport(pool, importId, signal),
-    fail: (importId, error) => failImport(pool, importId, `import failed: ${error.message}`),
-  });
+/** Processes an import: interruptions resume it; the last attempt's failure fails the import. */
+export const processImportJob = defineJob(
+  'process_import',
+  Type.Object({ import_id: NumericId }),
+  ({ import_id }, { pool, signal }) => processImport(pool, import_id, signal),
+  { fail: ({ import_id }, error, { pool }) => failImport(pool, import_id, `import failed: ${error.message}`) },
+);
+
+declare global {
+  namespace GraphileWorker {
+    interface Tasks {
+      [processImportJob.name]: PayloadOf<typeof processImportJob>;
+    }
+  }
+}

@@ -9,16 +9,16 @@ import type { Queryable, Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
 import { invalid, notFound } from '../http/errors';
 import { decodeCursor, page } from '../http/pagination';
-import { enqueue, jobKey } from '../jobs/queue';
+import { jobKey } from '../jobs/queue';
 import { findList } from '../lists/lists.sql';
 import { openListForCodes } from '../lists/lists.service';
+import { processImportJob } from './imports.job';
 import { codeProblem, normalizeCode } from './normalize';
 import { readUpload } from './upload';
 import * as sql from './imports.sql';
 import type { ImportQuery } from './imports.schema';
 import { pageSize } from '../http/schemas';
 
-export const PROCESS_IMPORT = 'process_import';
 const MAX_VALUE_LENGTH = 256;
 const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 
@@ -36,7 +36,7 @@ export async function createImport(
   const created = await sql.insertImport(tx, { listId, name: query.name ?? null, notify, createdBy: ctx.actor });
   const lines = await stageUpload(tx, created.id, body, maxLines, query.column);
   const imported = await sql.setTotalLines(tx, created.id, lines);
-  await enqueue(tx, PROCESS_IMPORT, { import_id: created.id }, { jobKey: jobKey('import', created.id) });
+  await processImportJob.enqueue(tx, { import_id: created.id }, { jobKey: jobKey('import', created.id) });
   await recordAudit(tx, ctx, { action: 'import.create', entityType: 'import', entityId: created.id, after: imported });
   return imported;
 }
@@ -89,7 +89,8 @@ async function stageUpload(
         // A tab or line break inside a value is two values glued together, not spacing to drop.
         const problem =
           value.length > MAX_VALUE_LENGTH ? 'too_long' : /[\t\r\n]/.test(value) ? 'bad_characters' : codeProblem(code);
-        out += `${importId}\t${line}\t${copyText(value.slice(0, MAX_VALUE_LENGTH + 1))}\t${problem ? '\\N' : code}\t${problem ?? '\\N'}\n`;
+        const raw = copyText(value.slice(0, MAX_VALUE_LENGTH + 1));
+        out += `${importId}\t${line}\t${raw}\t${problem ? '\\N' : code}\t${problem ?? '\\N'}\n`;
       }
       yield out;
     }

@@ -275,8 +275,6 @@ export function registerIdempotency(app: FastifyInstance): void {
   });
 }
 
-export const DELETE_EXPIRED_IDEMPOTENCY_KEYS = 'delete_expired_idempotency_keys';
-
 /** Keys older than the window are never replayed; removing them (hourly) keeps the table small. */
 export async function deleteExpiredKeys(db: Pool): Promise<number> {
   const { rowCount } = await db.query('DELETE FROM idempotency_keys WHERE created_at < now() - $1::interval', [

@@ -80,10 +80,10 @@ export const TimestampInput = Type.String({
 });
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
-export const IdParams = Type.Object(
-  { id: Type.String({ pattern: '^[1-9][0-9]{0,17}$', description: 'numeric id', examples: ['42'] }) },
-  { additionalProperties: false },
-);
+/** A row's id (bigint), as text. */
+export const NumericId = Type.String({ pattern: '^[1-9][0-9]{0,17}$', description: 'numeric id', examples: ['42'] });
+
+export const IdParams = Type.Object({ id: NumericId }, { additionalProperties: false });
 
 /** Items per page when a request names no `limit`. */
 export const DEFAULT_PAGE_SIZE = 100;

@@ -1,5 +1,5 @@
-// The durable job queue (graphile-worker) in the service's own PostgreSQL. Jobs are added
-// with SQL inside the transaction that needs them, so a job exists exactly when its data does.
+// The durable job queue (graphile-worker) in the service's own PostgreSQL. Jobs (job.ts) are
+// added with SQL inside the transaction that needs them, so a job exists exactly when its data does.
 import { EventEmitter } from 'node:events';
 import {
   Logger as WorkerLogger,
@@ -9,7 +9,6 @@ import {
   type CronItem,
   type JobHelpers,
   type Runner,
-  type Task,
   type TaskList,
   type WorkerEvents,
 } from 'graphile-worker';
@@ -43,7 +42,6 @@ export async function migrateQueue(pool: Pool): Promise<void> {
  * attempt's error goes to `fail` (for example marking a batch failed) when there is one.
  */
 export interface TaskHandlers<P> {
-  parse: (payload: unknown) => P;
   work: (payload: P, signal: AbortSignal | undefined) => Promise<void>;
   fail?: (payload: P, error: Error) => Promise<void>;
 }
@@ -51,9 +49,11 @@ export interface TaskHandlers<P> {
 /** Wait between tries while the database is unreachable: doubling from 0.5 s up to 10 s. */
 const OUTAGE_WAIT_MS = { first: 500, most: 10_000 };
 
-export function resilientTask<P>(log: Logger, { parse, work, fail }: TaskHandlers<P>): Task {
-  return async (raw, helpers) => {
-    const payload = parse(raw);
+export function resilientTask<P>(
+  log: Logger,
+  { work, fail }: TaskHandlers<P>,
+): (payload: P, helpers: JobHelpers) => Promise<void> {
+  return async (payload, helpers) => {
     const signal = helpers.abortSignal;
     for (let wait = OUTAGE_WAIT_MS.first; ; wait = Math.min(wait * 2, OUTAGE_WAIT_MS.most)) {
       try {
@@ -134,20 +134,6 @@ const sleep = (ms: number, signal?: AbortSignal) =>
       resolve();
     }
   });
-
-export async function enqueue(
-  db: Queryable,
-  task: string,
-  payload: Record<string, unknown>,
-  options: { jobKey?: string; maxAttempts?: number } = {},
-): Promise<void> {
-  await db.query('SELECT graphile_worker.add_job($1, $2::json, job_key => $3, max_attempts => $4)', [
-    task,
-    JSON.stringify(payload),
-    options.jobKey ?? null,
-    options.maxAttempts ?? 25,
-  ]);
-}
 
 /** The work whose row (`status = 'pending'`) a keyed job carries out. */
 const JOB_OWNERS = { batch: 'batches', import: 'imports' } as const;

@@ -1,17 +1,18 @@
 // Alerts when a batch or import with `notify` addresses finishes or fails. A message names the
 // list and links to the dashboard; it never contains a code.
+import { type Static, Type } from '@sinclair/typebox';
 import type { Queryable } from '../db/pool';
-import { enqueue } from '../jobs/queue';
+import { NumericId } from '../http/schemas';
+import { defineJob, type PayloadOf } from '../jobs/job';
 import type { Mail } from './mailer';
 
-export const SEND_ALERT = 'send_alert';
-
-export interface AlertSubject {
-  kind: 'batch' | 'import';
-  id: string;
+const AlertSubject = Type.Object({
+  kind: Type.Union([Type.Literal('batch'), Type.Literal('import')]),
+  id: NumericId,
   /** The one address this alert goes to (jobs queued by older versions have none: all of notify). */
-  to?: string;
-}
+  to: Type.Optional(Type.String()),
+});
+export type AlertSubject = Static<typeof AlertSubject>;
 
 interface SourceRow {
   id: string;
@@ -26,9 +27,11 @@ interface SourceRow {
 }
 
 const QUERIES = {
-  batch: `SELECT b.id, b.list_id, l.name AS list_name, b.name, b.status, b.error, b.notify, b.generated AS count, NULL::int AS rejected
+  batch: `SELECT b.id, b.list_id, l.name AS list_name, b.name, b.status, b.error, b.notify,
+                 b.generated AS count, NULL::int AS rejected
             FROM batches b JOIN lists l ON l.id = b.list_id WHERE b.id = $1`,
-  import: `SELECT i.id, i.list_id, l.name AS list_name, i.name, i.status, i.error, i.notify, i.accepted AS count, i.rejected
+  import: `SELECT i.id, i.list_id, l.name AS list_name, i.name, i.status, i.error, i.notify,
+                  i.accepted AS count, i.rejected
              FROM imports i JOIN lists l ON l.id = i.list_id WHERE i.id = $1`,
 };
 
@@ -38,7 +41,20 @@ const QUERIES = {
  * or repeats no one else's mail.
  */
 export async function queueAlert(db: Queryable, subject: AlertSubject, notify: string[]): Promise<void> {
-  for (const to of notify) await enqueue(db, SEND_ALERT, { kind: subject.kind, id: subject.id, to });
+  for (const to of notify) await sendAlertJob.enqueue(db, { kind: subject.kind, id: subject.id, to });
+}
+
+/** Sends the alerts of one subject; a mail that fails is retried with its job. */
+export const sendAlertJob = defineJob('send_alert', AlertSubject, async (subject, { pool, config, mailer }) => {
+  for (const mail of await composeAlerts(pool, subject, config.publicUrl)) await mailer.send(mail);
+});
+
+declare global {
+  namespace GraphileWorker {
+    interface Tasks {
+      [sendAlertJob.name]: PayloadOf<typeof sendAlertJob>;
+    }
+  }
 }
 
 /** The alerts for a finished batch or import, one per recipient, or none when there is nothing to send. */
@@ -52,10 +68,11 @@ export async function composeAlerts(db: Queryable, subject: AlertSubject, public
   const rejected = subject.kind === 'import' && (source.rejected ?? 0) > 0;
   const link = `${publicUrl}/lists/${source.list_id}${rejected ? `?rejected=${source.id}` : ''}`;
   const ok = source.status === 'active';
+  const count = source.count.toLocaleString('en-US');
   const outcome = ok
     ? subject.kind === 'batch'
-      ? `is ready: ${source.count.toLocaleString('en-US')} codes were generated.`
-      : `is done: ${source.count.toLocaleString('en-US')} codes accepted, ${(source.rejected ?? 0).toLocaleString('en-US')} rejected.`
+      ? `is ready: ${count} codes were generated.`
+      : `is done: ${count} codes accepted, ${(source.rejected ?? 0).toLocaleString('en-US')} rejected.`
     : `failed: ${source.error ?? 'unknown error'}.`;
   return recipients.map((to) => ({
     to,

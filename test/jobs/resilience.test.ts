@@ -2,16 +2,21 @@
 // slot that graphile-worker ends is started again and its job handed back, interruptions never
 // use up a job's attempts, and a batch whose job gave up is marked failed, never left pending.
 // Real graphile-worker on this file's own database.
+import { Type } from '@sinclair/typebox';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { transaction } from '../../src/db/pool';
-import { enqueue, resilientTask, startWorker, type Worker } from '../../src/jobs/queue';
+import { defineJob, taskList } from '../../src/jobs/job';
+import { startWorker, type Worker } from '../../src/jobs/queue';
 import { failAbandonedBatches } from '../../src/codes/batches.job';
 import { useTestApp } from '../support/context';
-import { eventually } from '../support/worker';
+import { eventually, jobContext } from '../support/worker';
 
 const t = useTestApp();
 const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+const context = jobContext(t.pool);
+const Empty = Type.Object({});
+const Named = Type.Object({ n: Type.String() });
 
 let runner: Worker | null = null;
 afterEach(async () => {
@@ -46,16 +51,18 @@ describe('a worker slot that graphile-worker ends', () => {
     await t.pool.query(`CREATE TRIGGER refuse_completion BEFORE DELETE ON graphile_worker._private_jobs
                         FOR EACH ROW EXECUTE FUNCTION refuse_job_completion()`);
     let runs = 0;
-    runner = await startWorker(
-      t.pool,
-      silent,
-      { once: async () => void runs++ },
-      { concurrency: 2, deadAfterSeconds: 3, restartWaitMs: 1500 },
-    );
+    const once = defineJob('once', Empty, async () => {
+      runs++;
+    });
+    runner = await startWorker(t.pool, silent, taskList([once], context), {
+      concurrency: 2,
+      deadAfterSeconds: 3,
+      restartWaitMs: 1500,
+    });
     t.app.worker = runner;
     try {
       expect((await t.call(null, { method: 'GET', url: '/readyz' })).statusCode).toBe(200);
-      await transaction(t.pool, (tx) => enqueue(tx, 'once', {}, { jobKey: 'once', maxAttempts: 1 }));
+      await transaction(t.pool, (tx) => once.enqueue(tx, {}, { jobKey: 'once', maxAttempts: 1 }));
 
       await eventually(async () => runner!.state().running === 1, 10_000, 'the slot to end');
       const down = await t.call(null, { method: 'GET', url: '/readyz' });
@@ -83,28 +90,28 @@ describe('a worker slot that graphile-worker ends', () => {
 describe('interruptions do not use up attempts', () => {
   it('runs a job again, attempts from zero, when the worker that held it died on its last attempt', async () => {
     const ran: string[] = [];
-    await transaction(t.pool, (tx) => enqueue(tx, 'killed_task', { n: 'x' }, { jobKey: 'killed', maxAttempts: 3 }));
+    const killed = defineJob('killed_task', Named, async ({ n }) => {
+      ran.push(n);
+    });
+    await transaction(t.pool, (tx) => killed.enqueue(tx, { n: 'x' }, { jobKey: 'killed', maxAttempts: 3 }));
     // As a kill -9 leaves it: locked by a worker with no heartbeat, its attempts all counted.
-    await t.pool.query(`UPDATE graphile_worker._private_jobs SET locked_by = 'worker-killed', locked_at = now() - interval '1 minute', attempts = 3
+    await t.pool.query(`UPDATE graphile_worker._private_jobs
+                           SET locked_by = 'worker-killed', locked_at = now() - interval '1 minute', attempts = 3
                          WHERE key = 'killed'`);
-    runner = await startWorker(
-      t.pool,
-      silent,
-      { killed_task: async (p) => void ran.push((p as { n: string }).n) },
-      { concurrency: 1, deadAfterSeconds: 2 },
-    );
+    runner = await startWorker(t.pool, silent, taskList([killed], context), { concurrency: 1, deadAfterSeconds: 2 });
     await eventually(async () => ran.length === 1, 15_000, 'the killed job to run again');
     await eventually(async () => (await jobRows('killed_task')).length === 0, 10_000, 'the job to complete');
     expect(ran).toEqual(['x']);
   });
 
-  it('hands a job back at shutdown, on its last attempt too, without failing it; another worker finishes it', async () => {
+  it('hands a job back at shutdown, on its last attempt too, unfailed; another worker finishes it', async () => {
     const failed: string[] = [];
     let started = 0;
     let finished = 0;
-    const task = resilientTask(silent, {
-      parse: (p) => (p as { n: string }).n,
-      work: async (_n, signal) => {
+    const job = defineJob(
+      'long_job',
+      Named,
+      async (_payload, { signal }) => {
         started++;
         if (started === 1) {
           await new Promise<void>((resolve) => signal!.addEventListener('abort', () => resolve(), { once: true }));
@@ -112,10 +119,10 @@ describe('interruptions do not use up attempts', () => {
         }
         finished++;
       },
-      fail: async (n) => void failed.push(n),
-    });
-    runner = await startWorker(t.pool, silent, { long_job: task }, { concurrency: 1, shutdownAbortMs: 200 });
-    await transaction(t.pool, (tx) => enqueue(tx, 'long_job', { n: 'a' }, { jobKey: 'long', maxAttempts: 1 }));
+      { fail: async ({ n }) => void failed.push(n) },
+    );
+    runner = await startWorker(t.pool, silent, taskList([job], context), { concurrency: 1, shutdownAbortMs: 200 });
+    await transaction(t.pool, (tx) => job.enqueue(tx, { n: 'a' }, { jobKey: 'long', maxAttempts: 1 }));
     await eventually(async () => started === 1, 10_000, 'the job to start');
     await runner.stop();
     runner = null;
@@ -124,34 +131,38 @@ describe('interruptions do not use up attempts', () => {
     const rows = await jobRows('long_job');
     expect(rows).toEqual([{ attempts: 0, max_attempts: 1, key: 'long', locked_by: null, last_error: null }]);
 
-    runner = await startWorker(t.pool, silent, { long_job: task }, { concurrency: 1 });
+    runner = await startWorker(t.pool, silent, taskList([job], context), { concurrency: 1 });
     await eventually(async () => (await jobRows('long_job')).length === 0, 10_000, 'the handed-back job to complete');
     expect(finished).toBe(1);
     expect(failed).toEqual([]);
   });
 
-  it('at shutdown, leaves a job alone that was handed to another worker meanwhile (neither completed nor failed)', async () => {
+  it('at shutdown, leaves alone a job handed to another worker meanwhile (neither completed nor failed)', async () => {
     let started = 0;
     let finished = 0;
-    const task = resilientTask(silent, {
-      parse: () => null,
-      work: async (_p, signal) => {
+    const job = defineJob(
+      'taken_job',
+      Empty,
+      async (_payload, { signal }) => {
         if (++started === 1) {
           // While this runs, the job is handed back from elsewhere (a deadline, a reclaim).
           await t.pool.query(
-            `SELECT graphile_worker.force_unlock_workers(array_agg(locked_by)) FROM graphile_worker.jobs WHERE key = 'taken'`,
+            `SELECT graphile_worker.force_unlock_workers(array_agg(locked_by))
+               FROM graphile_worker.jobs WHERE key = 'taken'`,
           );
           await new Promise<void>((resolve) => signal!.addEventListener('abort', () => resolve(), { once: true }));
           throw new Error('interrupted by shutdown');
         }
         finished++;
       },
-      fail: async () => {
-        throw new Error('never called');
+      {
+        fail: async () => {
+          throw new Error('never called');
+        },
       },
-    });
-    runner = await startWorker(t.pool, silent, { taken_job: task }, { concurrency: 1 });
-    await transaction(t.pool, (tx) => enqueue(tx, 'taken_job', {}, { jobKey: 'taken', maxAttempts: 5 }));
+    );
+    runner = await startWorker(t.pool, silent, taskList([job], context), { concurrency: 1 });
+    await transaction(t.pool, (tx) => job.enqueue(tx, {}, { jobKey: 'taken', maxAttempts: 5 }));
     await eventually(
       async () => started === 1 && (await jobRows('taken_job'))[0]?.locked_by === null,
       10_000,
@@ -161,44 +172,46 @@ describe('interruptions do not use up attempts', () => {
     runner = null;
     // One row, still there to run: not deleted as completed, not doubled by a hand-back.
     expect((await jobRows('taken_job')).map((r) => [r.key, r.locked_by])).toEqual([['taken', null]]);
-    runner = await startWorker(t.pool, silent, { taken_job: task }, { concurrency: 1 });
+    runner = await startWorker(t.pool, silent, taskList([job], context), { concurrency: 1 });
     await eventually(async () => (await jobRows('taken_job')).length === 0, 10_000, 'the job to complete');
     expect(finished).toBe(1);
   });
 
   it('treats an error that looks like an outage as a failure while the database answers', async () => {
     const failed: string[] = [];
-    const task = resilientTask(silent, {
-      parse: () => null,
-      work: async () => {
+    const job = defineJob(
+      'smtp_timeout',
+      Empty,
+      async () => {
         throw Object.assign(new Error('Greeting never received'), { code: 'ETIMEDOUT' }); // as nodemailer says it
       },
-      fail: async (_p, error) => void failed.push(error.message),
-    });
-    runner = await startWorker(t.pool, silent, { smtp_timeout: task }, { concurrency: 1 });
-    await transaction(t.pool, (tx) => enqueue(tx, 'smtp_timeout', {}, { maxAttempts: 1 }));
+      { fail: async (_p, error) => void failed.push(error.message) },
+    );
+    runner = await startWorker(t.pool, silent, taskList([job], context), { concurrency: 1 });
+    await transaction(t.pool, (tx) => job.enqueue(tx, {}, { maxAttempts: 1 }));
     await eventually(async () => (await jobRows('smtp_timeout')).length === 0, 10_000, 'the job to end');
     expect(failed).toEqual(['Greeting never received']);
   });
 
   it('still fails a job whose own work fails on every attempt, calling fail once', async () => {
     const failed: string[] = [];
-    const task = resilientTask(silent, {
-      parse: (p) => (p as { n: string }).n,
-      work: async () => {
+    const job = defineJob(
+      'doomed',
+      Named,
+      async () => {
         throw new Error('the format is exhausted');
       },
-      fail: async (n, error) => void failed.push(`${n}: ${error.message}`),
-    });
-    runner = await startWorker(t.pool, silent, { doomed: task }, { concurrency: 1 });
-    await transaction(t.pool, (tx) => enqueue(tx, 'doomed', { n: 'b' }, { maxAttempts: 1 }));
+      { fail: async ({ n }, error) => void failed.push(`${n}: ${error.message}`) },
+    );
+    runner = await startWorker(t.pool, silent, taskList([job], context), { concurrency: 1 });
+    await transaction(t.pool, (tx) => job.enqueue(tx, { n: 'b' }, { maxAttempts: 1 }));
     await eventually(async () => (await jobRows('doomed')).length === 0, 10_000, 'the job to end');
     expect(failed).toEqual(['b: the format is exhausted']);
   });
 });
 
 describe('a batch whose job gave up', () => {
-  it('is marked failed with the job error and gives its format room back; a batch whose job lives is left alone', async () => {
+  it('is marked failed with the job error, giving its format room back; one whose job lives stays', async () => {
     const list = await t.call('admin', {
       method: 'POST',
       url: '/v1/lists',
@@ -224,7 +237,8 @@ describe('a batch whose job gave up', () => {
       [given.data.id, alive.data.id],
     ]);
     await t.pool.query(
-      `UPDATE graphile_worker._private_jobs SET attempts = max_attempts, last_error = 'Connection terminated unexpectedly' WHERE key = $1`,
+      `UPDATE graphile_worker._private_jobs
+          SET attempts = max_attempts, last_error = 'Connection terminated unexpectedly' WHERE key = $1`,
       [`batch:${given.data.id}`],
     );
 

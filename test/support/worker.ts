@@ -2,13 +2,16 @@
 // database, with alerts sent to the given SMTP server.
 import pino from 'pino';
 import { loadConfig } from '../../src/config';
+import type { Pool } from '../../src/db/pool';
+import type { JobContext } from '../../src/jobs/job';
 import { startWorker, type Worker } from '../../src/jobs/queue';
 import { buildTaskList } from '../../src/jobs/tasks';
 import { createMailer } from '../../src/notify/mailer';
 import type { TestApp } from './context';
 
-export async function startTestWorker(t: TestApp, env: Record<string, string> = {}): Promise<Worker> {
-  const config = { ...loadConfig({ LOG_LEVEL: 'silent', ...env }), databaseUrl: t.databaseUrl };
+/** What the service's worker gives its jobs, on `pool`; `env` as the service's environment (SMTP_URL...). */
+export function jobContext(pool: Pool, env: Record<string, string> = {}): JobContext {
+  const config = loadConfig({ LOG_LEVEL: 'silent', ...env });
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const mailer = createMailer({
     smtpUrl: config.smtpUrl,
@@ -17,16 +20,21 @@ export async function startTestWorker(t: TestApp, env: Record<string, string> = 
     publicUrl: config.publicUrl,
     log,
   });
-  const worker = await startWorker(t.pool, log, buildTaskList({ pool: t.pool, config, log, mailer }), {
+  return { pool, config, log, mailer };
+}
+
+export async function startTestWorker(t: TestApp, env: Record<string, string> = {}): Promise<Worker> {
+  const context = jobContext(t.pool, env);
+  const worker = await startWorker(t.pool, context.log, buildTaskList(context), {
     concurrency: 2,
-    deadAfterSeconds: config.workerDeadAfterSeconds,
+    deadAfterSeconds: context.config.workerDeadAfterSeconds,
   });
   return {
     state: () => worker.state(),
     handBackRunning: () => worker.handBackRunning(),
     async stop() {
       await worker.stop();
-      mailer.close();
+      context.mailer.close();
     },
   };
 }
