@@ -4,17 +4,11 @@
 import type { InjectOptions } from 'fastify';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp, type TestApp } from '../support/context';
+import { createList, registerCustomer } from '../support/fixtures';
 
 async function prepare(t: TestApp) {
-  for (const id of ['rl-a', 'rl-b']) {
-    expect((await t.call('client', { method: 'PUT', url: `/v1/customers/${id}`, payload: {} })).statusCode).toBe(201);
-  }
-  const list = await t.call('admin', {
-    method: 'POST',
-    url: '/v1/lists',
-    payload: { name: 'RL', type: 'multi_use', code: 'RATE-LIMITED', outcome: { tags: ['rl'] } },
-  });
-  expect(list.statusCode).toBe(201);
+  for (const id of ['rl-a', 'rl-b']) await registerCustomer(t, id);
+  await createList(t, { name: 'RL', type: 'multi_use', code: 'RATE-LIMITED', outcome: { tags: ['rl'] } });
 }
 
 /** A new client key of its own, so that each test starts with a fresh count for its key. */

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/context';
+import { fixtures } from '../support/fixtures';
 import { spawnService, type ServiceProcess } from '../support/service-process';
 
 const CODE_PATTERN = '^[23456789ABCDEFGHJKMNPQRSTVWXYZ]{10}$'; // the default format
@@ -86,15 +87,7 @@ async function until<T>(
   }
 }
 
-async function newList() {
-  const res = await t.call('admin', {
-    method: 'POST',
-    url: '/v1/lists',
-    payload: { name: 'Crash target', type: 'single_use', outcome: { tags: ['crash'] } },
-  });
-  expect(res.statusCode).toBe(201);
-  return res.data as { id: string };
-}
+const { newList } = fixtures(t, { list: { name: 'Crash target', type: 'single_use', outcome: { tags: ['crash'] } } });
 
 async function requestBatch(listId: string, count: number) {
   const res = await t.call('admin', { method: 'POST', url: `/v1/lists/${listId}/batches`, payload: { count } });

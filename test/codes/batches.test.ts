@@ -5,11 +5,12 @@ import { failBatch } from '../../src/codes/batches.job';
 import { insertBatchCodes } from '../../src/codes/batches.sql';
 import { transaction } from '../../src/db/pool';
 import { useTestApp } from '../support/context';
+import { fixtures } from '../support/fixtures';
 import { alertsTo, startSmtpServer } from '../support/smtp';
-import { eventually, startTestWorker } from '../support/worker';
+import { eventually, useTestWorker } from '../support/worker';
 
 const t = useTestApp({ MAX_CODES_PER_REQUEST: '20000' });
-const outcome = { tags: ['welcome'] };
+const { newList } = fixtures(t, { list: { name: 'Batch target', type: 'single_use', outcome: { tags: ['welcome'] } } });
 let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
 
 beforeAll(async () => {
@@ -17,15 +18,6 @@ beforeAll(async () => {
 });
 afterAll(async () => smtp?.close());
 
-async function newList(payload: Record<string, unknown> = {}) {
-  const res = await t.call('admin', {
-    method: 'POST',
-    url: '/v1/lists',
-    payload: { name: 'Batch target', type: 'single_use', outcome, ...payload },
-  });
-  expect(res.statusCode).toBe(201);
-  return res.data as { id: string };
-}
 const requestBatch = (listId: string, payload: Record<string, unknown>) =>
   t.call('admin', { method: 'POST', url: `/v1/lists/${listId}/batches`, payload });
 const getBatch = async (id: string) => (await t.call('agent', { method: 'GET', url: `/v1/batches/${id}` })).data;
@@ -67,11 +59,7 @@ describe('before any worker runs', () => {
 });
 
 describe('with a worker', () => {
-  let worker: Awaited<ReturnType<typeof startTestWorker>>;
-  beforeAll(async () => {
-    worker = await startTestWorker(t, { SMTP_URL: smtp.url, PUBLIC_URL: 'https://promo.example' });
-  });
-  afterAll(async () => worker?.stop());
+  useTestWorker(t, () => ({ SMTP_URL: smtp.url, PUBLIC_URL: 'https://promo.example' }));
 
   it('generates exactly the requested number of distinct codes in the default format', async () => {
     const list = await newList();

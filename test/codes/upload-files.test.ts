@@ -9,18 +9,14 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ExcelJS from 'exceljs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createList } from '../support/fixtures';
 import { useTestApp } from '../support/context';
-import { eventually, startTestWorker } from '../support/worker';
+import { eventually, useTestWorker } from '../support/worker';
 
 const t = useTestApp();
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
-let worker: Awaited<ReturnType<typeof startTestWorker>> | undefined;
-beforeAll(async () => {
-  worker = await startTestWorker(t);
-});
-afterAll(async () => worker?.stop());
+useTestWorker(t);
 
 const utf16le = (text: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
 const utf16be = (text: string) => {
