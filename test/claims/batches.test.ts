@@ -61,7 +61,8 @@ describe('one batch', () => {
     } = await t.pool.query(
       `SELECT (SELECT count(*)::int FROM claims WHERE customer_id = ANY($1)) AS claims,
               (SELECT count(*)::int FROM points_ledger WHERE customer_id = ANY($1)) AS ledger,
-              (SELECT count(*)::int FROM attempts WHERE customer_id = ANY($1) OR customer_id = 'not-registered') AS failed,
+              (SELECT count(*)::int FROM attempts
+                WHERE customer_id = ANY($1) OR customer_id = 'not-registered') AS failed,
               (SELECT sum(claims)::int FROM list_counters WHERE list_id = $2) AS multi_count`,
       [[a, b, c], multi.id],
     );

@@ -281,7 +281,7 @@ describe('a claim with an Idempotency-Key', () => {
 });
 
 describe('a reversal with an Idempotency-Key', () => {
-  it('replays the first reversal, debits once and audits once; a new request is refused as already reversed', async () => {
+  it('replays the first reversal, debits and audits once; a new request is refused as already reversed', async () => {
     const { code } = await multiList();
     const id = await customer();
     const made = (await claim(code, id)).data.claim;

@@ -46,7 +46,7 @@ let unknown = 0;
 const unknownCode = () => `UNKNOWN-${++unknown}`;
 
 describe('lockout after too many unknown codes', () => {
-  it(`answers code_not_found ${THRESHOLD} times, then customer_locked_out for LOCKOUT_DURATION, even for a valid code`, async () => {
+  it(`${THRESHOLD} × code_not_found, then customer_locked_out for LOCKOUT_DURATION, even to a valid code`, async () => {
     const { code } = await multiList();
     const id = await customer('lock');
     for (let i = 0; i < THRESHOLD; i++) expectError(await claim(unknownCode(), id), 404, 'code_not_found');
@@ -174,7 +174,8 @@ describe('lockout after too many unknown codes', () => {
     for (const a of answers.filter((x) => x.statusCode === 429))
       expect(Number(a.headers['retry-after'])).toBeGreaterThan(DURATION_S - 30);
     const { rows } = await t.pool.query(
-      "SELECT count(*) FILTER (WHERE reason = 'code_not_found')::int AS unknown, count(*)::int AS total FROM attempts WHERE customer_id = $1",
+      `SELECT count(*) FILTER (WHERE reason = 'code_not_found')::int AS unknown, count(*)::int AS total
+         FROM attempts WHERE customer_id = $1`,
       [id],
     );
     expect(rows[0]).toEqual({ unknown: THRESHOLD, total: 30 });

@@ -76,7 +76,10 @@ function tally(answers: Answer[]): Record<string, number> {
 
 const won = (answers: Answer[]) => answers.filter((a) => a.status === 201);
 
-/** What the database holds for a list: claims, ledger entries from its claims, counters, failed claim attempts by reason. */
+/**
+ * What the database holds for a list: claims, ledger entries from its claims, counters, failed
+ * claim attempts by reason.
+ */
 async function stored(listId: string) {
   const {
     rows: [claims],
@@ -97,11 +100,13 @@ async function stored(listId: string) {
   const {
     rows: [counters],
   } = await t.pool.query(
-    'SELECT COALESCE(sum(claims), 0)::int AS claims, bool_and(claims >= 0) AS none_negative FROM list_counters WHERE list_id = $1',
+    `SELECT COALESCE(sum(claims), 0)::int AS claims, bool_and(claims >= 0) AS none_negative
+       FROM list_counters WHERE list_id = $1`,
     [listId],
   );
   const { rows: attempts } = await t.pool.query<{ reason: string | null; n: number }>(
-    "SELECT reason, count(*)::int AS n FROM attempts WHERE list_id = $1 AND kind = 'claim' AND reason IS NOT NULL GROUP BY reason",
+    `SELECT reason, count(*)::int AS n FROM attempts
+      WHERE list_id = $1 AND kind = 'claim' AND reason IS NOT NULL GROUP BY reason`,
     [listId],
   );
   const failedAttempts = Object.fromEntries(attempts.map((a) => [a.reason, a.n]));
@@ -543,7 +548,8 @@ describe('claims held in flight while the list changes', () => {
   async function waitingClaims(): Promise<number> {
     const { rows } = await t.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query LIKE '%claim_code(%'`,
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'
+          AND query LIKE '%claim_code(%'`,
     );
     return rows[0]!.n;
   }
@@ -552,12 +558,16 @@ describe('claims held in flight while the list changes', () => {
   async function waitingOthers(): Promise<number> {
     const { rows } = await t.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query NOT LIKE '%claim_code(%'`,
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'
+          AND query NOT LIKE '%claim_code(%'`,
     );
     return rows[0]!.n;
   }
 
-  /** Runs `hold` in a transaction, fires `requests`, waits until all of them wait on its locks, runs `meanwhile`, then rolls back. */
+  /**
+   * Runs `hold` in a transaction, fires `requests`, waits until all of them wait on its locks,
+   * runs `meanwhile`, then rolls back.
+   */
   async function stalled(
     hold: (tx: PoolClient) => Promise<unknown>,
     requests: (() => Promise<Answer>)[],

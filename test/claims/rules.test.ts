@@ -304,7 +304,7 @@ describe('the order of the checks: the first failure wins', () => {
     await expectBoth('NOT-A-CODE-9', 'ghost-customer', 404, 'customer_not_found');
   });
 
-  it('a blocked customer with an unknown code → customer_blocked (and it does not count towards a lockout)', async () => {
+  it('a blocked customer with an unknown code → customer_blocked (not counted towards a lockout)', async () => {
     const id = await customer('blk');
     await t.call('agent', { method: 'POST', url: `/v1/customers/${id}/block` });
     await expectBoth('NOT-A-CODE-1', id, 403, 'customer_blocked');
@@ -398,7 +398,7 @@ describe('the order of the checks: the first failure wins', () => {
     await expectBoth(code, id, 409, 'list_cap_reached');
   });
 
-  it('a claim limit below the later checks: code_already_claimed and already_claimed_by_customer come first', async () => {
+  it('a claim limit below later checks: code_already_claimed and already_claimed_by_customer come first', async () => {
     const { codes } = await singleList(2);
     const { code: multi } = await multiList();
     const id = await customer('limit-order');
@@ -525,8 +525,8 @@ describe('attempts and claims of a customer', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const url: string = `/v1/customers/${id}/attempts?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-      const page = await t.call('agent', { method: 'GET', url });
+      const after = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+      const page = await t.call('agent', { method: 'GET', url: `/v1/customers/${id}/attempts?limit=2${after}` });
       expect(page.statusCode).toBe(200);
       expect(page.data.items.length).toBeLessThanOrEqual(2);
       seen.push(...page.data.items.map((a: any) => a.id));

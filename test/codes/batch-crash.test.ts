@@ -99,7 +99,8 @@ async function requestBatch(listId: string, count: number) {
 /** The batch's progress and, read in the same snapshot, how many codes it really has. */
 async function progress(batchId: string) {
   const { rows } = await t.pool.query<{ status: string; generated: number; codes: number }>(
-    `SELECT status, generated, (SELECT count(*)::int FROM codes WHERE source_id = $1) AS codes FROM batches WHERE id = $1`,
+    `SELECT status, generated, (SELECT count(*)::int FROM codes WHERE source_id = $1) AS codes
+       FROM batches WHERE id = $1`,
     [batchId],
   );
   return rows[0]!;
@@ -153,7 +154,8 @@ async function expectExactly(listId: string, batchId: string, requested: number)
   expect(batch.data).toMatchObject({ requested, generated: requested, status: 'active', error: null });
   const { rows } = await t.pool.query<{ total: number; distinct: number; malformed: number; elsewhere: number }>(
     `SELECT count(*)::int AS total, count(DISTINCT code)::int AS distinct,
-            count(*) FILTER (WHERE code !~ $2)::int AS malformed, count(*) FILTER (WHERE list_id <> $3)::int AS elsewhere
+            count(*) FILTER (WHERE code !~ $2)::int AS malformed,
+            count(*) FILTER (WHERE list_id <> $3)::int AS elsewhere
        FROM codes WHERE source_id = $1`,
     [batchId, CODE_PATTERN, listId],
   );

@@ -175,7 +175,8 @@ describe('other lists', () => {
       ['QQQ111', two],
     ]);
     expect((await walk(list.id, `import_id=${two}`)).flat().map((c) => c.code)).toEqual(['QQQ111']);
-    expect((await codesPage(list.id, `?batch_id=${two}`)).data).toEqual({ items: [], next_cursor: null }); // an import is not a batch
+    // An import is not a batch.
+    expect((await codesPage(list.id, `?batch_id=${two}`)).data).toEqual({ items: [], next_cursor: null });
   });
 
   it('lists the one code of a multi_use list as the admin typed it', async () => {

@@ -402,7 +402,8 @@ describe('line endings', () => {
     expect(res.data.total_lines).toBe(4);
     // Staged or already moved into codes by a worker: one snapshot sees each line in one place.
     const { rows } = await t.pool.query(
-      `SELECT code FROM import_lines WHERE import_id = $1 UNION ALL SELECT code FROM codes WHERE source_id = $1 ORDER BY 1`,
+      `SELECT code FROM import_lines WHERE import_id = $1
+       UNION ALL SELECT code FROM codes WHERE source_id = $1 ORDER BY 1`,
       [res.data.id],
     );
     expect(rows.map((r) => r.code)).toEqual(['CRCODE01', 'CRCODE02', 'CRCODE03', 'CRCODE04']);
@@ -410,7 +411,7 @@ describe('line endings', () => {
 });
 
 describe('a line without end', () => {
-  it('refuses a line longer than MAX_LINE_LENGTH with a 400 naming it, whether it ends or not, and stores nothing', async () => {
+  it('refuses a line over MAX_LINE_LENGTH with a 400 naming it, whether it ends or not, storing nothing', async () => {
     const list = await newList();
     const long = 'A'.repeat(2 * MAX_LINE_LENGTH);
     for (const [what, body] of [

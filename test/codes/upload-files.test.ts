@@ -210,7 +210,7 @@ describe('workbooks', () => {
     expect(rows[0].n).toBe(0);
   });
 
-  it('survives a workbook upload whose client goes away mid-way: no import, no transaction left open, the process up', async () => {
+  it('survives a workbook upload cut off mid-way: no import, no transaction left open, the process up', async () => {
     const uncaught: unknown[] = [];
     const record = (error: unknown) => void uncaught.push(error);
     process.on('uncaughtException', record);
@@ -237,7 +237,8 @@ describe('workbooks', () => {
         Number(
           (
             await t.pool.query(
-              `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
+              `SELECT count(*) AS n FROM pg_stat_activity
+                WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
             )
           ).rows[0].n,
         );

@@ -54,8 +54,8 @@ beforeAll(async () => {
   }
   // Claims and codes arrive with later features; set the counters the way they will.
   await t.pool.query(`UPDATE list_counters c SET claims = v.claims, codes = c.codes + v.codes
-                        FROM (VALUES ('Summer 10% off', 3, 40), ('Winter sale', 5, 0), ('Spring', 2, 9), ('Launch', 1, 12))
-                             AS v(name, claims, codes), lists l
+                        FROM (VALUES ('Summer 10% off', 3, 40), ('Winter sale', 5, 0), ('Spring', 2, 9),
+                                     ('Launch', 1, 12)) AS v(name, claims, codes), lists l
                        WHERE l.name = v.name AND c.list_id = l.id`);
 });
 

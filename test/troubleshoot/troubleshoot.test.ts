@@ -104,7 +104,8 @@ async function snapshot() {
            (SELECT count(*)::int FROM codes WHERE claimed_by IS NOT NULL) AS claimed_codes,
            (SELECT count(*)::int FROM codes WHERE cancelled_at IS NOT NULL) AS cancelled_codes,
            (SELECT json_agg(json_build_object('id', id, 'blocked_at', blocked_at, 'locked_until', locked_until,
-                                              'lockout_cleared_at', lockout_cleared_at, 'updated_at', updated_at) ORDER BY id)
+                                              'lockout_cleared_at', lockout_cleared_at, 'updated_at', updated_at)
+                            ORDER BY id)
               FROM customers) AS customers`);
   return rows[0];
 }
@@ -355,7 +356,7 @@ describe('the verdict is what a claim answers right now', () => {
     await verdictThenClaim(b, id, { status: 201, error: null });
   });
 
-  it('a blocked and locked-out customer → customer_blocked; a locked-out one on a pending list → customer_locked_out', async () => {
+  it('blocked and locked out → customer_blocked; locked out, on a pending list → customer_locked_out', async () => {
     const { code } = await multiList({ starts_at: future() });
     const id = await customer('order');
     await t.pool.query("UPDATE customers SET locked_until = now() + interval '5 minutes' WHERE id = $1", [id]);
@@ -427,7 +428,7 @@ describe('troubleshooting changes nothing', () => {
 });
 
 describe('code only', () => {
-  it('reports the code, its list with status and why, its batch, status and claims; no verdict, no customer', async () => {
+  it('reports the code, its list with status and why, batch, status and claims; no verdict or customer', async () => {
     const { list, codes, batch } = await singleList(2, { starts_at: PAST_START, redemption_cap: 5 }, 'Report batch');
     const [code, other] = [codes[0]!, codes[1]!];
     const owner = await customer('code');
@@ -570,7 +571,7 @@ describe('code only', () => {
 });
 
 describe('customer only', () => {
-  it('reports registration, block, lockout, unknown codes in the window, claim counts and limits; no verdict', async () => {
+  it('reports registration, block, lockout, unknown codes in window, claim counts and limits; no verdict', async () => {
     const id = await customer('cust');
     const fresh = await report({ customer_id: id });
     expect(fresh.query).toEqual({ code: null, normalized_code: null, customer_id: id });
@@ -680,7 +681,7 @@ describe('customer only', () => {
 });
 
 describe('timeline', () => {
-  it('tells a known story oldest first: creation, attempts, claim, reversal, cancellation, block, lockout and audit events', async () => {
+  it('tells a story oldest first: creation, attempts, claim, reversal, cancel, block, lockout and audit', async () => {
     // Steps are a few milliseconds apart so that each has its own timestamp.
     const step = () => sleep(15);
     const { list, codes, batch } = await singleList(2, {}, 'Timeline batch');
