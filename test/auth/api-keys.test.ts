@@ -204,7 +204,8 @@ describe('ADMIN_API_KEY at rest', () => {
     await ensureBootstrapAdminKey(t.pool, chosen);
     await ensureBootstrapAdminKey(t.pool, chosen);
     const before = (await bootstrapRows()).filter((r) => !r.revoked_at);
-    await Promise.all([ensureBootstrapAdminKey(t.pool, chosen), ensureBootstrapAdminKey(t.pool, chosen)]); // two processes starting
+    // Two processes starting at once.
+    await Promise.all([ensureBootstrapAdminKey(t.pool, chosen), ensureBootstrapAdminKey(t.pool, chosen)]);
     expect((await bootstrapRows()).filter((r) => !r.revoked_at)).toEqual(before);
 
     const { id } = (await authenticateKey(t.pool, chosen))!;
@@ -219,7 +220,8 @@ describe('ADMIN_API_KEY at rest', () => {
   it('upgrades a key stored by an older version (SHA-256, start of the secret in clear) in place', async () => {
     const old = 'legacy.chosen~secret!2016';
     const { rows } = await t.pool.query<{ id: string }>(
-      `INSERT INTO api_keys (name, role, key_hash, key_prefix, created_by) VALUES ('ADMIN_API_KEY', 'agent', $1, $2, 'system') RETURNING id`,
+      `INSERT INTO api_keys (name, role, key_hash, key_prefix, created_by)
+       VALUES ('ADMIN_API_KEY', 'agent', $1, $2, 'system') RETURNING id`,
       [hashKey(old), old.slice(0, 9)],
     );
     const id = rows[0]!.id;

@@ -58,7 +58,8 @@ describe('role matrix', () => {
         const res = await t.call(role, request(route.method, route.url));
         checked++;
         const who = role ?? 'no key';
-        const label = `${route.method} ${route.url} as ${who} (needs ${route.access}) → ${res.statusCode} ${res.body.slice(0, 120)}`;
+        const answer = `${res.statusCode} ${res.body.slice(0, 120)}`;
+        const label = `${route.method} ${route.url} as ${who} (needs ${route.access}) → ${answer}`;
         if (res.statusCode >= 500) failures.push(`5xx: ${label}`);
         if (route.access === 'public') {
           if (res.statusCode === 401 || res.statusCode === 403) failures.push(label);

@@ -2,37 +2,23 @@
 // each element exactly as if it had run alone, one after the other; batches form under load
 // without changing any count; and a batch held up by a lock gives way, so that the claims
 // queued behind it go on while the held one waits on its own.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { ClaimBatcher, rolledBack } from '../../src/claims/batcher';
 import { lockoutRules } from '../../src/claims/claims.service';
 import { runClaims, type ClaimResult, type LockoutRules } from '../../src/claims/claims.sql';
 import { useTestApp } from '../support/context';
-import { createCatalog, createList, generateBatch } from '../support/fixtures';
-import { startTestWorker } from '../support/worker';
+import { createCatalog, createList, fixtures } from '../support/fixtures';
+import { useTestWorker } from '../support/worker';
 
 const t = useTestApp();
-let worker: Awaited<ReturnType<typeof startTestWorker>> | undefined;
 const outcome = { points: { amount: 10, account: 'spendable', source: 'promo_code' }, tags: ['batch'] };
+const { customers, singleList } = fixtures(t, { list: { outcome } });
 
 beforeAll(async () => {
   await createCatalog(t, { accounts: { spendable: 'Spendable' }, sources: { promo_code: 'Promo code' } });
-  worker = await startTestWorker(t);
 });
-afterAll(async () => worker?.stop());
-
-let seq = 0;
-/** `count` new customers, registered in one statement. */
-async function customers(count: number): Promise<string[]> {
-  const ids = Array.from({ length: count }, () => `batch-cust-${++seq}`);
-  await t.pool.query('INSERT INTO customers (id) SELECT unnest($1::text[])', [ids]);
-  return ids;
-}
-
-async function singleUseCodes(count: number): Promise<{ listId: string; codes: string[] }> {
-  const list = await createList(t, { name: `single ${++seq}`, type: 'single_use', outcome });
-  return { listId: list.id, codes: (await generateBatch(t, list.id, count)).codes };
-}
+useTestWorker(t);
 
 const rules = (): LockoutRules => lockoutRules(t.app.config);
 const reasons = (results: ClaimResult[]) => results.map((r) => r.error ?? (r.claim ? 'claimed' : 'valid'));
@@ -41,7 +27,7 @@ describe('one batch', () => {
   it('answers every element as if the elements had run one after the other', async () => {
     const {
       codes: [first, second],
-    } = await singleUseCodes(2);
+    } = await singleList(2);
     const multi = await createList(t, { name: 'Batch multi', type: 'multi_use', code: 'BATCH-MULTI', outcome });
     const [a, b, c] = await customers(3);
     const results = await runClaims(
@@ -75,7 +61,8 @@ describe('one batch', () => {
     } = await t.pool.query(
       `SELECT (SELECT count(*)::int FROM claims WHERE customer_id = ANY($1)) AS claims,
               (SELECT count(*)::int FROM points_ledger WHERE customer_id = ANY($1)) AS ledger,
-              (SELECT count(*)::int FROM attempts WHERE customer_id = ANY($1) OR customer_id = 'not-registered') AS failed,
+              (SELECT count(*)::int FROM attempts
+                WHERE customer_id = ANY($1) OR customer_id = 'not-registered') AS failed,
               (SELECT sum(claims)::int FROM list_counters WHERE list_id = $2) AS multi_count`,
       [[a, b, c], multi.id],
     );
@@ -102,7 +89,7 @@ describe('one batch', () => {
     ]);
   });
   it('counts a claim limit element by element', async () => {
-    const { codes } = await singleUseCodes(3);
+    const { codes } = await singleList(3);
     const [customer] = await customers(1);
     const limits = (payload: Record<string, unknown>) =>
       t.call('admin', { method: 'PUT', url: '/v1/settings/claim-limits', payload });
@@ -124,7 +111,7 @@ describe('one batch', () => {
 
 describe('batches under load', () => {
   it('form when requests queue up, and every count stays exact', { timeout: 60_000 }, async () => {
-    const { listId, codes } = await singleUseCodes(200);
+    const { list, codes } = await singleList(200);
     const capped = await createList(t, {
       name: 'Batch cap',
       type: 'multi_use',
@@ -168,7 +155,7 @@ describe('batches under load', () => {
               (SELECT count(*)::int FROM claims WHERE list_id = $2) AS capped,
               (SELECT sum(claims)::int FROM list_counters WHERE list_id = $1) AS single_count,
               (SELECT sum(claims)::int FROM list_counters WHERE list_id = $2) AS capped_count`,
-      [listId, capped.id],
+      [list.id, capped.id],
     );
     expect(db).toEqual({
       single: 200,
@@ -201,7 +188,7 @@ describe('a batch held up by a lock', () => {
   }, async () => {
     const {
       codes: [held, second, third],
-    } = await singleUseCodes(3);
+    } = await singleList(3);
     const [a, b, c] = await customers(3);
     // One lane, so that the queued claims could only ever go after the held one's batch.
     const batcher = new ClaimBatcher(t.pool, rules(), { lanes: 1, maxSize: 32 });
@@ -237,7 +224,7 @@ describe('a batch that fails', () => {
   }, async () => {
     const {
       codes: [opener, ...good],
-    } = await singleUseCodes(4);
+    } = await singleList(4);
     // A list whose stored outcome cannot be issued (the API would never store it): claiming
     // its code raises an error inside the claim function.
     const broken = await createList(t, { name: 'Broken', type: 'multi_use', code: 'BATCH-BROKEN', outcome });
@@ -301,7 +288,7 @@ describe('a batch that fails', () => {
 
 describe('turns', () => {
   it('lets a validation waiting behind a flood of claims go with the next free lane', async () => {
-    const { codes } = await singleUseCodes(64);
+    const { codes } = await singleList(64);
     const people = await customers(64);
     const batcher = new ClaimBatcher(t.pool, rules(), { lanes: 1, maxSize: 8 });
     const done: string[] = [];

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/context';
+import { createCatalog, createList, registerCustomer } from '../support/fixtures';
 
 const t = useTestApp();
 const outcome = {
@@ -9,18 +10,12 @@ const outcome = {
 };
 
 beforeAll(async () => {
-  await t.call('admin', {
-    method: 'POST',
-    url: '/v1/point-accounts',
-    payload: { key: 'spendable', name: 'Spendable' },
+  await createCatalog(t, {
+    accounts: { spendable: 'Spendable' },
+    sources: { promo_code: 'Promo code' },
+    offers: { 'free-coffee': 'Free coffee' },
   });
-  await t.call('admin', {
-    method: 'POST',
-    url: '/v1/point-sources',
-    payload: { key: 'promo_code', name: 'Promo code' },
-  });
-  await t.call('admin', { method: 'POST', url: '/v1/offers', payload: { id: 'free-coffee', name: 'Free coffee' } });
-  for (const id of ['alice', 'bob']) await t.call('client', { method: 'PUT', url: `/v1/customers/${id}`, payload: {} });
+  for (const id of ['alice', 'bob']) await registerCustomer(t, id);
 });
 
 const claim = (code: string, customer_id: string, headers: Record<string, string> = {}) =>
@@ -28,17 +23,12 @@ const claim = (code: string, customer_id: string, headers: Record<string, string
 
 describe('claiming a multi-use code', () => {
   it('issues the whole outcome once per customer', async () => {
-    const list = await t.call('admin', {
-      method: 'POST',
-      url: '/v1/lists',
-      payload: { name: 'Spring', type: 'multi_use', code: 'SpringSale', outcome },
-    });
-    expect(list.statusCode).toBe(201);
+    const list = await createList(t, { name: 'Spring', type: 'multi_use', code: 'SpringSale', outcome });
     const first = await claim('spring-sale', 'alice');
     expect(first.statusCode).toBe(201);
     expect(first.data.claim).toMatchObject({
       code: 'SPRINGSALE',
-      list_id: list.data.id,
+      list_id: list.id,
       customer_id: 'alice',
       outcome: { points: outcome.points, tags: ['vip'] },
     });
@@ -49,7 +39,7 @@ describe('claiming a multi-use code', () => {
     const profile = await t.call('client', { method: 'GET', url: '/v1/customers/alice' });
     expect(profile.data.points).toEqual([{ account: 'spendable', balance: 100 }]);
     expect(profile.data.tags).toEqual(['vip']);
-    const view = await t.call('agent', { method: 'GET', url: `/v1/lists/${list.data.id}` });
+    const view = await t.call('agent', { method: 'GET', url: `/v1/lists/${list.id}` });
     expect(view.data.claim_count).toBe(1);
   });
 });

@@ -3,60 +3,23 @@
 // refused with 422 idempotency_key_reused. Keys belong to the API key that sent them.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/context';
+import { createCatalog, fixtures } from '../support/fixtures';
 import { deleteExpiredKeys } from '../../src/http/idempotency';
 
 const t = useTestApp();
 const POINTS = { amount: 100, account: 'spendable', source: 'promo_code' };
-
-beforeAll(async () => {
-  expect(
-    (
-      await t.call('admin', {
-        method: 'POST',
-        url: '/v1/point-accounts',
-        payload: { key: 'spendable', name: 'Spendable' },
-      })
-    ).statusCode,
-  ).toBe(201);
-  expect(
-    (
-      await t.call('admin', {
-        method: 'POST',
-        url: '/v1/point-sources',
-        payload: { key: 'promo_code', name: 'Promo code' },
-      })
-    ).statusCode,
-  ).toBe(201);
-  expect(
-    (await t.call('admin', { method: 'POST', url: '/v1/offers', payload: { id: 'free-coffee', name: 'Free coffee' } }))
-      .statusCode,
-  ).toBe(201);
+/** Its lists are multi-use lists with points, an offer and a tag. */
+const { customer, multiList } = fixtures(t, {
+  list: { outcome: { points: POINTS, offers: ['free-coffee'], tags: ['idem'] } },
 });
 
-let seq = 0;
-async function customer(): Promise<string> {
-  const id = `idem-${++seq}`;
-  expect((await t.call('client', { method: 'PUT', url: `/v1/customers/${id}`, payload: {} })).statusCode).toBe(201);
-  return id;
-}
-
-/** A multi-use list with points, an offer and a tag; its code. */
-async function multiCode(extra: Record<string, unknown> = {}): Promise<string> {
-  const code = `IDEM${++seq}X`;
-  const res = await t.call('admin', {
-    method: 'POST',
-    url: '/v1/lists',
-    payload: {
-      name: `idem ${seq}`,
-      type: 'multi_use',
-      code,
-      outcome: { points: POINTS, offers: ['free-coffee'], tags: ['idem'] },
-      ...extra,
-    },
+beforeAll(async () => {
+  await createCatalog(t, {
+    accounts: { spendable: 'Spendable' },
+    sources: { promo_code: 'Promo code' },
+    offers: { 'free-coffee': 'Free coffee' },
   });
-  expect(res.statusCode, res.body).toBe(201);
-  return code;
-}
+});
 
 const claim = (code: string, customer_id: string, key?: string, role: 'client' | 'agent' = 'client') =>
   t.call(role, {
@@ -91,7 +54,7 @@ const newKey = () => `key-${Date.now()}-${++keySeq}`;
 
 describe('a claim with an Idempotency-Key', () => {
   it('replays the first response for the same key and body, and changes nothing', async () => {
-    const code = await multiCode();
+    const { code } = await multiList();
     const id = await customer();
     const key = newKey();
     const first = await claim(code, id, key);
@@ -117,7 +80,7 @@ describe('a claim with an Idempotency-Key', () => {
   });
 
   it('treats the same body with its fields in another order as the same request', async () => {
-    const code = await multiCode();
+    const { code } = await multiList();
     const id = await customer();
     const key = newKey();
     const first = await claim(code, id, key);
@@ -134,8 +97,8 @@ describe('a claim with an Idempotency-Key', () => {
   });
 
   it('refuses the same key with a different body with 422 idempotency_key_reused, and does nothing', async () => {
-    const code = await multiCode();
-    const otherCode = await multiCode();
+    const { code } = await multiList();
+    const { code: otherCode } = await multiList();
     const id = await customer();
     const other = await customer();
     const key = newKey();
@@ -174,7 +137,7 @@ describe('a claim with an Idempotency-Key', () => {
     expect(attempts.data.items).toHaveLength(1);
 
     // A refusal for a blocked customer stays the answer to that key after the unblock.
-    const code = await multiCode();
+    const { code } = await multiList();
     const blocked = await customer();
     await t.call('agent', { method: 'POST', url: `/v1/customers/${blocked}/block` });
     const blockedKey = newKey();
@@ -190,7 +153,7 @@ describe('a claim with an Idempotency-Key', () => {
   });
 
   it('replays a lockout refusal with its Retry-After header', async () => {
-    const code = await multiCode();
+    const { code } = await multiList();
     const id = await customer();
     await t.pool.query("UPDATE customers SET locked_until = now() + interval '5 minutes' WHERE id = $1", [id]);
     const key = newKey();
@@ -220,7 +183,7 @@ describe('a claim with an Idempotency-Key', () => {
         headers: { authorization: `Bearer ${secondKey}`, 'idempotency-key': key },
       });
 
-    const code = await multiCode();
+    const { code } = await multiList();
     const alice = await customer();
     const bob = await customer();
     const key = newKey();
@@ -252,7 +215,7 @@ describe('a claim with an Idempotency-Key', () => {
   });
 
   it('runs again once the key is older than 24 hours, and then replays the new answer', async () => {
-    const code = await multiCode();
+    const { code } = await multiList();
     const id = await customer();
     const key = newKey();
     const first = await claim(code, id, key);
@@ -278,14 +241,14 @@ describe('a claim with an Idempotency-Key', () => {
 
     // An expired key may also carry a different body now.
     await t.pool.query("UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = $1", [key]);
-    const otherCode = await multiCode();
+    const { code: otherCode } = await multiList();
     const fresh = await claim(otherCode, id, key);
     expect(fresh.statusCode).toBe(201);
     expect(fresh.headers['idempotent-replayed']).toBeUndefined();
   });
 
   it('refuses a malformed Idempotency-Key with 400 and claims nothing', async () => {
-    const code = await multiCode();
+    const { code } = await multiList();
     const id = await customer();
     for (const key of ['has space', 'x'.repeat(256), '', 'tab\there', 'caf\u00e9']) {
       const res = await claim(code, id, key);
@@ -298,12 +261,12 @@ describe('a claim with an Idempotency-Key', () => {
     expect(await state(id)).toMatchObject({ claims: 0, attempts: 0 });
     // The longest and the strangest printable keys are fine.
     expect((await claim(code, id, 'k'.repeat(255))).statusCode).toBe(201);
-    const code2 = await multiCode();
+    const { code: code2 } = await multiList();
     expect((await claim(code2, id, '!#$%&*+-.^_`|~{}[]()<>@,;:"/?=')).statusCode).toBe(201);
   });
 
   it('counts a key for one request across routes: a claim key reused for a reversal is refused', async () => {
-    const code = await multiCode();
+    const { code } = await multiList();
     const id = await customer();
     const key = newKey();
     const made = await claim(code, id, key, 'agent');
@@ -318,8 +281,8 @@ describe('a claim with an Idempotency-Key', () => {
 });
 
 describe('a reversal with an Idempotency-Key', () => {
-  it('replays the first reversal, debits once and audits once; a new request is refused as already reversed', async () => {
-    const code = await multiCode();
+  it('replays the first reversal, debits and audits once; a new request is refused as already reversed', async () => {
+    const { code } = await multiList();
     const id = await customer();
     const made = (await claim(code, id)).data.claim;
     const key = newKey();
@@ -366,7 +329,7 @@ describe('a reversal with an Idempotency-Key', () => {
   });
 
   it('uses the key per claim: the same key for another claim is reused', async () => {
-    const code = await multiCode();
+    const { code } = await multiList();
     const a = (await claim(code, await customer())).data.claim;
     const b = (await claim(code, await customer())).data.claim;
     const key = newKey();

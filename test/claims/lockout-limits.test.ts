@@ -3,62 +3,25 @@
 // LOCKOUT_DURATION=10m.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/context';
+import { createCatalog, fixtures } from '../support/fixtures';
 
 const THRESHOLD = 3;
 const DURATION_S = 600;
 const t = useTestApp({ LOCKOUT_THRESHOLD: String(THRESHOLD), LOCKOUT_WINDOW: '5m', LOCKOUT_DURATION: '10m' });
+const { customer, multiList, multiCodes } = fixtures(t, {
+  list: { outcome: { points: { amount: 10, account: 'spendable', source: 'promo_code' } } },
+});
 
 let agentActor = '';
 let adminActor = '';
 
 beforeAll(async () => {
-  expect(
-    (
-      await t.call('admin', {
-        method: 'POST',
-        url: '/v1/point-accounts',
-        payload: { key: 'spendable', name: 'Spendable' },
-      })
-    ).statusCode,
-  ).toBe(201);
-  expect(
-    (
-      await t.call('admin', {
-        method: 'POST',
-        url: '/v1/point-sources',
-        payload: { key: 'promo_code', name: 'Promo code' },
-      })
-    ).statusCode,
-  ).toBe(201);
+  await createCatalog(t, { accounts: { spendable: 'Spendable' }, sources: { promo_code: 'Promo code' } });
   agentActor = t.actors.agent;
   adminActor = t.actors.admin;
 });
 
 type Res = Awaited<ReturnType<typeof t.call>>;
-
-let seq = 0;
-async function customer(prefix = 'c'): Promise<string> {
-  const id = `${prefix}-${++seq}`;
-  expect((await t.call('client', { method: 'PUT', url: `/v1/customers/${id}`, payload: {} })).statusCode).toBe(201);
-  return id;
-}
-
-async function multiCode(extra: Record<string, unknown> = {}): Promise<string> {
-  const code = `LL${++seq}CODE`;
-  const res = await t.call('admin', {
-    method: 'POST',
-    url: '/v1/lists',
-    payload: {
-      name: `ll ${seq}`,
-      type: 'multi_use',
-      code,
-      outcome: { points: { amount: 10, account: 'spendable', source: 'promo_code' } },
-      ...extra,
-    },
-  });
-  expect(res.statusCode, res.body).toBe(201);
-  return code;
-}
 
 const claim = (code: string, customer_id: string) =>
   t.call('client', { method: 'POST', url: '/v1/claims', payload: { code, customer_id } });
@@ -83,8 +46,8 @@ let unknown = 0;
 const unknownCode = () => `UNKNOWN-${++unknown}`;
 
 describe('lockout after too many unknown codes', () => {
-  it(`answers code_not_found ${THRESHOLD} times, then customer_locked_out for LOCKOUT_DURATION, even for a valid code`, async () => {
-    const code = await multiCode();
+  it(`${THRESHOLD} × code_not_found, then customer_locked_out for LOCKOUT_DURATION, even to a valid code`, async () => {
+    const { code } = await multiList();
     const id = await customer('lock');
     for (let i = 0; i < THRESHOLD; i++) expectError(await claim(unknownCode(), id), 404, 'code_not_found');
 
@@ -124,7 +87,7 @@ describe('lockout after too many unknown codes', () => {
   });
 
   it('counts unknown codes sent to validate as well as to claim', async () => {
-    const code = await multiCode();
+    const { code } = await multiList();
     const id = await customer('val');
     expectError(await validate(unknownCode(), id), 404, 'code_not_found');
     expectError(await claim(unknownCode(), id), 404, 'code_not_found');
@@ -134,8 +97,8 @@ describe('lockout after too many unknown codes', () => {
   });
 
   it('counts only unknown codes: other refusals and successes do not lock', async () => {
-    const code = await multiCode();
-    const pending = await multiCode({ starts_at: new Date(Date.now() + 86_400_000).toISOString() });
+    const { code } = await multiList();
+    const { code: pending } = await multiList({ starts_at: new Date(Date.now() + 86_400_000).toISOString() });
     const id = await customer('mixed');
     expect((await claim(code, id)).statusCode).toBe(201);
     for (let i = 0; i < THRESHOLD + 1; i++) {
@@ -143,12 +106,12 @@ describe('lockout after too many unknown codes', () => {
       expectError(await claim(pending, id), 409, 'list_not_started');
     }
     for (let i = 0; i < THRESHOLD - 1; i++) expectError(await claim(unknownCode(), id), 404, 'code_not_found');
-    expect((await validate(await multiCode(), id)).statusCode).toBe(200);
+    expect((await validate((await multiList()).code, id)).statusCode).toBe(200);
     expect((await profile(id)).locked_out_until).toBeNull();
   });
 
   it('lets an agent clear a lockout: audited, and the count starts again from zero', async () => {
-    const code = await multiCode();
+    const { code } = await multiList();
     const id = await customer('clear');
     for (let i = 0; i < THRESHOLD; i++) await claim(unknownCode(), id);
     expectError(await claim(code, id), 429, 'customer_locked_out');
@@ -211,7 +174,8 @@ describe('lockout after too many unknown codes', () => {
     for (const a of answers.filter((x) => x.statusCode === 429))
       expect(Number(a.headers['retry-after'])).toBeGreaterThan(DURATION_S - 30);
     const { rows } = await t.pool.query(
-      "SELECT count(*) FILTER (WHERE reason = 'code_not_found')::int AS unknown, count(*)::int AS total FROM attempts WHERE customer_id = $1",
+      `SELECT count(*) FILTER (WHERE reason = 'code_not_found')::int AS unknown, count(*)::int AS total
+         FROM attempts WHERE customer_id = $1`,
       [id],
     );
     expect(rows[0]).toEqual({ unknown: THRESHOLD, total: 30 });
@@ -227,7 +191,7 @@ describe('lockout after too many unknown codes', () => {
   });
 
   it('forgets unknown codes older than LOCKOUT_WINDOW', async () => {
-    const code = await multiCode();
+    const { code } = await multiList();
     const id = await customer('window');
     for (let i = 0; i < THRESHOLD - 1; i++) expectError(await claim(unknownCode(), id), 404, 'code_not_found');
     // They happened 6 minutes ago: outside the 5-minute window.
@@ -245,7 +209,7 @@ describe('lockout after too many unknown codes', () => {
   });
 
   it('ends the lockout when LOCKOUT_DURATION has passed', async () => {
-    const code = await multiCode();
+    const { code } = await multiList();
     const id = await customer('expire');
     for (let i = 0; i < THRESHOLD; i++) await claim(unknownCode(), id);
     expectError(await claim(code, id), 429, 'customer_locked_out');
@@ -314,7 +278,7 @@ describe('claim limits', () => {
 
   it('per_week 2: the third claim is refused with customer_limit_reached; others are unaffected', async () => {
     expect((await putLimits({ per_week: 2 })).statusCode).toBe(200);
-    const codes = [await multiCode(), await multiCode(), await multiCode()];
+    const codes = await multiCodes(3);
     const id = await customer('week');
     expect((await claim(codes[0]!, id)).statusCode).toBe(201);
     expect((await claim(codes[1]!, id)).statusCode).toBe(201);
@@ -328,7 +292,7 @@ describe('claim limits', () => {
 
   it('does not count a reversed claim: the reversal frees a slot', async () => {
     expect((await putLimits({ per_week: 2 })).statusCode).toBe(200);
-    const codes = [await multiCode(), await multiCode(), await multiCode(), await multiCode()];
+    const codes = await multiCodes(4);
     const id = await customer('rev');
     const first = await claim(codes[0]!, id);
     expect((await claim(codes[1]!, id)).statusCode).toBe(201);
@@ -340,7 +304,7 @@ describe('claim limits', () => {
 
   it('counts a rolling week: claims more than 7 days old no longer count towards per_week', async () => {
     expect((await putLimits({ per_week: 2 })).statusCode).toBe(200);
-    const codes = [await multiCode(), await multiCode(), await multiCode(), await multiCode()];
+    const codes = await multiCodes(4);
     const id = await customer('roll');
     expect((await claim(codes[0]!, id)).statusCode).toBe(201);
     expect((await claim(codes[1]!, id)).statusCode).toBe(201);
@@ -352,7 +316,7 @@ describe('claim limits', () => {
 
   it('per_month: claims in the last month count, older ones do not', async () => {
     expect((await putLimits({ per_month: 2 })).statusCode).toBe(200);
-    const codes = [await multiCode(), await multiCode(), await multiCode()];
+    const codes = await multiCodes(3);
     const id = await customer('month');
     expect((await claim(codes[0]!, id)).statusCode).toBe(201);
     expect((await claim(codes[1]!, id)).statusCode).toBe(201);
@@ -367,7 +331,7 @@ describe('claim limits', () => {
 
   it('per_year: claims in the last year count, older ones do not', async () => {
     expect((await putLimits({ per_year: 2 })).statusCode).toBe(200);
-    const codes = [await multiCode(), await multiCode(), await multiCode()];
+    const codes = await multiCodes(3);
     const id = await customer('year');
     expect((await claim(codes[0]!, id)).statusCode).toBe(201);
     expect((await claim(codes[1]!, id)).statusCode).toBe(201);
@@ -382,8 +346,8 @@ describe('claim limits', () => {
   it('names the first period that is full when several are set', async () => {
     expect((await putLimits({ per_week: 5, per_month: 3, per_year: 10 })).statusCode).toBe(200);
     const id = await customer('several');
-    for (let i = 0; i < 3; i++) expect((await claim(await multiCode(), id)).statusCode).toBe(201);
-    const refused = await claim(await multiCode(), id);
+    for (let i = 0; i < 3; i++) expect((await claim((await multiList()).code, id)).statusCode).toBe(201);
+    const refused = await claim((await multiList()).code, id);
     expectError(refused, 409, 'customer_limit_reached');
     expect(refused.data.error.details).toMatchObject({ period: 'month', limit: 3 });
   });
@@ -391,18 +355,18 @@ describe('claim limits', () => {
   it('null clears a limit', async () => {
     expect((await putLimits({ per_week: 1 })).statusCode).toBe(200);
     const id = await customer('null');
-    expect((await claim(await multiCode(), id)).statusCode).toBe(201);
-    expectError(await claim(await multiCode(), id), 409, 'customer_limit_reached');
+    expect((await claim((await multiList()).code, id)).statusCode).toBe(201);
+    expectError(await claim((await multiList()).code, id), 409, 'customer_limit_reached');
     const cleared = await putLimits({ per_week: null, per_month: null, per_year: null });
     expect(cleared.statusCode).toBe(200);
     expect(cleared.data).toEqual({ per_week: null, per_month: null, per_year: null });
     expect((await getLimits()).data).toEqual({ per_week: null, per_month: null, per_year: null });
-    for (let i = 0; i < 3; i++) expect((await claim(await multiCode(), id)).statusCode).toBe(201);
+    for (let i = 0; i < 3; i++) expect((await claim((await multiList()).code, id)).statusCode).toBe(201);
   });
 
   it('per_week 3: one customer firing 20 claims on 20 codes at once gets exactly 3', async () => {
     expect((await putLimits({ per_week: 3 })).statusCode).toBe(200);
-    const codes = await Promise.all(Array.from({ length: 20 }, () => multiCode()));
+    const codes = await Promise.all(Array.from({ length: 20 }, async () => (await multiList()).code));
     const id = await customer('parallel');
     const answers = await Promise.all(codes.map((code) => claim(code, id)));
     const tally: Record<string, number> = {};

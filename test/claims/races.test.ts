@@ -4,26 +4,25 @@
 // once, and points are credited once."
 import type { AddressInfo } from 'node:net';
 import type { PoolClient } from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { UserRole } from '../../src/auth/roles';
 import { useTestApp } from '../support/context';
-import { eventually, startTestWorker } from '../support/worker';
+import { createCatalog, fixtures, generateBatch } from '../support/fixtures';
+import { eventually, useTestWorker } from '../support/worker';
 
 const t = useTestApp();
 const AMOUNT = 100;
 const outcome = { points: { amount: AMOUNT, account: 'spendable', source: 'promo_code' } };
+const { customers, newList } = fixtures(t, { list: { outcome } });
 
 let base = '';
-let worker: Awaited<ReturnType<typeof startTestWorker>> | undefined;
 
 beforeAll(async () => {
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-  expect((await api('admin', 'POST', '/v1/point-accounts', { key: 'spendable', name: 'Spendable' })).status).toBe(201);
-  expect((await api('admin', 'POST', '/v1/point-sources', { key: 'promo_code', name: 'Promo code' })).status).toBe(201);
-  worker = await startTestWorker(t);
+  await createCatalog(t, { accounts: { spendable: 'Spendable' }, sources: { promo_code: 'Promo code' } });
 });
-afterAll(async () => worker?.stop());
+useTestWorker(t);
 
 interface Answer {
   status: number;
@@ -65,40 +64,6 @@ async function warm(role: UserRole) {
   expect((await api(role, 'GET', '/v1/lists?limit=1')).status).toBe(200);
 }
 
-/** `count` customer ids under `tag`, registered through the API. */
-async function customers(tag: string, count: number): Promise<string[]> {
-  const ids = Array.from({ length: count }, (_, i) => `${tag}-${i}`);
-  const answers = await Promise.all(ids.map((id) => api('client', 'PUT', `/v1/customers/${id}`, {})));
-  expect(answers.map((a) => a.status)).toEqual(ids.map(() => 201));
-  return ids;
-}
-
-async function createList(payload: Record<string, unknown>): Promise<{ id: string }> {
-  const res = await api('admin', 'POST', '/v1/lists', { outcome, ...payload });
-  expect(res.status).toBe(201);
-  return res.data;
-}
-
-/** A batch of `count` single-use codes for the list, made by the worker; the codes as stored. */
-async function generateCodes(listId: string, count: number): Promise<string[]> {
-  const batch = await api('admin', 'POST', `/v1/lists/${listId}/batches`, { count });
-  expect(batch.status).toBe(202);
-  await eventually(
-    async () => {
-      const { data } = await api('agent', 'GET', `/v1/batches/${batch.data.id}`);
-      expect(data.status).not.toBe('failed');
-      return data.status === 'active';
-    },
-    30_000,
-    `batch ${batch.data.id} to become active`,
-  );
-  const { rows } = await t.pool.query<{ code: string }>('SELECT code FROM codes WHERE list_id = $1 ORDER BY code', [
-    listId,
-  ]);
-  expect(rows).toHaveLength(count);
-  return rows.map((r) => r.code);
-}
-
 /** How many answers of each kind: "201", or "<status> <error code>". */
 function tally(answers: Answer[]): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -111,7 +76,10 @@ function tally(answers: Answer[]): Record<string, number> {
 
 const won = (answers: Answer[]) => answers.filter((a) => a.status === 201);
 
-/** What the database holds for a list: claims, ledger entries from its claims, counters, failed claim attempts by reason. */
+/**
+ * What the database holds for a list: claims, ledger entries from its claims, counters, failed
+ * claim attempts by reason.
+ */
 async function stored(listId: string) {
   const {
     rows: [claims],
@@ -132,11 +100,13 @@ async function stored(listId: string) {
   const {
     rows: [counters],
   } = await t.pool.query(
-    'SELECT COALESCE(sum(claims), 0)::int AS claims, bool_and(claims >= 0) AS none_negative FROM list_counters WHERE list_id = $1',
+    `SELECT COALESCE(sum(claims), 0)::int AS claims, bool_and(claims >= 0) AS none_negative
+       FROM list_counters WHERE list_id = $1`,
     [listId],
   );
   const { rows: attempts } = await t.pool.query<{ reason: string | null; n: number }>(
-    "SELECT reason, count(*)::int AS n FROM attempts WHERE list_id = $1 AND kind = 'claim' AND reason IS NOT NULL GROUP BY reason",
+    `SELECT reason, count(*)::int AS n FROM attempts
+      WHERE list_id = $1 AND kind = 'claim' AND reason IS NOT NULL GROUP BY reason`,
     [listId],
   );
   const failedAttempts = Object.fromEntries(attempts.map((a) => [a.reason, a.n]));
@@ -158,8 +128,8 @@ async function balances(ids: string[]): Promise<Record<string, number>> {
 
 describe('a capped multi-use code', () => {
   it('gives exactly cap claims to 300 customers claiming at once', { timeout: 120_000 }, async () => {
-    const list = await createList({ name: 'Cap 50', type: 'multi_use', code: 'RACE-CAP-50', redemption_cap: 50 });
-    const ids = await customers('cap50', 300);
+    const list = await newList({ name: 'Cap 50', type: 'multi_use', code: 'RACE-CAP-50', redemption_cap: 50 });
+    const ids = await customers(300, 'cap50');
     const answers = await Promise.all(ids.map((id) => claim('race-cap-50', id)));
 
     expect(tally(answers)).toEqual({ '201': 50, '409 list_cap_reached': 250 });
@@ -190,9 +160,9 @@ describe('a capped multi-use code', () => {
 
 describe('a single-use code', () => {
   it('is claimed by exactly one of 40 customers claiming it at once', { timeout: 60_000 }, async () => {
-    const list = await createList({ name: 'One code', type: 'single_use' });
-    const [code] = await generateCodes(list.id, 1);
-    const ids = await customers('single', 40);
+    const list = await newList({ name: 'One code', type: 'single_use' });
+    const [code] = (await generateBatch(t, list.id, 1)).codes;
+    const ids = await customers(40, 'single');
     const answers = await Promise.all(ids.map((id) => claim(code!, id)));
 
     expect(tally(answers)).toEqual({ '201': 1, '409 code_already_claimed': 39 });
@@ -210,9 +180,9 @@ describe('a single-use code', () => {
     timeout: 60_000,
   }, async () => {
     // Losers take a unit of the cap before they find the code taken, and must give it back.
-    const list = await createList({ name: 'One code, capped', type: 'single_use', redemption_cap: 5 });
-    const [code] = await generateCodes(list.id, 1);
-    const ids = await customers('single-capped', 40);
+    const list = await newList({ name: 'One code, capped', type: 'single_use', redemption_cap: 5 });
+    const [code] = (await generateBatch(t, list.id, 1)).codes;
+    const ids = await customers(40, 'single-capped');
     const answers = await Promise.all(ids.map((id) => claim(code!, id)));
 
     expect(tally(answers)).toEqual({ '201': 1, '409 code_already_claimed': 39 });
@@ -226,8 +196,8 @@ describe('a single-use code', () => {
 
 describe('one customer claiming one multi-use code many times at once', () => {
   it('gets one claim and its points once (uncapped list)', { timeout: 60_000 }, async () => {
-    const list = await createList({ name: 'Open', type: 'multi_use', code: 'RACE-OPEN' });
-    const [id] = await customers('repeat', 1);
+    const list = await newList({ name: 'Open', type: 'multi_use', code: 'RACE-OPEN' });
+    const [id] = await customers(1, 'repeat');
     const answers = await Promise.all(Array.from({ length: 20 }, () => claim('RACEOPEN', id!)));
 
     expect(tally(answers)).toEqual({ '201': 1, '409 already_claimed_by_customer': 19 });
@@ -242,13 +212,13 @@ describe('one customer claiming one multi-use code many times at once', () => {
   it('gets one claim and gives back the units of the cap it did not use (capped list)', {
     timeout: 60_000,
   }, async () => {
-    const list = await createList({
+    const list = await newList({
       name: 'Capped repeat',
       type: 'multi_use',
       code: 'RACE-REPEAT-CAP',
       redemption_cap: 3,
     });
-    const [id, other] = await customers('repeat-capped', 2);
+    const [id, other] = await customers(2, 'repeat-capped');
     const answers = await Promise.all(Array.from({ length: 20 }, () => claim('RACEREPEATCAP', id!)));
 
     expect(tally(answers)).toEqual({ '201': 1, '409 already_claimed_by_customer': 19 });
@@ -263,8 +233,8 @@ describe('one customer claiming one multi-use code many times at once', () => {
   });
 
   it('gets one claim when each request carries its own Idempotency-Key', { timeout: 60_000 }, async () => {
-    const list = await createList({ name: 'Keyed repeat', type: 'multi_use', code: 'RACE-KEYED' });
-    const [id] = await customers('keyed', 1);
+    const list = await newList({ name: 'Keyed repeat', type: 'multi_use', code: 'RACE-KEYED' });
+    const [id] = await customers(1, 'keyed');
     const answers = await Promise.all(
       Array.from({ length: 20 }, (_, i) => claim('RACEKEYED', id!, { 'idempotency-key': `keyed-${i}` })),
     );
@@ -278,9 +248,9 @@ describe('one customer claiming one multi-use code many times at once', () => {
 
 describe('a capped single-use list', () => {
   it('lets exactly cap of 50 customers claim 50 different codes at once', { timeout: 60_000 }, async () => {
-    const list = await createList({ name: 'Cap 5 of 50', type: 'single_use', redemption_cap: 5 });
-    const codes = await generateCodes(list.id, 50);
-    const ids = await customers('cap5', 50);
+    const list = await newList({ name: 'Cap 5 of 50', type: 'single_use', redemption_cap: 5 });
+    const { codes } = await generateBatch(t, list.id, 50);
+    const ids = await customers(50, 'cap5');
     const answers = await Promise.all(ids.map((id, i) => claim(codes[i]!, id)));
 
     expect(tally(answers)).toEqual({ '201': 5, '409 list_cap_reached': 45 });
@@ -309,8 +279,8 @@ describe('a capped single-use list', () => {
 describe('a reversal racing claims', () => {
   it('gives the one freed use of a full list to exactly one new customer', { timeout: 60_000 }, async () => {
     const cap = 10;
-    const list = await createList({ name: 'Full list', type: 'multi_use', code: 'RACE-FULL', redemption_cap: cap });
-    const first = await customers('full', cap);
+    const list = await newList({ name: 'Full list', type: 'multi_use', code: 'RACE-FULL', redemption_cap: cap });
+    const first = await customers(cap, 'full');
     const claimIds: string[] = [];
     for (const id of first) {
       const res = await claim('RACEFULL', id);
@@ -319,7 +289,7 @@ describe('a reversal racing claims', () => {
     }
     expect(await getList(list.id)).toMatchObject({ claim_count: cap, status: 'completed' });
 
-    const racers = await customers('full-racer', 100);
+    const racers = await customers(100, 'full-racer');
     await warm('agent');
     const [reversal, ...raced] = await Promise.all([
       reverse(claimIds[3]!),
@@ -332,7 +302,7 @@ describe('a reversal racing claims', () => {
     expect(tally(raced)['409 list_cap_reached']).toBe(100 - racedWins);
 
     // Whatever the interleaving, the freed use goes to exactly one newcomer.
-    const late = await customers('full-late', 20);
+    const late = await customers(20, 'full-late');
     const lateAnswers = await Promise.all(late.map((id) => claim('RACEFULL', id)));
     expect(racedWins + won(lateAnswers).length).toBe(1);
     expect(tally(lateAnswers)['409 list_cap_reached']).toBe(20 - won(lateAnswers).length);
@@ -357,11 +327,11 @@ describe('a reversal racing claims', () => {
     { timeout: 120_000 },
     async (_label, cap, tag) => {
       const rounds = 20;
-      const list = await createList({ name: 'Reversed codes', type: 'single_use', redemption_cap: cap });
-      const codes = await generateCodes(list.id, rounds);
-      const holders = await customers(`holder-${tag}`, rounds);
-      const bs = await customers(`taker-b-${tag}`, rounds);
-      const cs = await customers(`taker-c-${tag}`, rounds);
+      const list = await newList({ name: 'Reversed codes', type: 'single_use', redemption_cap: cap });
+      const { codes } = await generateBatch(t, list.id, rounds);
+      const holders = await customers(rounds, `holder-${tag}`);
+      const bs = await customers(rounds, `taker-b-${tag}`);
+      const cs = await customers(rounds, `taker-c-${tag}`);
       const held = await Promise.all(codes.map((code, i) => claim(code, holders[i]!)));
       expect(tally(held)).toEqual({ '201': rounds });
 
@@ -408,7 +378,7 @@ describe('a reversal racing claims', () => {
         ])
       ).rows;
       expect(free).toHaveLength(rounds - takenInRace);
-      const latecomers = await customers(`taker-d-${tag}`, free.length);
+      const latecomers = await customers(free.length, `taker-d-${tag}`);
       const late = await Promise.all(free.map(({ code }, i) => claim(code, latecomers[i]!)));
       expect(tally(late)).toEqual(free.length ? { '201': free.length } : {});
 
@@ -424,8 +394,8 @@ describe('a reversal racing claims', () => {
 
 describe('Idempotency-Key under concurrency', () => {
   it('runs 20 identical keyed claims once and answers all of them alike', { timeout: 60_000 }, async () => {
-    const list = await createList({ name: 'Idempotent', type: 'multi_use', code: 'RACE-IDEM' });
-    const [id] = await customers('idem', 1);
+    const list = await newList({ name: 'Idempotent', type: 'multi_use', code: 'RACE-IDEM' });
+    const [id] = await customers(1, 'idem');
     const answers = await Promise.all(
       Array.from({ length: 20 }, () => claim('RACEIDEM', id!, { 'idempotency-key': 'same-key-1' })),
     );
@@ -447,8 +417,8 @@ describe('Idempotency-Key under concurrency', () => {
   it('runs one of two bodies sharing a key and refuses the other with idempotency_key_reused', {
     timeout: 60_000,
   }, async () => {
-    const list = await createList({ name: 'Idempotent, two bodies', type: 'multi_use', code: 'RACE-IDEM-2' });
-    const [x, y] = await customers('idem2', 2);
+    const list = await newList({ name: 'Idempotent, two bodies', type: 'multi_use', code: 'RACE-IDEM-2' });
+    const [x, y] = await customers(2, 'idem2');
     const answers = await Promise.all(
       Array.from({ length: 20 }, (_, i) => claim('RACEIDEM2', i % 2 ? x! : y!, { 'idempotency-key': 'same-key-2' })),
     );
@@ -465,8 +435,8 @@ describe('Idempotency-Key under concurrency', () => {
 
 describe('editing the cap while customers claim', () => {
   it('raises the cap from 10 to 20 and ends at exactly 20 claims', { timeout: 60_000 }, async () => {
-    const list = await createList({ name: 'Raised cap', type: 'multi_use', code: 'RACE-RAISE', redemption_cap: 10 });
-    const ids = await customers('raise', 60);
+    const list = await newList({ name: 'Raised cap', type: 'multi_use', code: 'RACE-RAISE', redemption_cap: 10 });
+    const ids = await customers(60, 'raise');
     await warm('admin');
     const claims = ids.map((id) => () => claim('RACERAISE', id));
     const requests = [...claims.slice(0, 8), () => patchList(list.id, { redemption_cap: 20 }), ...claims.slice(8)];
@@ -480,7 +450,7 @@ describe('editing the cap while customers claim', () => {
     expect(racedWins).toBeLessThanOrEqual(20);
     expect(tally(answers)['409 list_cap_reached'] ?? 0).toBe(60 - racedWins);
 
-    const late = await customers('raise-late', 30);
+    const late = await customers(30, 'raise-late');
     const lateAnswers = await Promise.all(late.map((id) => claim('RACERAISE', id)));
     expect(tally(lateAnswers)).toEqual(
       racedWins === 20
@@ -502,8 +472,8 @@ describe('editing the cap while customers claim', () => {
 
   it('caps an uncapped list while customers claim and never passes the new cap', { timeout: 60_000 }, async () => {
     const cap = 100;
-    const list = await createList({ name: 'Capped late', type: 'multi_use', code: 'RACE-LATE-CAP' });
-    const ids = await customers('late-cap', 150);
+    const list = await newList({ name: 'Capped late', type: 'multi_use', code: 'RACE-LATE-CAP' });
+    const ids = await customers(150, 'late-cap');
     await warm('admin');
     const claims = ids.map((id) => () => claim('RACELATECAP', id));
     const requests = [...claims.slice(0, 5), () => patchList(list.id, { redemption_cap: cap }), ...claims.slice(5)];
@@ -520,7 +490,7 @@ describe('editing the cap while customers claim', () => {
       inForce = racedWins + 20;
       const again = await Promise.all([
         patchList(list.id, { redemption_cap: inForce }),
-        ...(await customers('late-cap-2', 30)).map((id) => claim('RACELATECAP', id)),
+        ...(await customers(30, 'late-cap-2')).map((id) => claim('RACELATECAP', id)),
       ]);
       expect(again[0]!.status, JSON.stringify(again[0]!.data)).toBe(200);
       racedWins += won(again.slice(1)).length;
@@ -528,7 +498,7 @@ describe('editing the cap while customers claim', () => {
       expect(patch!.status, JSON.stringify(patch!.data)).toBe(200);
     }
     expect(racedWins).toBeLessThanOrEqual(inForce);
-    const late = await customers('late-cap-late', 60);
+    const late = await customers(60, 'late-cap-late');
     const lateAnswers = await Promise.all(late.map((id) => claim('RACELATECAP', id)));
     expect(racedWins + won(lateAnswers).length).toBe(inForce);
 
@@ -546,13 +516,13 @@ describe('editing the cap while customers claim', () => {
   it('removes a cap that was never near while customers claim, and refuses none of them', {
     timeout: 60_000,
   }, async () => {
-    const list = await createList({
+    const list = await newList({
       name: 'Uncapped late',
       type: 'multi_use',
       code: 'RACE-UNCAP',
       redemption_cap: 1000,
     });
-    const ids = await customers('uncap', 150);
+    const ids = await customers(150, 'uncap');
     await warm('admin');
     const claims = ids.map((id) => () => claim('RACEUNCAP', id));
     const requests = [...claims.slice(0, 20), () => patchList(list.id, { redemption_cap: null }), ...claims.slice(20)];
@@ -578,7 +548,8 @@ describe('claims held in flight while the list changes', () => {
   async function waitingClaims(): Promise<number> {
     const { rows } = await t.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query LIKE '%claim_code(%'`,
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'
+          AND query LIKE '%claim_code(%'`,
     );
     return rows[0]!.n;
   }
@@ -587,12 +558,16 @@ describe('claims held in flight while the list changes', () => {
   async function waitingOthers(): Promise<number> {
     const { rows } = await t.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query NOT LIKE '%claim_code(%'`,
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'
+          AND query NOT LIKE '%claim_code(%'`,
     );
     return rows[0]!.n;
   }
 
-  /** Runs `hold` in a transaction, fires `requests`, waits until all of them wait on its locks, runs `meanwhile`, then rolls back. */
+  /**
+   * Runs `hold` in a transaction, fires `requests`, waits until all of them wait on its locks,
+   * runs `meanwhile`, then rolls back.
+   */
   async function stalled(
     hold: (tx: PoolClient) => Promise<unknown>,
     requests: (() => Promise<Answer>)[],
@@ -618,14 +593,14 @@ describe('claims held in flight while the list changes', () => {
 
   it('lets only the last unit of a cap go to one of many claims that all saw room', { timeout: 60_000 }, async () => {
     const cap = 20;
-    const list = await createList({
+    const list = await newList({
       name: 'Last unit',
       type: 'multi_use',
       code: 'RACE-LAST-UNIT',
       redemption_cap: cap,
     });
-    for (const id of await customers('last-unit', cap - 1)) expect((await claim('RACELASTUNIT', id)).status).toBe(201);
-    const racers = await customers('last-unit-racer', 8);
+    for (const id of await customers(cap - 1, 'last-unit')) expect((await claim('RACELASTUNIT', id)).status).toBe(201);
+    const racers = await customers(8, 'last-unit-racer');
     // With every counter row locked, each claim passes the cap check (19 < 20) and waits to take its unit.
     const answers = await stalled(
       (tx) => tx.query('SELECT 1 FROM list_counters WHERE list_id = $1 FOR UPDATE', [list.id]),
@@ -644,9 +619,9 @@ describe('claims held in flight while the list changes', () => {
   });
 
   it('holds a cap set on an uncapped list against claims that started before it', { timeout: 60_000 }, async () => {
-    const list = await createList({ name: 'Capped in flight', type: 'multi_use', code: 'RACE-IN-FLIGHT' });
-    for (const id of await customers('in-flight', 5)) expect((await claim('RACEINFLIGHT', id)).status).toBe(201);
-    const racers = await customers('in-flight-racer', 3);
+    const list = await newList({ name: 'Capped in flight', type: 'multi_use', code: 'RACE-IN-FLIGHT' });
+    for (const id of await customers(5, 'in-flight')) expect((await claim('RACEINFLIGHT', id)).status).toBe(201);
+    const racers = await customers(3, 'in-flight-racer');
     await warm('admin');
     // An uncommitted live claim for each racer makes its claim wait after the checks (made
     // against the uncapped list), just before it writes its own claim. The cap edit then

@@ -4,17 +4,11 @@
 import type { InjectOptions } from 'fastify';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp, type TestApp } from '../support/context';
+import { createList, registerCustomer } from '../support/fixtures';
 
 async function prepare(t: TestApp) {
-  for (const id of ['rl-a', 'rl-b']) {
-    expect((await t.call('client', { method: 'PUT', url: `/v1/customers/${id}`, payload: {} })).statusCode).toBe(201);
-  }
-  const list = await t.call('admin', {
-    method: 'POST',
-    url: '/v1/lists',
-    payload: { name: 'RL', type: 'multi_use', code: 'RATE-LIMITED', outcome: { tags: ['rl'] } },
-  });
-  expect(list.statusCode).toBe(201);
+  for (const id of ['rl-a', 'rl-b']) await registerCustomer(t, id);
+  await createList(t, { name: 'RL', type: 'multi_use', code: 'RATE-LIMITED', outcome: { tags: ['rl'] } });
 }
 
 /** A new client key of its own, so that each test starts with a fresh count for its key. */
@@ -56,12 +50,13 @@ describe('RATE_LIMIT_PER_MINUTE=5', () => {
   const t = useTestApp({ RATE_LIMIT_PER_MINUTE: '5' });
   beforeAll(async () => prepare(t));
 
-  it('answers the 6th claim request of a key within a minute with 429 rate_limited and Retry-After, without running it', async () => {
+  it('refuses the 6th claim request of a key within a minute: 429 rate_limited, Retry-After, not run', async () => {
     const key = await clientKey(t, 'claims');
     const ips = ['10.1.0.1', '10.1.0.2', '10.1.0.3', '10.1.0.4', '10.1.0.5', '10.1.0.6'];
     const answers = [];
     for (let i = 0; i < 5; i++) answers.push(await send(t, key, ips[i]!, i === 0 ? claimOptions('rl-a') : {}));
-    expect(answers.map((a) => a.statusCode)).toEqual([201, 409, 409, 409, 409]); // a claim, then validations of a claimed code
+    // A claim, then validations of a claimed code.
+    expect(answers.map((a) => a.statusCode)).toEqual([201, 409, 409, 409, 409]);
     // Every answer says where the tightest limit (here the key's) stands.
     expect(answers.map((a) => [a.headers['ratelimit-limit'], a.headers['ratelimit-remaining']])).toEqual([
       ['5', '4'],
@@ -75,7 +70,8 @@ describe('RATE_LIMIT_PER_MINUTE=5', () => {
     expectRateLimited(sixth);
     // The refused claim never ran: rl-b has no claim and no attempt.
     const { rows } = await t.pool.query(
-      "SELECT (SELECT count(*)::int FROM claims WHERE customer_id = 'rl-b') AS claims, (SELECT count(*)::int FROM attempts WHERE customer_id = 'rl-b') AS attempts",
+      `SELECT (SELECT count(*)::int FROM claims WHERE customer_id = 'rl-b') AS claims,
+              (SELECT count(*)::int FROM attempts WHERE customer_id = 'rl-b') AS attempts`,
     );
     expect(rows[0]).toEqual({ claims: 0, attempts: 0 });
   });

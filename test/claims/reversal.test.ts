@@ -1,13 +1,13 @@
 // Reversal of a claim (docs/product.md): POST /v1/claims/{id}/reversal {reason} debits the points,
 // revokes the issued offers, removes the tags the claim added, frees a single-use or
 // third-party code or gives a multi-use use back, and lowers the list's claim count.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/context';
-import { createCatalog, createList, generateBatch, registerCustomer } from '../support/fixtures';
-import { eventually, startTestWorker } from '../support/worker';
+import { createCatalog, fixtures } from '../support/fixtures';
+import { eventually, useTestWorker } from '../support/worker';
 
 const t = useTestApp();
-let worker: Awaited<ReturnType<typeof startTestWorker>> | undefined;
+const { customer, newList, multiList, singleList } = fixtures(t);
 let agentActor = '';
 let adminActor = '';
 
@@ -19,24 +19,8 @@ beforeAll(async () => {
   });
   agentActor = t.actors.agent;
   adminActor = t.actors.admin;
-  worker = await startTestWorker(t);
 });
-afterAll(async () => worker?.stop());
-
-let seq = 0;
-const customer = (prefix = 'rev') => registerCustomer(t, `${prefix}-${++seq}`);
-const newList = (payload: Record<string, unknown>) =>
-  createList(t, { name: `rev list ${++seq}`, outcome: { tags: ['t'] }, ...payload });
-
-async function multiList(extra: Record<string, unknown> = {}): Promise<{ list: any; code: string }> {
-  const code = `REV-MULTI-${++seq}`;
-  return { list: await newList({ type: 'multi_use', code, ...extra }), code };
-}
-
-async function singleList(count: number, extra: Record<string, unknown> = {}): Promise<{ list: any; codes: string[] }> {
-  const list = await newList({ type: 'single_use', ...extra });
-  return { list, codes: (await generateBatch(t, list.id, count)).codes };
-}
+useTestWorker(t);
 
 const claim = (code: string, customer_id: string) =>
   t.call('client', { method: 'POST', url: '/v1/claims', payload: { code, customer_id } });
@@ -68,7 +52,7 @@ describe('reversing a claim', () => {
     });
     const earlier = await claimed(earlierCode, id);
 
-    const { list, code } = await multiList({
+    const { list, code, normalized } = await multiList({
       outcome: {
         points: { amount: 100, account: 'spendable', source: 'promo_code' },
         offers: ['free-coffee', 'dessert'],
@@ -85,7 +69,7 @@ describe('reversing a claim', () => {
     expect(res.statusCode, res.body).toBe(200);
     expect(res.data).toMatchObject({
       id: made.id,
-      code: code.replace(/-/g, ''),
+      code: normalized,
       list_id: list.id,
       customer_id: id,
       reversed: true,

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/context';
+import { fixtures } from '../support/fixtures';
 import { spawnService, type ServiceProcess } from '../support/service-process';
 
 const CODE_PATTERN = '^[23456789ABCDEFGHJKMNPQRSTVWXYZ]{10}$'; // the default format
@@ -86,15 +87,7 @@ async function until<T>(
   }
 }
 
-async function newList() {
-  const res = await t.call('admin', {
-    method: 'POST',
-    url: '/v1/lists',
-    payload: { name: 'Crash target', type: 'single_use', outcome: { tags: ['crash'] } },
-  });
-  expect(res.statusCode).toBe(201);
-  return res.data as { id: string };
-}
+const { newList } = fixtures(t, { list: { name: 'Crash target', type: 'single_use', outcome: { tags: ['crash'] } } });
 
 async function requestBatch(listId: string, count: number) {
   const res = await t.call('admin', { method: 'POST', url: `/v1/lists/${listId}/batches`, payload: { count } });
@@ -106,7 +99,8 @@ async function requestBatch(listId: string, count: number) {
 /** The batch's progress and, read in the same snapshot, how many codes it really has. */
 async function progress(batchId: string) {
   const { rows } = await t.pool.query<{ status: string; generated: number; codes: number }>(
-    `SELECT status, generated, (SELECT count(*)::int FROM codes WHERE source_id = $1) AS codes FROM batches WHERE id = $1`,
+    `SELECT status, generated, (SELECT count(*)::int FROM codes WHERE source_id = $1) AS codes
+       FROM batches WHERE id = $1`,
     [batchId],
   );
   return rows[0]!;
@@ -160,7 +154,8 @@ async function expectExactly(listId: string, batchId: string, requested: number)
   expect(batch.data).toMatchObject({ requested, generated: requested, status: 'active', error: null });
   const { rows } = await t.pool.query<{ total: number; distinct: number; malformed: number; elsewhere: number }>(
     `SELECT count(*)::int AS total, count(DISTINCT code)::int AS distinct,
-            count(*) FILTER (WHERE code !~ $2)::int AS malformed, count(*) FILTER (WHERE list_id <> $3)::int AS elsewhere
+            count(*) FILTER (WHERE code !~ $2)::int AS malformed,
+            count(*) FILTER (WHERE list_id <> $3)::int AS elsewhere
        FROM codes WHERE source_id = $1`,
     [batchId, CODE_PATTERN, listId],
   );

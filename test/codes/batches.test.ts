@@ -5,11 +5,12 @@ import { failBatch } from '../../src/codes/batches.job';
 import { insertBatchCodes } from '../../src/codes/batches.sql';
 import { transaction } from '../../src/db/pool';
 import { useTestApp } from '../support/context';
+import { fixtures } from '../support/fixtures';
 import { alertsTo, startSmtpServer } from '../support/smtp';
-import { eventually, startTestWorker } from '../support/worker';
+import { eventually, useTestWorker } from '../support/worker';
 
 const t = useTestApp({ MAX_CODES_PER_REQUEST: '20000' });
-const outcome = { tags: ['welcome'] };
+const { newList } = fixtures(t, { list: { name: 'Batch target', type: 'single_use', outcome: { tags: ['welcome'] } } });
 let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
 
 beforeAll(async () => {
@@ -17,15 +18,6 @@ beforeAll(async () => {
 });
 afterAll(async () => smtp?.close());
 
-async function newList(payload: Record<string, unknown> = {}) {
-  const res = await t.call('admin', {
-    method: 'POST',
-    url: '/v1/lists',
-    payload: { name: 'Batch target', type: 'single_use', outcome, ...payload },
-  });
-  expect(res.statusCode).toBe(201);
-  return res.data as { id: string };
-}
 const requestBatch = (listId: string, payload: Record<string, unknown>) =>
   t.call('admin', { method: 'POST', url: `/v1/lists/${listId}/batches`, payload });
 const getBatch = async (id: string) => (await t.call('agent', { method: 'GET', url: `/v1/batches/${id}` })).data;
@@ -67,11 +59,7 @@ describe('before any worker runs', () => {
 });
 
 describe('with a worker', () => {
-  let worker: Awaited<ReturnType<typeof startTestWorker>>;
-  beforeAll(async () => {
-    worker = await startTestWorker(t, { SMTP_URL: smtp.url, PUBLIC_URL: 'https://promo.example' });
-  });
-  afterAll(async () => worker?.stop());
+  useTestWorker(t, () => ({ SMTP_URL: smtp.url, PUBLIC_URL: 'https://promo.example' }));
 
   it('generates exactly the requested number of distinct codes in the default format', async () => {
     const list = await newList();
@@ -130,7 +118,8 @@ describe('with a worker', () => {
   it('alerts when a batch fails, and gives its unused room back to the format', async () => {
     const list = await newList({ name: 'Doomed' });
     const format = { length: 6, charset: 'numeric', prefix: 'FAIL' };
-    const batch = (await requestBatch(list.id, { count: 100, format, notify: ['ops@example.com'] })).data; // the whole room
+    // A batch that takes the whole room.
+    const batch = (await requestBatch(list.id, { count: 100, format, notify: ['ops@example.com'] })).data;
     expect((await requestBatch(list.id, { count: 1, format })).data.error.code).toBe('code_space_too_small');
     await waitActive(batch.id);
     // As if it had failed after making 40 of its 100 codes.
@@ -163,9 +152,9 @@ describe('with a worker', () => {
     expect(csv.statusCode).toBe(200);
     expect(csv.headers['content-type']).toContain('text/csv');
     // Named for people: list, batch and date, in UTF-8 and in ASCII.
-    expect(csv.headers['content-disposition']).toBe(
-      `attachment; filename="Spring-Fete-2027_batch-Box-1_${day}.csv"; filename*=UTF-8''${encodeURIComponent(`Spring-Fête-2027_batch-Box-1_${day}.csv`)}`,
-    );
+    const ascii = `Spring-Fete-2027_batch-Box-1_${day}.csv`;
+    const utf8 = encodeURIComponent(`Spring-Fête-2027_batch-Box-1_${day}.csv`);
+    expect(csv.headers['content-disposition']).toBe(`attachment; filename="${ascii}"; filename*=UTF-8''${utf8}`);
     const lines = csv.body.trim().split('\n');
     expect(csv.body.startsWith('\uFEFFcode,')).toBe(true); // a BOM, so that Excel reads UTF-8 (trim() drops it below)
     expect(lines[0]).toBe('code,status,batch,batch_name,created_at,claimed_by,claimed_at');
@@ -220,7 +209,8 @@ describe('with a worker', () => {
     for await (const chunk of stream) chunks.push(chunk as Buffer);
     const book = new ExcelJS.Workbook();
     await book.xlsx.load(Buffer.concat(chunks) as unknown as ArrayBuffer);
-    expect(book.worksheets.map((s) => s.rowCount)).toEqual([401, 401, 201]); // 400 + 400 + 200 codes, each with a header
+    // 400 + 400 + 200 codes, each sheet with a header
+    expect(book.worksheets.map((s) => s.rowCount)).toEqual([401, 401, 201]);
     const exported = book.worksheets.flatMap((s) =>
       s
         .getSheetValues()
@@ -253,7 +243,8 @@ describe('refusals', () => {
     expect((await requestBatch(list.id, { count: 60, format })).statusCode).toBe(202);
     const rest = await requestBatch(list.id, { count: 41, format });
     expect(rest.data.error.details.max_count).toBe(40);
-    expect((await requestBatch(list.id, { count: 40, format: { ...format, prefix: 'X' } })).statusCode).toBe(202); // another space
+    // Another prefix is another space.
+    expect((await requestBatch(list.id, { count: 40, format: { ...format, prefix: 'X' } })).statusCode).toBe(202);
   });
 
   it('refuses counts above MAX_CODES_PER_REQUEST, other list types, completed and unknown lists', async () => {

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/context';
-import { eventually, startTestWorker } from '../support/worker';
+import { fixtures } from '../support/fixtures';
+import { eventually, useTestWorker } from '../support/worker';
 
 const t = useTestApp();
-const outcome = { tags: ['listed'] };
+const { newList } = fixtures(t, { list: { name: 'Listed', outcome: { tags: ['listed'] } } });
 
 interface CodeItem {
   code: string;
@@ -17,15 +18,6 @@ interface CodeItem {
   cancel_reason: string | null;
 }
 
-async function newList(payload: Record<string, unknown>) {
-  const res = await t.call('admin', {
-    method: 'POST',
-    url: '/v1/lists',
-    payload: { name: 'Listed', outcome, ...payload },
-  });
-  expect(res.statusCode).toBe(201);
-  return res.data as { id: string };
-}
 const codesPage = (listId: string, query = '') =>
   t.call('agent', { method: 'GET', url: `/v1/lists/${listId}/codes${query}` });
 
@@ -53,11 +45,7 @@ const waitActive = (path: string) =>
     `${path} to become active`,
   );
 
-let worker: Awaited<ReturnType<typeof startTestWorker>>;
-beforeAll(async () => {
-  worker = await startTestWorker(t);
-});
-afterAll(async () => worker?.stop());
+useTestWorker(t);
 
 describe('a single_use list with two batches', () => {
   let list: { id: string };
@@ -187,7 +175,8 @@ describe('other lists', () => {
       ['QQQ111', two],
     ]);
     expect((await walk(list.id, `import_id=${two}`)).flat().map((c) => c.code)).toEqual(['QQQ111']);
-    expect((await codesPage(list.id, `?batch_id=${two}`)).data).toEqual({ items: [], next_cursor: null }); // an import is not a batch
+    // An import is not a batch.
+    expect((await codesPage(list.id, `?batch_id=${two}`)).data).toEqual({ items: [], next_cursor: null });
   });
 
   it('lists the one code of a multi_use list as the admin typed it', async () => {

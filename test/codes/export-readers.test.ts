@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createList, registerCustomer } from '../support/fixtures';
 import { useTestApp } from '../support/context';
-import { eventually, startTestWorker } from '../support/worker';
+import { eventually, useTestWorker } from '../support/worker';
 
 const PYTHON = '/usr/bin/python3';
 const hasOpenpyxl =
@@ -45,15 +45,13 @@ print(json.dumps({
 
 const t = useTestApp();
 let dir = '';
-let worker: Awaited<ReturnType<typeof startTestWorker>> | undefined;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'promo-readers-'));
-  worker = await startTestWorker(t);
 });
 afterAll(async () => {
-  await worker?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
+useTestWorker(t);
 
 describe.skipIf(!hasOpenpyxl)('an .xlsx export in openpyxl', () => {
   it('has typed cells, a bold frozen header, a filter and no formula', async () => {

@@ -4,11 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processImport } from '../../src/codes/imports.job';
 import { MAX_LINE_LENGTH } from '../../src/codes/upload';
 import { useTestApp, type TestApp } from '../support/context';
+import { fixtures } from '../support/fixtures';
 import { alertsTo, startSmtpServer } from '../support/smtp';
-import { eventually, startTestWorker } from '../support/worker';
+import { eventually, useTestWorker } from '../support/worker';
 
 const t = useTestApp();
-const outcome = { tags: ['partner'] };
+const LIST = { name: 'Partner codes', type: 'third_party', outcome: { tags: ['partner'] } };
+const { newList } = fixtures(t, { list: LIST });
 let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
 
 beforeAll(async () => {
@@ -16,15 +18,6 @@ beforeAll(async () => {
 });
 afterAll(async () => smtp?.close());
 
-async function newList(app: TestApp, payload: Record<string, unknown> = {}) {
-  const res = await app.call('admin', {
-    method: 'POST',
-    url: '/v1/lists',
-    payload: { name: 'Partner codes', type: 'third_party', outcome, ...payload },
-  });
-  expect(res.statusCode).toBe(201);
-  return res.data as { id: string };
-}
 const upload = (
   listId: string,
   payload: string | Buffer | Readable,
@@ -78,7 +71,7 @@ const codeCount = async (listId: string) =>
 
 describe('before any worker runs', () => {
   it('stages an upload as pending and refuses to export it with import_not_ready', async () => {
-    const list = await newList(t);
+    const list = await newList();
     const res = await upload(list.id, 'EARLY001\nEARLY002\n', 'text/csv', '?name=Early');
     expect(res.statusCode).toBe(202);
     expect(res.data).toMatchObject({
@@ -106,14 +99,10 @@ describe('before any worker runs', () => {
 });
 
 describe('with a worker', () => {
-  let worker: Awaited<ReturnType<typeof startTestWorker>>;
-  beforeAll(async () => {
-    worker = await startTestWorker(t, { SMTP_URL: smtp.url, PUBLIC_URL: 'https://promo.example' });
-  });
-  afterAll(async () => worker?.stop());
+  useTestWorker(t, () => ({ SMTP_URL: smtp.url, PUBLIC_URL: 'https://promo.example' }));
 
   it('imports one code per line, normalized, keeping the typed form for display', async () => {
-    const list = await newList(t);
+    const list = await newList();
     expect(await codeCount(list.id)).toBe(0);
     const res = await upload(list.id, 'ab-cd 12\nXYZ789\n  spring-sale  \n');
     expect(res.statusCode).toBe(202);
@@ -136,7 +125,7 @@ describe('with a worker', () => {
   });
 
   it('reads CSV: header, first column, quotes, BOM, blank lines and CRLF', async () => {
-    const list = await newList(t);
+    const list = await newList();
     const body = '\uFEFF\r\ncode,note\r\n"AAA-111",first\r\n\r\nbbb222,"with, comma"\r\n"DDD,444",quoted comma\r\n';
     const res = await upload(list.id, body, 'Text/CSV; charset=UTF-8'); // media types are case-insensitive
     expect(res.data.total_lines).toBe(3);
@@ -149,9 +138,9 @@ describe('with a worker', () => {
   });
 
   it('reports duplicate, invalid and code_taken lines with their file line numbers', async () => {
-    await newList(t, { type: 'multi_use', code: 'Taken-Multi' });
-    await importAndWait((await newList(t)).id, 'OTHERIMP1\n');
-    const list = await newList(t);
+    await newList({ type: 'multi_use', code: 'Taken-Multi' });
+    await importAndWait((await newList()).id, 'OTHERIMP1\n');
+    const list = await newList();
     const long = 'A'.repeat(300);
     const lines = ['abc123', 'ABC-123', '!!', 'ab', long, 'taken multi', 'otherimp1', 'abc123', 'good1'];
     const done = await importAndWait(list.id, lines.join('\n'));
@@ -189,7 +178,7 @@ describe('with a worker', () => {
   });
 
   it('finds duplicates across the 50,000-line chunk boundary', async () => {
-    const list = await newList(t);
+    const list = await newList();
     const lines = Array.from({ length: 59_999 }, (_, i) => `CB${String(i + 1).padStart(6, '0')}`);
     lines.push('cb-000001');
     const done = await importAndWait(list.id, `${lines.join('\n')}\n`);
@@ -199,7 +188,7 @@ describe('with a worker', () => {
   }, 120_000);
 
   it('refuses a quoted field that is never closed, naming the line it opens on, and stores nothing', async () => {
-    const list = await newList(t);
+    const list = await newList();
     const res = await upload(list.id, 'GOOD0001\n"BAD0002\nGOOD0003\n', 'text/csv');
     expect(res.statusCode).toBe(400);
     expect(res.data.error.message).toContain('never closed');
@@ -207,7 +196,7 @@ describe('with a worker', () => {
   });
 
   it('neutralizes cells a spreadsheet would run as formulas, in exports and in the report', async () => {
-    const list = await newList(t);
+    const list = await newList();
     const done = await importAndWait(list.id, 'SAFE0001\n=HYPERLINK("x")\n@SUM(1)\n');
     // A customer whose id a spreadsheet would take for a formula claims a code.
     expect((await t.call('client', { method: 'PUT', url: '/v1/customers/=1+2', payload: {} })).statusCode).toBe(201);
@@ -228,7 +217,7 @@ describe('with a worker', () => {
   });
 
   it('takes the one file of a multipart upload', async () => {
-    const list = await newList(t);
+    const list = await newList();
     const form = new FormData();
     form.append('file', new Blob(['code\nMP-0001\nmp0002\nmp 0001\n'], { type: 'text/csv' }), 'codes.csv');
     const encoded = new Response(form);
@@ -246,7 +235,7 @@ describe('with a worker', () => {
   });
 
   it('refuses a malformed or cut-short multipart upload with a 400, leaving nothing behind', async () => {
-    const list = await newList(t);
+    const list = await newList();
     const part = '--b0undary\r\nContent-Disposition: form-data; name="file"; filename="codes.csv"\r\n\r\n';
     const cases: [string, string][] = [
       ['multipart/form-data', 'CUT0001\n'], // no boundary
@@ -269,7 +258,7 @@ describe('with a worker', () => {
   });
 
   it('mails the notify addresses when done, with counts and no code', async () => {
-    const list = await newList(t, { name: 'Partner drop list' });
+    const list = await newList({ name: 'Partner drop list' });
     const done = await importAndWait(
       list.id,
       'MAILCODE1\nmail-code-2\nMAILCODE1\n',
@@ -287,7 +276,7 @@ describe('with a worker', () => {
   });
 
   it("lists a list's imports newest first and shows one import", async () => {
-    const list = await newList(t);
+    const list = await newList();
     const first = await importAndWait(list.id, 'ORDER001\n', '?name=one');
     const second = await importAndWait(list.id, 'ORDER002\n', '?name=two');
     const page = await t.call('agent', { method: 'GET', url: `/v1/lists/${list.id}/imports` });
@@ -310,7 +299,7 @@ describe('with a worker', () => {
   });
 
   it('streams a 200,000-line upload end to end', async () => {
-    const list = await newList(t);
+    const list = await newList();
     function* chunks() {
       yield 'code\n';
       for (let start = 0; start < 200_000; start += 1000) {
@@ -332,9 +321,9 @@ describe('with a worker', () => {
 
 describe('refusals', () => {
   it('refuses other list types, completed and unknown lists', async () => {
-    const single = await newList(t, { type: 'single_use' });
-    const multi = await newList(t, { type: 'multi_use', code: 'NOIMPORT' });
-    const ended = await newList(t, { starts_at: '2020-01-01T00:00:00Z', ends_at: '2020-02-01T00:00:00Z' });
+    const single = await newList({ type: 'single_use' });
+    const multi = await newList({ type: 'multi_use', code: 'NOIMPORT' });
+    const ended = await newList({ starts_at: '2020-01-01T00:00:00Z', ends_at: '2020-02-01T00:00:00Z' });
     for (const [list, status, code] of [
       [single, 409, 'wrong_list_type'],
       [multi, 409, 'wrong_list_type'],
@@ -349,7 +338,7 @@ describe('refusals', () => {
   });
 
   it('refuses bad bodies and bad notify addresses, in the error shape, leaving nothing behind', async () => {
-    const list = await newList(t);
+    const list = await newList();
     const cases: [string, string, string][] = [
       ['JSON', 'application/json', '{"code":"JSON0001"}'],
       ['empty', 'text/plain', ''],
@@ -384,7 +373,7 @@ describe('with MAX_CODES_PER_REQUEST=100', () => {
     ).rows[0];
 
   it('refuses an upload over the limit and leaves no import and no staged lines', async () => {
-    const list = await newList(small);
+    const list = await fixtures(small, { list: LIST }).newList();
     for (const n of [101, 20_000]) {
       const res = await upload(list.id, lines(n), 'text/plain', '', small);
       expect(res.statusCode, `${n} lines`).toBe(400);
@@ -401,13 +390,7 @@ describe('with MAX_CODES_PER_REQUEST=100', () => {
 
 describe('line endings', () => {
   it('reads bare-CR and CRLF line endings, even when a CRLF is split between two pieces of the upload', async () => {
-    const list = (
-      await t.call('admin', {
-        method: 'POST',
-        url: '/v1/lists',
-        payload: { name: 'CR', type: 'third_party', outcome: { tags: ['cr'] } },
-      })
-    ).data;
+    const list = await newList({ name: 'CR', outcome: { tags: ['cr'] } });
     const body = Readable.from([Buffer.from('CRCODE01\rCRCODE02\r'), Buffer.from('\nCRCODE03\r\nCRCODE04')]);
     const res = await t.call('admin', {
       method: 'POST',
@@ -419,7 +402,8 @@ describe('line endings', () => {
     expect(res.data.total_lines).toBe(4);
     // Staged or already moved into codes by a worker: one snapshot sees each line in one place.
     const { rows } = await t.pool.query(
-      `SELECT code FROM import_lines WHERE import_id = $1 UNION ALL SELECT code FROM codes WHERE source_id = $1 ORDER BY 1`,
+      `SELECT code FROM import_lines WHERE import_id = $1
+       UNION ALL SELECT code FROM codes WHERE source_id = $1 ORDER BY 1`,
       [res.data.id],
     );
     expect(rows.map((r) => r.code)).toEqual(['CRCODE01', 'CRCODE02', 'CRCODE03', 'CRCODE04']);
@@ -427,8 +411,8 @@ describe('line endings', () => {
 });
 
 describe('a line without end', () => {
-  it('refuses a line longer than MAX_LINE_LENGTH with a 400 naming it, whether it ends or not, and stores nothing', async () => {
-    const list = await newList(t);
+  it('refuses a line over MAX_LINE_LENGTH with a 400 naming it, whether it ends or not, storing nothing', async () => {
+    const list = await newList();
     const long = 'A'.repeat(2 * MAX_LINE_LENGTH);
     for (const [what, body] of [
       ['unended, 2 MB', `GOOD0001\n${'B'.repeat(2_000_000)}`],
@@ -479,10 +463,10 @@ describe('processing an upload that takes several chunks', () => {
   };
 
   it('gives the same answers as one chunk and removes only its own staged lines', async () => {
-    const other = await newList(t);
+    const other = await newList();
     await t.pool.query("INSERT INTO codes (code, list_id, source_id) VALUES ('TAKEN0001', $1, 0)", [other.id]);
     const waiting = await stage(other.id, 'WAITING01\nWAITING02\nWAITING03\n');
-    const list = await newList(t);
+    const list = await newList();
     const id = await stage(list.id, lines.join('\n'));
 
     // An open transaction that has read the staging table: the job cannot take it to truncate.
@@ -511,7 +495,7 @@ describe('processing an upload that takes several chunks', () => {
     );
     expect(table.rows[0]).toEqual({ n: 0, bytes: 0 });
 
-    const again = await newList(t);
+    const again = await newList();
     const whole = await stage(again.id, lines.map((l) => l.replace(/chunk/i, 'whole')).join('\n'));
     await processImport(t.pool, whole);
     expect(await getImport(whole)).toMatchObject({ status: 'active', accepted: 4, rejected: 6 });

@@ -1,35 +1,18 @@
 // Finding a code by its value and cancelling it (docs/product.md): GET /v1/codes/{code} in any form,
 // and POST /v1/codes/{code}/cancel {reason} for unclaimed single-use and third-party codes.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/context';
-import { createList, generateBatch, importCodes, registerCustomer } from '../support/fixtures';
-import { startTestWorker } from '../support/worker';
+import { fixtures } from '../support/fixtures';
+import { useTestWorker } from '../support/worker';
 
 const t = useTestApp();
-let worker: Awaited<ReturnType<typeof startTestWorker>> | undefined;
+const { customer, newList, singleList, thirdPartyList } = fixtures(t);
 let agentActor = '';
 
 beforeAll(async () => {
   agentActor = t.actors.agent;
-  worker = await startTestWorker(t);
 });
-afterAll(async () => worker?.stop());
-
-let seq = 0;
-const customer = () => registerCustomer(t, `lc-${++seq}`);
-const newList = (payload: Record<string, unknown>) =>
-  createList(t, { name: `lookup list ${++seq}`, outcome: { tags: ['t'] }, ...payload });
-
-async function singleList(count: number, extra: Record<string, unknown> = {}) {
-  const list = await newList({ type: 'single_use', ...extra });
-  const { batch, codes } = await generateBatch(t, list.id, count, 'Lookup batch');
-  return { list, batchId: batch.id as string, codes };
-}
-
-async function thirdPartyList(lines: string[]) {
-  const list = await newList({ type: 'third_party' });
-  return { list, importId: (await importCodes(t, list.id, lines, 'Partner')).id as string };
-}
+useTestWorker(t);
 
 const lookup = (code: string, role: 'agent' | 'client' | 'admin' = 'agent') =>
   t.call(role, { method: 'GET', url: `/v1/codes/${encodeURIComponent(code)}` });
@@ -47,7 +30,7 @@ const typed = (code: string) => ` ${code.slice(0, 5).toLowerCase()}-${code.slice
 
 describe('GET /v1/codes/{code}', () => {
   it('finds a generated code in any form, with its list, batch and status', async () => {
-    const { list, batchId, codes } = await singleList(3);
+    const { list, batch, codes } = await singleList(3, {}, 'Lookup batch');
     const code = codes[1]!;
     const res = await lookup(typed(code));
     expect(res.statusCode, res.body).toBe(200);
@@ -55,7 +38,7 @@ describe('GET /v1/codes/{code}', () => {
       code,
       normalized: code,
       status: 'available',
-      batch_id: batchId,
+      batch_id: batch.id,
       import_id: null,
       claimed_by: null,
       claimed_at: null,
@@ -72,7 +55,7 @@ describe('GET /v1/codes/{code}', () => {
       completed_reason: null,
       claim_count: 0,
     });
-    expect(res.data.source).toMatchObject({ type: 'batch', id: batchId, name: 'Lookup batch', status: 'active' });
+    expect(res.data.source).toMatchObject({ type: 'batch', id: batch.id, name: 'Lookup batch', status: 'active' });
     for (const form of [code.toLowerCase(), code, `${code.slice(0, 3)} ${code.slice(3)}`]) {
       const again = await lookup(form);
       expect(again.statusCode, form).toBe(200);
@@ -101,7 +84,7 @@ describe('GET /v1/codes/{code}', () => {
   });
 
   it('finds a third-party code by its import, showing the form that was uploaded', async () => {
-    const { list, importId } = await thirdPartyList(['Partner-Code-01', 'PARTNERCODE02']);
+    const { list, imp } = await thirdPartyList(['Partner-Code-01', 'PARTNERCODE02'], {}, 'Partner');
     const res = await lookup('partner code 01');
     expect(res.statusCode, res.body).toBe(200);
     expect(res.data).toMatchObject({
@@ -109,10 +92,10 @@ describe('GET /v1/codes/{code}', () => {
       normalized: 'PARTNERCODE01',
       status: 'available',
       batch_id: null,
-      import_id: importId,
+      import_id: imp.id,
     });
     expect(res.data.list).toMatchObject({ id: list.id, type: 'third_party' });
-    expect(res.data.source).toMatchObject({ type: 'import', id: importId, name: 'Partner' });
+    expect(res.data.source).toMatchObject({ type: 'import', id: imp.id, name: 'Partner' });
   });
 
   it('finds a multi-use code, its live claim count and its latest claims', async () => {

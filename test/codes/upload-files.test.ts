@@ -9,18 +9,14 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ExcelJS from 'exceljs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createList } from '../support/fixtures';
 import { useTestApp } from '../support/context';
-import { eventually, startTestWorker } from '../support/worker';
+import { eventually, useTestWorker } from '../support/worker';
 
 const t = useTestApp();
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
-let worker: Awaited<ReturnType<typeof startTestWorker>> | undefined;
-beforeAll(async () => {
-  worker = await startTestWorker(t);
-});
-afterAll(async () => worker?.stop());
+useTestWorker(t);
 
 const utf16le = (text: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
 const utf16be = (text: string) => {
@@ -214,7 +210,7 @@ describe('workbooks', () => {
     expect(rows[0].n).toBe(0);
   });
 
-  it('survives a workbook upload whose client goes away mid-way: no import, no transaction left open, the process up', async () => {
+  it('survives a workbook upload cut off mid-way: no import, no transaction left open, the process up', async () => {
     const uncaught: unknown[] = [];
     const record = (error: unknown) => void uncaught.push(error);
     process.on('uncaughtException', record);
@@ -241,7 +237,8 @@ describe('workbooks', () => {
         Number(
           (
             await t.pool.query(
-              `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
+              `SELECT count(*) AS n FROM pg_stat_activity
+                WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
             )
           ).rows[0].n,
         );

@@ -116,7 +116,8 @@ describe('the profile', () => {
        RETURNING id`,
     );
     await t.pool.query(
-      `INSERT INTO customer_tags (customer_id, tag) VALUES ('rich', 'vip'), ('rich', 'Beta'), ('rich', 'alpha'), ('other', 'zzz')`,
+      `INSERT INTO customer_tags (customer_id, tag)
+       VALUES ('rich', 'vip'), ('rich', 'Beta'), ('rich', 'alpha'), ('other', 'zzz')`,
     );
 
     const res = await t.call('client', { method: 'GET', url: url('rich') });

@@ -107,7 +107,8 @@ describe('upgrades', () => {
     try {
       // The last release, as its migrate.ts ran it: each file once, in order, recorded by number.
       await old.query(
-        'CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+        `CREATE TABLE schema_migrations (
+           version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
       );
       const files = git('ls-tree', '--name-only', `${LAST_RELEASE}:src/db/migrations`)
         .split('\n')

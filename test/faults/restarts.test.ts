@@ -73,7 +73,10 @@ for (const mode of ['fast', 'immediate'] as ShutdownMode[]) {
       }
     }
 
-    /** A request retried, as a careful client does, while the answer is a 503: safe for reads and for writes with an Idempotency-Key. */
+    /**
+     * A request retried, as a careful client does, while the answer is a 503: safe for reads and
+     * for writes with an Idempotency-Key.
+     */
     async function settled(
       method: string,
       url: string,
@@ -126,7 +129,7 @@ for (const mode of ['fast', 'immediate'] as ShutdownMode[]) {
       if (dataDir) await rm(dataDir, { recursive: true, force: true });
     });
 
-    it('leaves a running, ready service whose jobs all finish exactly, whose clients saw 503s and never a 500', async () => {
+    it('leaves a running, ready service whose jobs all finish exactly; clients saw 503s, never a 500', async () => {
       // Catalog, lists, customers and the codes the clients claim, made before any restart.
       expect((await settled('POST', '/v1/point-accounts', { key: 'spendable', name: 'Spendable' })).status).toBe(201);
       expect((await settled('POST', '/v1/point-sources', { key: 'promo_code', name: 'Promo code' })).status).toBe(201);

@@ -107,7 +107,7 @@ function slowUpload(
 }
 
 describe('SIGTERM under load', () => {
-  it('finishes the request in flight, closes within SHUTDOWN_TIMEOUT_MS, and hands the running batch to the next process', async () => {
+  it('finishes the request in flight, closes within SHUTDOWN_TIMEOUT_MS, hands its batch to the next one', async () => {
     const first = await startService();
     const single = await api(first.base, 'POST', '/v1/lists', {
       name: 'Shutdown batch',

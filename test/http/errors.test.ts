@@ -271,13 +271,15 @@ describe('constraints only the database enforces', () => {
 
   it('a NOT NULL (23502) → 400 and a foreign key violation (23503) → 409', async () => {
     await withSchemaChange(
-      'ALTER TABLE offers ADD COLUMN test_required text NOT NULL DEFAULT $$x$$; ALTER TABLE offers ALTER COLUMN test_required DROP DEFAULT',
+      `ALTER TABLE offers ADD COLUMN test_required text NOT NULL DEFAULT $$x$$;
+       ALTER TABLE offers ALTER COLUMN test_required DROP DEFAULT`,
       'ALTER TABLE offers DROP COLUMN test_required',
       async () =>
         expectNoSql(await expectError('admin', createOffer('not-null', 'Not null'), 400, 'validation_failed')),
     );
     await withSchemaChange(
-      'ALTER TABLE offers ADD COLUMN test_owner text DEFAULT $$nobody$$, ADD FOREIGN KEY (test_owner) REFERENCES customers (id) NOT VALID',
+      `ALTER TABLE offers ADD COLUMN test_owner text DEFAULT $$nobody$$,
+         ADD FOREIGN KEY (test_owner) REFERENCES customers (id) NOT VALID`,
       'ALTER TABLE offers DROP COLUMN test_owner',
       async () => expectNoSql(await expectError('admin', createOffer('foreign', 'Foreign'), 409, 'conflict')),
     );

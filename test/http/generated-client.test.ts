@@ -2,21 +2,18 @@
 // openapi-fetch) does the README's tasks over real HTTP with no untyped call: every path,
 // parameter, body and answer below is checked by the compiler against the document.
 import createClient from 'openapi-fetch';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { paths } from '../../web/src/api/schema';
 import { useTestApp } from '../support/context';
-import { startTestWorker } from '../support/worker';
-import type { Worker } from '../../src/jobs/queue';
+import { useTestWorker } from '../support/worker';
 
 const t = useTestApp();
-let worker: Worker;
 let base: string;
 
+useTestWorker(t);
 beforeAll(async () => {
-  worker = await startTestWorker(t);
   base = await t.app.listen({ port: 0, host: '127.0.0.1' });
 });
-afterAll(async () => worker?.stop());
 
 const clientFor = (role: 'admin' | 'agent' | 'client') =>
   createClient<paths>({ baseUrl: base, headers: { authorization: `Bearer ${t.keys[role]}` } });

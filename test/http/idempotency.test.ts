@@ -1,28 +1,25 @@
 // Idempotency-Key on every write under /v1 (docs/product.md, "Retrying a write"): many
 // concurrent duplicates of each kind of write have exactly one effect, all of them get the
 // first response, and the key cannot be reused for another request.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import type { InjectOptions } from 'fastify';
 import { useTestApp } from '../support/context';
 import { createCatalog, createList, generateBatch, registerCustomer } from '../support/fixtures';
-import { startTestWorker } from '../support/worker';
-import type { Worker } from '../../src/jobs/queue';
+import { useTestWorker } from '../support/worker';
 import type { UserRole } from '../../src/auth/roles';
 
 const WAIT_MS = 3000;
 const t = useTestApp({ IDEMPOTENCY_WAIT_MS: String(WAIT_MS) });
-let worker: Worker;
+useTestWorker(t);
 
 beforeAll(async () => {
-  worker = await startTestWorker(t);
   await createCatalog(t, {
     accounts: { spendable: 'Spendable' },
     sources: { promo: 'Promo' },
     offers: { coffee: 'Free coffee' },
   });
 });
-afterAll(async () => worker?.stop());
 
 let seq = 0;
 const newKey = () => `dup-${Date.now()}-${++seq}`;

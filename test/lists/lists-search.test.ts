@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/context';
+import { createList } from '../support/fixtures';
 
 const t = useTestApp();
 const outcome = { tags: ['vip'] };
@@ -49,13 +50,12 @@ beforeAll(async () => {
     { name: 'Launch', type: 'single_use', starts_at: at(-6 * HOUR) },
   ];
   for (const spec of specs) {
-    const res = await t.call('admin', { method: 'POST', url: '/v1/lists', payload: { ...spec, outcome } });
-    expect(res.statusCode, spec.name).toBe(201);
+    await createList(t, { ...spec, outcome });
   }
   // Claims and codes arrive with later features; set the counters the way they will.
   await t.pool.query(`UPDATE list_counters c SET claims = v.claims, codes = c.codes + v.codes
-                        FROM (VALUES ('Summer 10% off', 3, 40), ('Winter sale', 5, 0), ('Spring', 2, 9), ('Launch', 1, 12))
-                             AS v(name, claims, codes), lists l
+                        FROM (VALUES ('Summer 10% off', 3, 40), ('Winter sale', 5, 0), ('Spring', 2, 9),
+                                     ('Launch', 1, 12)) AS v(name, claims, codes), lists l
                        WHERE l.name = v.name AND c.list_id = l.id`);
 });
 

@@ -1,24 +1,19 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/context';
+import { createCatalog } from '../support/fixtures';
 
 const t = useTestApp();
 const points = { points: { amount: 100, account: 'spendable', source: 'promo_code' } };
 
 beforeAll(async () => {
-  await t.call('admin', {
-    method: 'POST',
-    url: '/v1/point-accounts',
-    payload: { key: 'spendable', name: 'Spendable' },
+  await createCatalog(t, {
+    accounts: { spendable: 'Spendable' },
+    sources: { promo_code: 'Promo code' },
+    offers: { 'free-coffee': 'Free coffee' },
   });
-  await t.call('admin', {
-    method: 'POST',
-    url: '/v1/point-sources',
-    payload: { key: 'promo_code', name: 'Promo code' },
-  });
-  await t.call('admin', { method: 'POST', url: '/v1/offers', payload: { id: 'free-coffee', name: 'Free coffee' } });
 });
 
-const createList = (payload: Record<string, unknown>) => t.call('admin', { method: 'POST', url: '/v1/lists', payload });
+const postList = (payload: Record<string, unknown>) => t.call('admin', { method: 'POST', url: '/v1/lists', payload });
 const getList = (id: string) => t.call('agent', { method: 'GET', url: `/v1/lists/${id}` });
 const patchList = (id: string, payload: Record<string, unknown>) =>
   t.call('admin', { method: 'PATCH', url: `/v1/lists/${id}`, payload });
@@ -28,7 +23,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('creating lists', () => {
   it('creates a single-use list with its derived fields', async () => {
-    const res = await createList({ name: 'Welcome', type: 'single_use', outcome: points });
+    const res = await postList({ name: 'Welcome', type: 'single_use', outcome: points });
     expect(res.statusCode).toBe(201);
     expect(res.data).toMatchObject({
       name: 'Welcome',
@@ -52,7 +47,7 @@ describe('creating lists', () => {
   });
 
   it('creates a multi-use list whose code is normalized and unique across the service', async () => {
-    const res = await createList({
+    const res = await postList({
       name: 'Spring',
       type: 'multi_use',
       code: ' spring-sale ',
@@ -65,19 +60,19 @@ describe('creating lists', () => {
     expect(stored.rows).toEqual([{ code: 'SPRINGSALE', list_id: res.data.id }]);
 
     for (const clash of ['SpringSale', 'SPRING SALE', 'ｓｐｒｉｎｇｓａｌｅ']) {
-      const again = await createList({ name: 'Clash', type: 'multi_use', code: clash, outcome: points });
+      const again = await postList({ name: 'Clash', type: 'multi_use', code: clash, outcome: points });
       expect(again.statusCode, clash).toBe(409);
       expect(again.data.error.code).toBe('code_taken');
     }
-    const uncapped = await createList({ name: 'Open', type: 'multi_use', code: 'OPEN2026', outcome: points });
+    const uncapped = await postList({ name: 'Open', type: 'multi_use', code: 'OPEN2026', outcome: points });
     expect(uncapped.data.entry_cap).toBeNull();
-    const third = await createList({ name: 'Partner', type: 'third_party', outcome: points });
+    const third = await postList({ name: 'Partner', type: 'third_party', outcome: points });
     expect(third.data.entry_cap).toBe(1);
   });
 
   it('rolls back the list when its code is taken', async () => {
-    await createList({ name: 'First holder', type: 'multi_use', code: 'HOLDER', outcome: points });
-    await createList({ name: 'Second holder', type: 'multi_use', code: 'holder', outcome: points });
+    await postList({ name: 'First holder', type: 'multi_use', code: 'HOLDER', outcome: points });
+    await postList({ name: 'Second holder', type: 'multi_use', code: 'holder', outcome: points });
     const { rows } = await t.pool.query("SELECT count(*)::int AS n FROM lists WHERE name = 'Second holder'");
     expect(rows[0].n).toBe(0);
   });
@@ -133,14 +128,14 @@ describe('creating lists', () => {
     ['a code of dashes', { name: 'x', type: 'multi_use', code: '- -', outcome: points }, 'body.code'],
     ['an unknown field', { name: 'x', type: 'single_use', outcome: points, colour: 'red' }, 'body.colour'],
   ])('refuses %s with validation_failed', async (_label, payload, path) => {
-    const res = await createList(payload);
+    const res = await postList(payload);
     expect(res.statusCode).toBe(400);
     expect(res.data.error.code).toBe('validation_failed');
     expect(res.data.error.details.fields.map((d: { path: string }) => d.path)).toContain(path);
   });
 
   it('writes an audit event for the creation', async () => {
-    const list = (await createList({ name: 'Audited', type: 'single_use', outcome: points })).data;
+    const list = (await postList({ name: 'Audited', type: 'single_use', outcome: points })).data;
     const audit = await t.call('admin', { method: 'GET', url: `/v1/audit?entity_type=list&entity_id=${list.id}` });
     expect(audit.data.items).toHaveLength(1);
     expect(audit.data.items[0]).toMatchObject({
@@ -177,11 +172,11 @@ describe('timestamps a client sends', () => {
     ['hour 24', { starts_at: '2030-01-01T24:00:00Z' }, 'body.starts_at', /not a time of day/],
     ['no time zone', { starts_at: '2030-01-01T10:00:00' }, 'body.starts_at', /time zone/],
   ])('refuses %s with 400 naming the field', async (_label, times, path, message) => {
-    await refused(await createList({ name: 'Timed', type: 'single_use', outcome: points, ...times }), path, message);
+    await refused(await postList({ name: 'Timed', type: 'single_use', outcome: points, ...times }), path, message);
   });
 
   it('refuses an end before the start, and takes offsets, fractions and 29 February of a leap year', async () => {
-    const backwards = await createList({
+    const backwards = await postList({
       name: 'Backwards',
       type: 'single_use',
       outcome: points,
@@ -190,7 +185,7 @@ describe('timestamps a client sends', () => {
     });
     await refused(backwards, 'body.ends_at', /after starts_at/);
     // The same instant written in two zones is not "after".
-    const same = await createList({
+    const same = await postList({
       name: 'Same',
       type: 'single_use',
       outcome: points,
@@ -199,7 +194,7 @@ describe('timestamps a client sends', () => {
     });
     await refused(same, 'body.ends_at', /after starts_at/);
 
-    const res = await createList({
+    const res = await postList({
       name: 'Zoned',
       type: 'single_use',
       outcome: points,
@@ -212,7 +207,7 @@ describe('timestamps a client sends', () => {
 
   it('refuses a leap second, a non-date or an end before the start when editing', async () => {
     const list = (
-      await createList({ name: 'Edited', type: 'single_use', outcome: points, starts_at: '2017-01-01T00:00:30Z' })
+      await postList({ name: 'Edited', type: 'single_use', outcome: points, starts_at: '2017-01-01T00:00:30Z' })
     ).data;
     await refused(await patchList(list.id, { ends_at: '2016-12-31T23:59:60Z' }), 'body.ends_at', /leap second/);
     await refused(await patchList(list.id, { ends_at: '2030-04-31T00:00:00Z' }), 'body.ends_at', /not a date/);
@@ -234,7 +229,7 @@ describe('reading and editing a list', () => {
   });
 
   it('edits name, description, end and cap, and audits before and after', async () => {
-    const list = (await createList({ name: 'Before', type: 'single_use', outcome: points })).data;
+    const list = (await postList({ name: 'Before', type: 'single_use', outcome: points })).data;
     const res = await patchList(list.id, {
       name: 'After',
       description: 'Now described',
@@ -261,7 +256,7 @@ describe('reading and editing a list', () => {
   });
 
   it('refuses to change the outcome, type, start or code with field_not_editable', async () => {
-    const list = (await createList({ name: 'Fixed', type: 'multi_use', code: 'FIXED1', outcome: points })).data;
+    const list = (await postList({ name: 'Fixed', type: 'multi_use', code: 'FIXED1', outcome: points })).data;
     for (const payload of [
       { outcome: { tags: ['x'] } },
       { type: 'single_use' },
@@ -281,7 +276,7 @@ describe('reading and editing a list', () => {
   });
 
   it('keeps the cap at or above the claim count', async () => {
-    const list = (await createList({ name: 'Capped', type: 'single_use', redemption_cap: 20, outcome: points })).data;
+    const list = (await postList({ name: 'Capped', type: 'single_use', redemption_cap: 20, outcome: points })).data;
     await setClaims(list.id, 7);
     const below = await patchList(list.id, { redemption_cap: 6 });
     expect(below.statusCode).toBe(409);
@@ -295,7 +290,7 @@ describe('status derived as time passes', () => {
   it('moves pending → active → completed (ended) with the clock', async () => {
     const start = new Date(Date.now() + 1200);
     const list = (
-      await createList({
+      await postList({
         name: 'Timed',
         type: 'single_use',
         starts_at: start.toISOString(),
@@ -314,9 +309,8 @@ describe('status derived as time passes', () => {
   });
 
   it('completes with cap_reached when claims reach the cap, and reopens when the cap is raised', async () => {
-    const list = (
-      await createList({ name: 'Cap', type: 'multi_use', code: 'CAPME', redemption_cap: 3, outcome: points })
-    ).data;
+    const list = (await postList({ name: 'Cap', type: 'multi_use', code: 'CAPME', redemption_cap: 3, outcome: points }))
+      .data;
     await setClaims(list.id, 3);
     expect((await getList(list.id)).data).toMatchObject({
       status: 'completed',

@@ -249,7 +249,9 @@ describe('ending sessions', () => {
         .rows[0];
     // Seen two minutes ago, about to expire.
     await t.pool.query(
-      "UPDATE operator_sessions SET last_seen_at = now() - interval '2 minutes', expires_at = now() + interval '5 seconds' WHERE operator_id = $1",
+      `UPDATE operator_sessions
+          SET last_seen_at = now() - interval '2 minutes', expires_at = now() + interval '5 seconds'
+        WHERE operator_id = $1`,
       [op.id],
     );
     const before = await read();

@@ -1,6 +1,7 @@
 // Runs the real job worker (graphile-worker with the service's task list) against a test app's
-// database, with alerts sent to the given SMTP server.
+// database, with alerts sent to the given SMTP server; `useTestWorker()` runs it for a file.
 import pino from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { loadConfig } from '../../src/config';
 import type { Pool } from '../../src/db/pool';
 import type { JobContext } from '../../src/jobs/job';
@@ -37,6 +38,19 @@ export async function startTestWorker(t: TestApp, env: Record<string, string> = 
       context.mailer.close();
     },
   };
+}
+
+/**
+ * Runs the real worker for the rest of the file, or of the describe block it is called in:
+ * started in beforeAll (after the hooks registered before it), stopped in afterAll. `env` may be
+ * a function, for values known only once an earlier beforeAll has run (an SMTP server's URL).
+ */
+export function useTestWorker(t: TestApp, env: Record<string, string> | (() => Record<string, string>) = {}): void {
+  let worker: Worker | undefined;
+  beforeAll(async () => {
+    worker = await startTestWorker(t, typeof env === 'function' ? env() : env);
+  });
+  afterAll(async () => worker?.stop());
 }
 
 /** Polls `probe` until it returns a truthy value, or fails after `ms`. */

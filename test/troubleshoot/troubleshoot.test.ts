@@ -4,15 +4,17 @@
 // below therefore asks troubleshoot first, then really claims, and requires the same answer.
 // LOCKOUT_THRESHOLD=3 unknown codes within LOCKOUT_WINDOW=10m lock a customer out for
 // LOCKOUT_DURATION=10m.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestApp } from '../support/context';
-import { createCatalog, createList, generateBatch, importCodes, registerCustomer } from '../support/fixtures';
-import { startTestWorker } from '../support/worker';
+import { createCatalog, fixtures } from '../support/fixtures';
+import { useTestWorker } from '../support/worker';
 
 const THRESHOLD = 3;
 const DURATION_S = 600;
 const t = useTestApp({ LOCKOUT_THRESHOLD: String(THRESHOLD), LOCKOUT_WINDOW: '10m', LOCKOUT_DURATION: '10m' });
-let worker: Awaited<ReturnType<typeof startTestWorker>> | undefined;
+const { customer, multiList, singleList, thirdPartyList } = fixtures(t, {
+  list: { outcome: { points: { amount: 10, account: 'spendable', source: 'promo_code' } } },
+});
 let agentActor = '';
 let adminActor = '';
 
@@ -28,44 +30,13 @@ beforeAll(async () => {
   });
   agentActor = t.actors.agent;
   adminActor = t.actors.admin;
-  worker = await startTestWorker(t);
 });
-afterAll(async () => worker?.stop());
+useTestWorker(t);
 
 // ---------------------------------------------------------------------------------------------
 // helpers
 
 type Res = Awaited<ReturnType<typeof t.call>>;
-
-let seq = 0;
-const customer = (prefix = 'ts') => registerCustomer(t, `${prefix}-${++seq}`);
-const newList = (payload: Record<string, unknown>) =>
-  createList(t, {
-    name: `ts list ${++seq}`,
-    outcome: { points: { amount: 10, account: 'spendable', source: 'promo_code' } },
-    ...payload,
-  });
-
-async function multiList(
-  extra: Record<string, unknown> = {},
-): Promise<{ list: any; code: string; normalized: string }> {
-  const code = `Ts-Multi-${++seq}`;
-  const list = await newList({ type: 'multi_use', code, ...extra });
-  return { list, code, normalized: code.replace(/-/g, '').toUpperCase() };
-}
-
-async function singleList(
-  count: number,
-  extra: Record<string, unknown> = {},
-): Promise<{ list: any; codes: string[]; batch: any }> {
-  const list = await newList({ type: 'single_use', ...extra });
-  return { list, ...(await generateBatch(t, list.id, count, `batch ${seq}`)) };
-}
-
-async function thirdPartyList(codes: string[]): Promise<{ list: any; imp: any }> {
-  const list = await newList({ type: 'third_party' });
-  return { list, imp: await importCodes(t, list.id, codes) };
-}
 
 function troubleshoot(
   query: { code?: string; customer_id?: string },
@@ -133,7 +104,8 @@ async function snapshot() {
            (SELECT count(*)::int FROM codes WHERE claimed_by IS NOT NULL) AS claimed_codes,
            (SELECT count(*)::int FROM codes WHERE cancelled_at IS NOT NULL) AS cancelled_codes,
            (SELECT json_agg(json_build_object('id', id, 'blocked_at', blocked_at, 'locked_until', locked_until,
-                                              'lockout_cleared_at', lockout_cleared_at, 'updated_at', updated_at) ORDER BY id)
+                                              'lockout_cleared_at', lockout_cleared_at, 'updated_at', updated_at)
+                            ORDER BY id)
               FROM customers) AS customers`);
   return rows[0];
 }
@@ -384,7 +356,7 @@ describe('the verdict is what a claim answers right now', () => {
     await verdictThenClaim(b, id, { status: 201, error: null });
   });
 
-  it('a blocked and locked-out customer → customer_blocked; a locked-out one on a pending list → customer_locked_out', async () => {
+  it('blocked and locked out → customer_blocked; locked out, on a pending list → customer_locked_out', async () => {
     const { code } = await multiList({ starts_at: future() });
     const id = await customer('order');
     await t.pool.query("UPDATE customers SET locked_until = now() + interval '5 minutes' WHERE id = $1", [id]);
@@ -456,8 +428,8 @@ describe('troubleshooting changes nothing', () => {
 });
 
 describe('code only', () => {
-  it('reports the code, its list with status and why, its batch, status and claims; no verdict, no customer', async () => {
-    const { list, codes, batch } = await singleList(2, { starts_at: PAST_START, redemption_cap: 5 });
+  it('reports the code, its list with status and why, batch, status and claims; no verdict or customer', async () => {
+    const { list, codes, batch } = await singleList(2, { starts_at: PAST_START, redemption_cap: 5 }, 'Report batch');
     const [code, other] = [codes[0]!, codes[1]!];
     const owner = await customer('code');
     const made = await claimed(code, owner);
@@ -599,7 +571,7 @@ describe('code only', () => {
 });
 
 describe('customer only', () => {
-  it('reports registration, block, lockout, unknown codes in the window, claim counts and limits; no verdict', async () => {
+  it('reports registration, block, lockout, unknown codes in window, claim counts and limits; no verdict', async () => {
     const id = await customer('cust');
     const fresh = await report({ customer_id: id });
     expect(fresh.query).toEqual({ code: null, normalized_code: null, customer_id: id });
@@ -709,10 +681,10 @@ describe('customer only', () => {
 });
 
 describe('timeline', () => {
-  it('tells a known story oldest first: creation, attempts, claim, reversal, cancellation, block, lockout and audit events', async () => {
+  it('tells a story oldest first: creation, attempts, claim, reversal, cancel, block, lockout and audit', async () => {
     // Steps are a few milliseconds apart so that each has its own timestamp.
     const step = () => sleep(15);
-    const { list, codes, batch } = await singleList(2);
+    const { list, codes, batch } = await singleList(2, {}, 'Timeline batch');
     const code = codes[0]!;
     const id = await customer('story');
     const bystander = await customer('story');
