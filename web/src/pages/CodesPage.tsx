@@ -5,10 +5,10 @@ import { Link, useSearchParams } from 'react-router';
 import { api, unwrap } from '../api';
 import { useLoad } from '../hooks';
 import { Empty, ErrorMessage, Loading, inWords } from '../components/Feedback';
-import { ClaimsTable } from './ops/ClaimsTable';
-import { CodeCard } from './ops/CodeCard';
+import { ClaimsTable } from './claims/ClaimsTable';
+import { CodeCard } from './codes/CodeCard';
 import { LoadMore } from '../components/PagedTable';
-import { NoticeBar, isNotFound, useAction, usePaged } from './ops/common';
+import { NoticeBar, isNotFound, useAction, usePaged } from '../components/Notice';
 
 type Mode = 'code' | 'customer';
 

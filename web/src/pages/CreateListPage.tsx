@@ -17,7 +17,7 @@ import {
   serverFieldErrors,
   toLocalInput,
   wholeNumber,
-} from './lists/model';
+} from './lists/labels';
 
 const TYPES: ListType[] = ['single_use', 'multi_use', 'third_party'];
 const SHOWN = ['name', 'description', 'type', 'code', 'starts_at', 'ends_at', 'redemption_cap', 'outcome'];

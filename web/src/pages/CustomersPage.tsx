@@ -7,11 +7,11 @@ import { useLoad } from '../hooks';
 import { Empty, ErrorMessage, Loading } from '../components/Feedback';
 import { StatusTag } from '../components/StatusTag';
 import { formatCount } from '../format';
-import { ClaimsTable } from './ops/ClaimsTable';
-import { CustomerActions } from './ops/CustomerActions';
+import { ClaimsTable } from './claims/ClaimsTable';
+import { CustomerActions } from './customers/CustomerActions';
 import { LoadMore, PagedTable } from '../components/PagedTable';
-import { NoticeBar, Time, isNotFound, useAction, usePaged } from './ops/common';
-import { reasonText } from './ops/words';
+import { NoticeBar, Time, isNotFound, useAction, usePaged } from '../components/Notice';
+import { reasonText } from '../refusals';
 
 export function CustomersPage() {
   const { id } = useParams();

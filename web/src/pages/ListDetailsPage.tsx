@@ -11,10 +11,10 @@ import { ErrorMessage, Loading } from '../components/Feedback';
 import { BatchLog } from './lists/BatchLog';
 import { ImportsPanel } from './lists/ImportsPanel';
 import { EditListModal } from './lists/EditListModal';
-import { Progress } from './lists/bits';
+import { Progress } from '../components/Progress';
 import { useCatalog } from './lists/useCatalog';
 import { describeOutcome } from '../domain';
-import { TYPE_EXPLANATIONS, TYPE_LABELS, completedReason, exportHref } from './lists/model';
+import { TYPE_EXPLANATIONS, TYPE_LABELS, completedReason, exportHref } from './lists/labels';
 
 export function ListDetailsPage() {
   const { id = '' } = useParams();

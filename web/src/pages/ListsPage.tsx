@@ -10,7 +10,7 @@ import { formatCount, formatDate } from '../format';
 import { StatusTag } from '../components/StatusTag';
 import { Empty, ErrorMessage, Loading, describeError } from '../components/Feedback';
 import { Field } from '../components/Field';
-import { STATUS_LABELS, TYPE_LABELS, completedReason } from './lists/model';
+import { STATUS_LABELS, TYPE_LABELS, completedReason } from './lists/labels';
 
 /** The columns one can sort by: orders GET /v1/lists knows. */
 type SortKey = Exclude<NonNullable<ListQuery['sort']>, 'created_at'>;

@@ -2,10 +2,10 @@
 // each at its own address (/settings/catalog, …) so a tab survives a reload.
 import { Navigate, NavLink, Route, Routes } from 'react-router';
 import { NotFound } from '../components/Feedback';
-import { CatalogSettings } from './ops/CatalogSettings';
-import { ApiKeysSettings } from './ops/ApiKeysSettings';
-import { OperatorsSettings } from './ops/OperatorsSettings';
-import { ClaimLimitsSettings } from './ops/ClaimLimitsSettings';
+import { CatalogSettings } from './settings/CatalogSettings';
+import { ApiKeysSettings } from './settings/ApiKeysSettings';
+import { OperatorsSettings } from './settings/OperatorsSettings';
+import { ClaimLimitsSettings } from './settings/ClaimLimitsSettings';
 
 const TABS = [
   { path: 'catalog', label: 'Catalog' },

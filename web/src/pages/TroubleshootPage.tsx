@@ -6,10 +6,10 @@ import { api, unwrap, type TroubleshootReport } from '../api';
 import { useLoad } from '../hooks';
 import { Empty, ErrorMessage, Loading } from '../components/Feedback';
 import { Field } from '../components/Field';
-import { NoticeBar, useAction } from './ops/common';
-import { CodeFacts, CustomerFacts, Timeline } from './ops/TroubleshootParts';
-import { ClaimsTable } from './ops/ClaimsTable';
-import { refusalSentence } from './ops/words';
+import { NoticeBar, useAction } from '../components/Notice';
+import { CodeFacts, CustomerFacts, Timeline } from './troubleshoot/CodeFacts';
+import { ClaimsTable } from './claims/ClaimsTable';
+import { refusalSentence } from '../refusals';
 
 export function TroubleshootPage() {
   const [params, setParams] = useSearchParams();

@@ -8,7 +8,7 @@ import { formatCount, formatDate } from '../../format';
 import { StatusTag } from '../../components/StatusTag';
 import { Empty, ErrorMessage, Loading } from '../../components/Feedback';
 import { GenerateCodesModal } from './GenerateCodesModal';
-import { ExportLinks, Progress } from './bits';
+import { ExportLinks, Progress } from '../../components/Progress';
 import { CHARSET_LABELS } from './codeFormat';
 
 export function BatchLog({ list, onProgress }: { list: PromoList; onProgress: () => void }) {

@@ -11,7 +11,7 @@ import { splitEmails } from '../../domain';
 import { StatusTag } from '../../components/StatusTag';
 import { Field } from '../../components/Field';
 import { Empty, ErrorMessage, Loading } from '../../components/Feedback';
-import { ExportLinks, Progress } from './bits';
+import { ExportLinks, Progress } from '../../components/Progress';
 import { RejectedRows } from './RejectedRows';
 
 export function ImportsPanel({ list, onProgress }: { list: PromoList; onProgress: () => void }) {

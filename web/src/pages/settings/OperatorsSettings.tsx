@@ -7,7 +7,16 @@ import { Field } from '../../components/Field';
 import { Confirm, Modal } from '../../components/Modal';
 import { StatusTag } from '../../components/StatusTag';
 import { PagedTable } from '../../components/PagedTable';
-import { NoticeBar, RoleSelect, SecretModal, Time, roleLabel, useAction, usePaged, type Action } from './common';
+import {
+  NoticeBar,
+  RoleSelect,
+  SecretModal,
+  Time,
+  roleLabel,
+  useAction,
+  usePaged,
+  type Action,
+} from '../../components/Notice';
 
 type Pending = { kind: 'disable' | 'enable' | 'reset' | 'edit'; operator: OperatorRow } | null;
 

@@ -1,6 +1,6 @@
 // Small pieces of the list views: a labelled progress bar and the pair of export links.
-import { formatCount } from '../../format';
-import { exportHref } from './model';
+import { formatCount } from '../format';
+import { exportHref } from '../pages/lists/labels';
 
 /** A progress bar with the figures beside it ("1,200 of 5,000"), exposed as a progressbar. */
 export function Progress({ done, total, label, text }: { done: number; total: number; label: string; text?: string }) {

@@ -5,9 +5,9 @@ import { api, unwrap, type CodeDetail } from '../../api';
 import { useSession } from '../../session';
 import { StatusTag } from '../../components/StatusTag';
 import { formatCount } from '../../format';
-import { TYPE_LABELS } from '../lists/model';
-import { ClaimsTable } from './ClaimsTable';
-import { ReasonConfirm, Time, type Action } from './common';
+import { TYPE_LABELS } from '../lists/labels';
+import { ClaimsTable } from '../claims/ClaimsTable';
+import { ReasonConfirm, Time, type Action } from '../../components/Notice';
 
 export const listTypeLabel = (type: string) => TYPE_LABELS[type as keyof typeof TYPE_LABELS] ?? type;
 

@@ -1,6 +1,6 @@
 // Refusal codes, outcomes and audit actions in words an agent can read out to a customer.
-import { formatCount, formatDate } from '../../format';
-import type { AuditEvent, ClaimRefusal, ErrorCodeOf, TimelineEvent, TroubleshootReport } from '../../api';
+import { formatCount, formatDate } from './format';
+import type { AuditEvent, ClaimRefusal, ErrorCodeOf, TimelineEvent, TroubleshootReport } from './api';
 
 /** What each refusal of a claim (docs/product.md) means: every refusal, and other codes a claim may answer. */
 export const REASONS = {

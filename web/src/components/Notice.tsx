@@ -1,11 +1,11 @@
 // Pieces the agent and admin views share: running a change with a confirmation and a result
 // message, paged collections, times, and the one-time secret dialog.
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
-import { ApiError, type Role } from '../../api';
-import { inWords } from '../../components/Feedback';
-import { Field } from '../../components/Field';
-import { Confirm, Modal } from '../../components/Modal';
-import { formatDate } from '../../format';
+import { ApiError, type Role } from '../api';
+import { inWords } from './Feedback';
+import { Field } from './Field';
+import { Confirm, Modal } from './Modal';
+import { formatDate } from '../format';
 
 export interface Notice {
   kind: 'ok' | 'error';

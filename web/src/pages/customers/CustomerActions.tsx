@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { api, unwrap } from '../../api';
 import { useSession } from '../../session';
 import { Confirm } from '../../components/Modal';
-import { ReasonConfirm, Time, type Action } from './common';
+import { ReasonConfirm, Time, type Action } from '../../components/Notice';
 
 type Pending = 'block' | 'unblock' | 'clear' | null;
 

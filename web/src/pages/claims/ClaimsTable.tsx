@@ -5,7 +5,7 @@ import { api, unwrap, type ClaimRecord } from '../../api';
 import { useSession } from '../../session';
 import { Empty } from '../../components/Feedback';
 import { StatusTag } from '../../components/StatusTag';
-import { ReasonConfirm, Time, type Action } from './common';
+import { ReasonConfirm, Time, type Action } from '../../components/Notice';
 import { describeOutcome } from '../../domain';
 
 export function ClaimsTable({

@@ -5,7 +5,7 @@ import { Field } from '../../components/Field';
 import { Confirm } from '../../components/Modal';
 import { StatusTag } from '../../components/StatusTag';
 import { PagedTable } from '../../components/PagedTable';
-import { NoticeBar, RoleSelect, SecretModal, Time, roleLabel, useAction, usePaged } from './common';
+import { NoticeBar, RoleSelect, SecretModal, Time, roleLabel, useAction, usePaged } from '../../components/Notice';
 
 const ROLE_HINTS: Record<Role, string> = {
   client: 'Client: register customers, validate and claim codes (apps, websites, POS).',

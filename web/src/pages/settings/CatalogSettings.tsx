@@ -4,7 +4,7 @@ import { api, ApiError, unwrap, type Offer, type RequestBody } from '../../api';
 import { Field } from '../../components/Field';
 import { Modal } from '../../components/Modal';
 import { PagedTable } from '../../components/PagedTable';
-import { NoticeBar, Time, usePaged, useAction, type Action } from './common';
+import { NoticeBar, Time, usePaged, useAction, type Action } from '../../components/Notice';
 
 const KEY_HINT = 'Letters, digits and _ . : - (up to 64); cannot be changed later.';
 

@@ -2,10 +2,10 @@
 import { Link } from 'react-router';
 import { StatusTag } from '../../components/StatusTag';
 import { formatCount } from '../../format';
-import { Time, type Action } from './common';
-import { CustomerActions } from './CustomerActions';
-import { listTypeLabel, sourceText } from './CodeCard';
-import { EVENT_LABELS, eventSentence, isBadEvent } from './words';
+import { Time, type Action } from '../../components/Notice';
+import { CustomerActions } from '../customers/CustomerActions';
+import { listTypeLabel, sourceText } from '../codes/CodeCard';
+import { EVENT_LABELS, eventSentence, isBadEvent } from '../../refusals';
 import type { TroubleshootReport } from '../../api';
 
 export function CodeFacts({ report }: { report: TroubleshootReport }) {
