@@ -1,6 +1,8 @@
-// Refusal codes, outcomes and audit actions in words an agent can read out to a customer.
-import { formatCount, formatDate } from './format';
-import type { AuditEvent, ClaimRefusal, ErrorCodeOf, TimelineEvent, TroubleshootReport } from './api';
+// Claim refusals in words an agent can read out to a customer. Keyed by the API's own codes
+// (api/schema.d.ts): a refusal without words, or words for a code the claim route never answers,
+// does not compile.
+import { dateInText, formatCount } from './format';
+import type { ClaimRefusal, ErrorCodeOf, TroubleshootReport } from './api';
 
 /** What each refusal of a claim (docs/product.md) means: every refusal, and other codes a claim may answer. */
 export const REASONS = {
@@ -18,11 +20,15 @@ export const REASONS = {
   rate_limited: 'Too many requests at once.',
 } satisfies Record<ClaimRefusal, string> & Partial<Record<ErrorCodeOf<'claimCode'>, string>>;
 
-/** An attempt's reason (a refusal code, as the service stored it) in words. */
-export const reasonText = (reason: string | null | undefined) =>
-  reason ? ((REASONS as Partial<Record<string, string>>)[reason] ?? reason.replace(/_/g, ' ')) : '';
+type Reason = keyof typeof REASONS;
+const isReason = (code: string): code is Reason => Object.hasOwn(REASONS, code);
 
-const at = (iso: string | null | undefined) => (iso ? formatDate(iso) : 'an unknown time');
+/** An attempt's reason (a refusal code, as the service stored it: a plain string in the API) in words. */
+export const reasonText = (reason: string | null | undefined) =>
+  !reason ? '' : isReason(reason) ? REASONS[reason] : reason.replace(/_/g, ' ');
+
+const at = dateInText;
+const capital = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 /** The verdict's refusal, explained with the facts of the report (dates, who, limits). */
 export function refusalSentence(report: TroubleshootReport): string {
@@ -30,7 +36,10 @@ export function refusalSentence(report: TroubleshootReport): string {
   const code = report.code;
   const customer = report.customer;
   const details = verdict.details ?? {};
+  // No `default`: every refusal has its sentence, or this function does not compile.
   switch (verdict.error) {
+    case null:
+      return capital(verdict.message);
     case 'customer_not_found':
       return `No registered customer has the ID “${report.query.customer_id}”.`;
     case 'customer_blocked':
@@ -55,82 +64,5 @@ export function refusalSentence(report: TroubleshootReport): string {
       return details.period
         ? `This customer has reached the limit of ${details.limit} claims per ${details.period}.`
         : 'This customer has reached their claim limit.';
-    default:
-      return verdict.message.charAt(0).toUpperCase() + verdict.message.slice(1);
-  }
-}
-
-const ACTIONS: Record<string, string> = {
-  'api_key.create': 'API key created',
-  'api_key.revoke': 'API key revoked',
-  'batch.create': 'Batch of codes requested',
-  'claim.reverse': 'Claim reversed',
-  'code.cancel': 'Code cancelled',
-  'customer.block': 'Customer blocked',
-  'customer.unblock': 'Customer unblocked',
-  'customer.create': 'Customer registered',
-  'customer.update': 'Customer details changed',
-  'customer.lockout': 'Customer locked out',
-  'customer.lockout_clear': 'Lockout cleared',
-  'import.create': 'Codes upload started',
-  'list.create': 'List created',
-  'list.update': 'List edited',
-  'offer.create': 'Offer created',
-  'offer.update': 'Offer edited',
-  'settings.claim_limits': 'Claim limits changed',
-};
-
-const capital = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
-
-/** Kind of timeline entry, shown as a small label. */
-export const EVENT_LABELS: Record<string, string> = {
-  code_created: 'Created',
-  attempt: 'Attempt',
-  claim: 'Claim',
-  reversal: 'Reversal',
-  cancellation: 'Cancellation',
-  block: 'Block',
-  lockout: 'Lockout',
-  audit: 'Change',
-};
-
-/** True for entries that explain why something failed (drawn in red). */
-export function isBadEvent(event: TimelineEvent): boolean {
-  return (
-    (event.type === 'attempt' && /failed/.test(event.summary)) ||
-    ['cancellation', 'block', 'lockout'].includes(event.type)
-  );
-}
-
-/** One timeline entry as a sentence. */
-export function eventSentence(event: TimelineEvent, audit: AuditEvent[]): string {
-  switch (event.type) {
-    case 'attempt': {
-      const failed = /failed: ([a-z_]+)$/.exec(event.summary);
-      const text = capital(event.summary);
-      return failed ? `${text} — ${reasonText(failed[1])}` : text;
-    }
-    case 'claim':
-      return `Code ${event.summary}.`;
-    case 'cancellation':
-      return `Code ${event.summary.replace(' cancelled', ' was cancelled')}`;
-    case 'block':
-      return `Customer ${event.summary}`;
-    case 'lockout': {
-      const row = audit.find((a) => a.id === event.ref?.audit_id);
-      const until = (row?.after as { locked_out_until?: string } | null)?.locked_out_until;
-      return row
-        ? `Customer ${row.entity_id} was locked out until ${at(until)} for trying too many unknown codes.`
-        : event.summary;
-    }
-    case 'audit': {
-      const row = audit.find((a) => a.id === event.ref?.audit_id);
-      if (!row) return capital(event.summary);
-      const what = ACTIONS[row.action] ?? capital(row.action.replace(/[._]/g, ' '));
-      const reason = (row.after as { reason?: string; cancel_reason?: string } | null)?.cancel_reason;
-      return `${what}: ${row.entity_type.replace(/_/g, ' ')} ${row.entity_id}, by ${row.actor}${reason ? ` (“${reason}”)` : ''}.`;
-    }
-    default:
-      return capital(event.summary);
   }
 }

@@ -36,6 +36,9 @@ export class ApiError extends Error {
   }
 }
 
+/** True for a 404: what was asked for does not exist (a page then says so instead of an error). */
+export const isNotFound = (error: unknown) => error instanceof ApiError && error.status === 404;
+
 /** The ApiError for a failed answer, from its parsed body (anything, or nothing). */
 function failureOf(status: number, statusText: string, body: unknown): ApiError {
   const error = (body as { error?: { code?: FailureCode; message?: string; details?: ErrorDetails } } | undefined)

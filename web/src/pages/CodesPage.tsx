@@ -2,13 +2,13 @@
 // unclaimed code, reverse a claim. The search lives in the URL (?code= / ?customer=).
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { api, unwrap } from '../api';
+import { api, unwrap, isNotFound } from '../api';
 import { useLoad } from '../hooks';
 import { Empty, ErrorMessage, Loading, inWords } from '../components/Feedback';
 import { ClaimsTable } from './claims/ClaimsTable';
 import { CodeCard } from './codes/CodeCard';
-import { LoadMore } from '../components/PagedTable';
-import { NoticeBar, isNotFound, useAction, usePaged } from '../components/Notice';
+import { LoadMore, usePaged } from '../components/PagedTable';
+import { NoticeBar, useAction } from '../components/Notice';
 
 type Mode = 'code' | 'customer';
 

@@ -9,15 +9,8 @@ import { CapField, EndsField, type CapMode } from './lists/ListFields';
 import { OutcomeFields, outcomeOf, outcomeProblems, type OutcomeDraft } from './lists/OutcomeFields';
 import { useCatalog } from './lists/useCatalog';
 import { topError } from '../components/Feedback';
-import {
-  TYPE_EXPLANATIONS,
-  TYPE_LABELS,
-  fieldError,
-  fromLocalInput,
-  serverFieldErrors,
-  toLocalInput,
-  wholeNumber,
-} from './lists/labels';
+import { TYPE_EXPLANATIONS, TYPE_LABELS } from './lists/labels';
+import { fieldError, fromLocalInput, serverFieldErrors, toLocalInput, wholeNumber } from './lists/forms';
 
 const TYPES: ListType[] = ['single_use', 'multi_use', 'third_party'];
 const SHOWN = ['name', 'description', 'type', 'code', 'starts_at', 'ends_at', 'redemption_cap', 'outcome'];

@@ -2,16 +2,17 @@
 // state, balances, issued offers, tags, claims and failed attempts — with agent actions.
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
-import { api, unwrap } from '../api';
+import { api, unwrap, isNotFound } from '../api';
 import { useLoad } from '../hooks';
 import { Empty, ErrorMessage, Loading } from '../components/Feedback';
 import { StatusTag } from '../components/StatusTag';
 import { formatCount } from '../format';
 import { ClaimsTable } from './claims/ClaimsTable';
 import { CustomerActions } from './customers/CustomerActions';
-import { LoadMore, PagedTable } from '../components/PagedTable';
-import { NoticeBar, Time, isNotFound, useAction, usePaged } from '../components/Notice';
+import { LoadMore, PagedTable, usePaged } from '../components/PagedTable';
+import { NoticeBar, useAction } from '../components/Notice';
 import { reasonText } from '../refusals';
+import { Time } from '../components/Time';
 
 export function CustomersPage() {
   const { id } = useParams();

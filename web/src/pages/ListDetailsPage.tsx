@@ -14,7 +14,8 @@ import { EditListModal } from './lists/EditListModal';
 import { Progress } from '../components/Progress';
 import { useCatalog } from './lists/useCatalog';
 import { describeOutcome } from '../domain';
-import { TYPE_EXPLANATIONS, TYPE_LABELS, completedReason, exportHref } from './lists/labels';
+import { TYPE_EXPLANATIONS, TYPE_LABELS, completedReason } from './lists/labels';
+import { exportHref } from './lists/ExportLinks';
 
 export function ListDetailsPage() {
   const { id = '' } = useParams();

@@ -7,9 +7,11 @@ import { useLoad } from '../hooks';
 import { Empty, ErrorMessage, Loading } from '../components/Feedback';
 import { Field } from '../components/Field';
 import { NoticeBar, useAction } from '../components/Notice';
-import { CodeFacts, CustomerFacts, Timeline } from './troubleshoot/CodeFacts';
+import { CodeFacts } from './troubleshoot/CodeFacts';
 import { ClaimsTable } from './claims/ClaimsTable';
 import { refusalSentence } from '../refusals';
+import { CustomerFacts } from './troubleshoot/CustomerFacts';
+import { Timeline } from './troubleshoot/Timeline';
 
 export function TroubleshootPage() {
   const [params, setParams] = useSearchParams();

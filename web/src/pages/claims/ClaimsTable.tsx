@@ -5,8 +5,10 @@ import { api, unwrap, type ClaimRecord } from '../../api';
 import { useSession } from '../../session';
 import { Empty } from '../../components/Feedback';
 import { StatusTag } from '../../components/StatusTag';
-import { ReasonConfirm, Time, type Action } from '../../components/Notice';
+import type { Action } from '../../components/Notice';
 import { describeOutcome } from '../../domain';
+import { ReasonConfirm } from '../../components/ReasonConfirm';
+import { Time } from '../../components/Time';
 
 export function ClaimsTable({
   claims,

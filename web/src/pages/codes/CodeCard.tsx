@@ -5,11 +5,11 @@ import { api, unwrap, type CodeDetail } from '../../api';
 import { useSession } from '../../session';
 import { StatusTag } from '../../components/StatusTag';
 import { formatCount } from '../../format';
-import { TYPE_LABELS } from '../lists/labels';
+import { listTypeLabel } from '../lists/labels';
 import { ClaimsTable } from '../claims/ClaimsTable';
-import { ReasonConfirm, Time, type Action } from '../../components/Notice';
-
-export const listTypeLabel = (type: string) => TYPE_LABELS[type as keyof typeof TYPE_LABELS] ?? type;
+import type { Action } from '../../components/Notice';
+import { ReasonConfirm } from '../../components/ReasonConfirm';
+import { Time } from '../../components/Time';
 
 export function sourceText(code: CodeDetail): string {
   const source = code.source;

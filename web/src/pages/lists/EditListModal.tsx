@@ -7,7 +7,7 @@ import { Field } from '../../components/Field';
 import { topError } from '../../components/Feedback';
 import { formatCount } from '../../format';
 import { CapField, EndsField, type CapMode } from './ListFields';
-import { fieldError, fromLocalInput, serverFieldErrors, toLocalInput, wholeNumber } from './labels';
+import { fieldError, fromLocalInput, serverFieldErrors, toLocalInput, wholeNumber } from './forms';
 
 const SHOWN = ['name', 'description', 'ends_at', 'redemption_cap'];
 

@@ -21,7 +21,7 @@ import {
   sampleCode,
   type CodeFormat,
 } from './codeFormat';
-import { fieldError, serverFieldErrors, wholeNumber } from './labels';
+import { fieldError, serverFieldErrors, wholeNumber } from './forms';
 
 const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/;
 const SHOWN = ['count', 'name', 'notify', 'format'];

@@ -11,8 +11,9 @@ import { splitEmails } from '../../domain';
 import { StatusTag } from '../../components/StatusTag';
 import { Field } from '../../components/Field';
 import { Empty, ErrorMessage, Loading } from '../../components/Feedback';
-import { ExportLinks, Progress } from '../../components/Progress';
+import { Progress } from '../../components/Progress';
 import { RejectedRows } from './RejectedRows';
+import { ExportLinks } from './ExportLinks';
 
 export function ImportsPanel({ list, onProgress }: { list: PromoList; onProgress: () => void }) {
   const { can } = useSession();

@@ -6,7 +6,7 @@ import { Field } from '../../components/Field';
 import { ErrorMessage, Loading } from '../../components/Feedback';
 import type { Catalog } from './useCatalog';
 import type { Outcome } from '../../api';
-import { wholeNumber } from './labels';
+import { wholeNumber } from './forms';
 
 export interface OutcomeDraft {
   amount: string;
