@@ -8,23 +8,19 @@ import { topError } from '../../components/Feedback';
 import { formatCount } from '../../format';
 import { splitEmails } from '../../domain';
 import {
-  AFFIX_PATTERN,
   CHARSETS,
-  CHARSET_LABELS,
-  DEFAULT_LENGTH,
-  MAX_LENGTH,
-  MIN_LENGTH,
-  formatBig,
+  DEFAULT_FORMAT,
+  FORMAT_LIMITS,
   formatCapacity,
-  lengthNeeded,
   possibleCodes,
-  sampleCode,
   type CodeFormat,
-} from './codeFormat';
+} from '../../../../src/codes/format';
+import { AFFIX_PATTERN, CHARSET_LABELS, formatBig, lengthNeeded, sampleCode } from './codeFormat';
 import { fieldError, serverFieldErrors, wholeNumber } from './forms';
 
 const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/;
 const SHOWN = ['count', 'name', 'notify', 'format'];
+const { minLength, maxLength, maxAffix } = FORMAT_LIMITS;
 
 export function GenerateCodesModal({
   listId,
@@ -38,7 +34,7 @@ export function GenerateCodesModal({
   const [count, setCount] = useState('');
   const [name, setName] = useState('');
   const [notify, setNotify] = useState('');
-  const [length, setLength] = useState(String(DEFAULT_LENGTH));
+  const [length, setLength] = useState(String(DEFAULT_FORMAT.length));
   const [charset, setCharset] = useState<Charset>('unambiguous');
   const [prefix, setPrefix] = useState('');
   const [suffix, setSuffix] = useState('');
@@ -48,7 +44,7 @@ export function GenerateCodesModal({
   const [failure, setFailure] = useState<unknown>(null);
 
   const lengthValue = wholeNumber(length);
-  const lengthOk = lengthValue >= MIN_LENGTH && lengthValue <= MAX_LENGTH;
+  const lengthOk = lengthValue >= minLength && lengthValue <= maxLength;
   const format: CodeFormat | null =
     lengthOk && AFFIX_PATTERN.test(prefix) && AFFIX_PATTERN.test(suffix)
       ? { length: lengthValue, charset, prefix, suffix }
@@ -66,9 +62,9 @@ export function GenerateCodesModal({
 
   const local: Record<string, string> = {};
   if (!(countValue >= 1)) local.count = 'Enter how many codes to make: a whole number of at least 1.';
-  if (!lengthOk) local['format.length'] = `Use a length from ${MIN_LENGTH} to ${MAX_LENGTH}.`;
-  if (!AFFIX_PATTERN.test(prefix)) local['format.prefix'] = 'Up to 16 letters A–Z or digits.';
-  if (!AFFIX_PATTERN.test(suffix)) local['format.suffix'] = 'Up to 16 letters A–Z or digits.';
+  if (!lengthOk) local['format.length'] = `Use a length from ${minLength} to ${maxLength}.`;
+  if (!AFFIX_PATTERN.test(prefix)) local['format.prefix'] = `Up to ${maxAffix} letters A–Z or digits.`;
+  if (!AFFIX_PATTERN.test(suffix)) local['format.suffix'] = `Up to ${maxAffix} letters A–Z or digits.`;
   const badEmail = emails.find((email) => !EMAIL.test(email));
   if (badEmail) local.notify = `"${badEmail}" is not an email address.`;
   else if (emails.length > 20) local.notify = 'At most 20 addresses.';
@@ -169,8 +165,8 @@ export function GenerateCodesModal({
                 <input
                   {...props}
                   type="number"
-                  min={MIN_LENGTH}
-                  max={MAX_LENGTH}
+                  min={minLength}
+                  max={maxLength}
                   value={length}
                   onChange={(e) => setLength(e.target.value)}
                 />
