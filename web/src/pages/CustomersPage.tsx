@@ -13,6 +13,7 @@ import { LoadMore, PagedTable, usePaged } from '../components/PagedTable';
 import { NoticeBar, useAction } from '../components/Notice';
 import { reasonText } from '../refusals';
 import { Time } from '../components/Time';
+import { PAGES, customerPath, troubleshootPath } from '../paths';
 
 export function CustomersPage() {
   const { id } = useParams();
@@ -24,7 +25,7 @@ function Lookup({ initial = '' }: { initial?: string }) {
   const [text, setText] = useState(initial);
   function submit(event: FormEvent) {
     event.preventDefault();
-    if (text.trim()) navigate(`/customers/${encodeURIComponent(text.trim())}`);
+    if (text.trim()) navigate(customerPath(text.trim()));
   }
   return (
     <section>
@@ -88,7 +89,7 @@ function Profile({ id }: { id: string }) {
   return (
     <section>
       <p className="ops-back">
-        <Link to="/customers">← Find another customer</Link>
+        <Link to={PAGES.customers}>← Find another customer</Link>
       </p>
       <div className="page-head">
         <h1>
@@ -102,7 +103,7 @@ function Profile({ id }: { id: string }) {
           )}
         </h1>
         <div className="ops-buttons">
-          <Link className="button" to={`/troubleshoot?customer_id=${encodeURIComponent(customer.id)}`}>
+          <Link className="button" to={troubleshootPath({ customer_id: customer.id })}>
             Troubleshoot
           </Link>
           <CustomerActions
@@ -256,10 +257,7 @@ function Profile({ id }: { id: string }) {
               </td>
               <td>{a.kind === 'claim' ? 'Claim' : 'Validate'}</td>
               <td>
-                <Link
-                  className="mono"
-                  to={`/troubleshoot?code=${encodeURIComponent(a.code)}&customer_id=${encodeURIComponent(a.customer_id)}`}
-                >
+                <Link className="mono" to={troubleshootPath({ code: a.code, customer_id: a.customer_id })}>
                   {a.code}
                 </Link>
               </td>

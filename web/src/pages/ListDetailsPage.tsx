@@ -16,6 +16,7 @@ import { useCatalog } from './lists/useCatalog';
 import { describeOutcome } from '../domain';
 import { TYPE_EXPLANATIONS, TYPE_LABELS, completedReason } from './lists/labels';
 import { exportHref } from './lists/ExportLinks';
+import { PAGES } from '../paths';
 
 export function ListDetailsPage() {
   const { id = '' } = useParams();
@@ -34,7 +35,7 @@ export function ListDetailsPage() {
     return (
       <section>
         <p>
-          <Link to="/lists">← Promo code lists</Link>
+          <Link to={PAGES.lists}>← Promo code lists</Link>
         </p>
         <ErrorMessage error={list.error} onRetry={list.reload} />
         {!list.error && <Loading what="Loading the list" />}
@@ -46,7 +47,7 @@ export function ListDetailsPage() {
   return (
     <section>
       <p className="lists-crumb">
-        <Link to="/lists">← Promo code lists</Link>
+        <Link to={PAGES.lists}>← Promo code lists</Link>
       </p>
       <div className="page-head">
         <div className="lists-title">

@@ -12,6 +12,7 @@ import { ClaimsTable } from './claims/ClaimsTable';
 import { refusalSentence } from '../refusals';
 import { CustomerFacts } from './troubleshoot/CustomerFacts';
 import { Timeline } from './troubleshoot/Timeline';
+import { codePath } from '../paths';
 
 export function TroubleshootPage() {
   const [params, setParams] = useSearchParams();
@@ -189,7 +190,7 @@ function Verdict({ report }: { report: TroubleshootReport }) {
           : 'Add a code to see whether a claim by this customer would succeed.'}
         {known && (
           <div className="ops-verdict-sub">
-            <Link to={`/codes?code=${encodeURIComponent(report.code!.normalized)}`}>Open the code</Link>
+            <Link to={codePath(report.code!.normalized)}>Open the code</Link>
           </div>
         )}
       </div>

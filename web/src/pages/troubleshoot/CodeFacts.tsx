@@ -6,6 +6,7 @@ import { Time } from '../../components/Time';
 import { sourceText } from '../codes/CodeCard';
 import { listTypeLabel } from '../lists/labels';
 import type { TroubleshootReport } from '../../api';
+import { codePath, customerPath, listPath } from '../../paths';
 
 export function CodeFacts({ report }: { report: TroubleshootReport }) {
   const code = report.code;
@@ -29,7 +30,7 @@ export function CodeFacts({ report }: { report: TroubleshootReport }) {
         <dl className="facts">
           <dt>Code</dt>
           <dd>
-            <Link className="mono" to={`/codes?code=${encodeURIComponent(code.normalized)}`}>
+            <Link className="mono" to={codePath(code.normalized)}>
               {code.code}
             </Link>{' '}
             <StatusTag status={code.status} />
@@ -44,7 +45,7 @@ export function CodeFacts({ report }: { report: TroubleshootReport }) {
             )}
             {code.status === 'claimed' && (
               <>
-                Claimed by <Link to={`/customers/${encodeURIComponent(code.claimed_by ?? '')}`}>{code.claimed_by}</Link>{' '}
+                Claimed by <Link to={customerPath(code.claimed_by ?? '')}>{code.claimed_by}</Link>{' '}
                 <Time at={code.claimed_at} />
               </>
             )}
@@ -55,7 +56,7 @@ export function CodeFacts({ report }: { report: TroubleshootReport }) {
           </dd>
           <dt>List</dt>
           <dd>
-            <Link to={`/lists/${code.list.id}`}>{code.list.name}</Link> <StatusTag status={code.list.status} />{' '}
+            <Link to={listPath(code.list.id)}>{code.list.name}</Link> <StatusTag status={code.list.status} />{' '}
             <span className="muted">{listTypeLabel(code.list.type)}</span>
           </dd>
           <dt>List status</dt>

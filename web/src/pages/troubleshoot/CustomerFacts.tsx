@@ -6,6 +6,7 @@ import type { Action } from '../../components/Notice';
 import { Time } from '../../components/Time';
 import { formatCount } from '../../format';
 import { CustomerActions } from '../customers/CustomerActions';
+import { customerPath } from '../../paths';
 
 function limitRow(label: string, used: number, limit: number | null) {
   const reached = limit !== null && used >= limit;
@@ -45,7 +46,7 @@ export function CustomerFacts({
           <dl className="facts">
             <dt>Customer</dt>
             <dd>
-              <Link to={`/customers/${encodeURIComponent(customer.id)}`}>{customer.id}</Link>
+              <Link to={customerPath(customer.id)}>{customer.id}</Link>
             </dd>
             <dt>Blocked</dt>
             <dd className={customer.blocked ? 'ops-bad' : undefined}>
