@@ -29,6 +29,8 @@ export const reasonText = (reason: string | null | undefined) =>
 
 const at = dateInText;
 const capital = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+/** A reason someone gave, after a colon, or nothing without one. */
+const because = (reason: string | null | undefined) => (reason ? `: ${reason}` : '');
 
 /** The verdict's refusal, explained with the facts of the report (dates, who, limits). */
 export function refusalSentence(report: TroubleshootReport): string {
@@ -36,6 +38,7 @@ export function refusalSentence(report: TroubleshootReport): string {
   const code = report.code;
   const customer = report.customer;
   const details = verdict.details ?? {};
+  const lockedUntil = details.locked_until ?? customer?.locked_out_until;
   // No `default`: every refusal has its sentence, or this function does not compile.
   switch (verdict.error) {
     case null:
@@ -43,9 +46,9 @@ export function refusalSentence(report: TroubleshootReport): string {
     case 'customer_not_found':
       return `No registered customer has the ID “${report.query.customer_id}”.`;
     case 'customer_blocked':
-      return `This customer was blocked on ${at(customer?.blocked_at)}${customer?.blocked_reason ? `: ${customer.blocked_reason}` : ''}.`;
+      return `This customer was blocked on ${at(customer?.blocked_at)}${because(customer?.blocked_reason)}.`;
     case 'customer_locked_out':
-      return `This customer tried too many unknown codes and is locked out until ${at(details.locked_until ?? customer?.locked_out_until)}.`;
+      return `This customer tried too many unknown codes and is locked out until ${at(lockedUntil)}.`;
     case 'code_not_found':
       return `No code “${report.query.code}” exists. Codes match ignoring case, spaces and dashes.`;
     case 'list_not_started':
@@ -55,9 +58,11 @@ export function refusalSentence(report: TroubleshootReport): string {
     case 'list_cap_reached':
       return `The list “${code?.list.name}” reached its cap of ${formatCount(code?.list.redemption_cap)} claims.`;
     case 'code_cancelled':
-      return `This code was cancelled on ${at(code?.cancelled_at)}${code?.cancel_reason ? `: ${code.cancel_reason}` : ''}.`;
-    case 'code_already_claimed':
-      return `This code was already claimed${code?.claimed_by ? ` by ${code.claimed_by}` : ''} on ${at(code?.claimed_at)}.`;
+      return `This code was cancelled on ${at(code?.cancelled_at)}${because(code?.cancel_reason)}.`;
+    case 'code_already_claimed': {
+      const by = code?.claimed_by ? ` by ${code.claimed_by}` : '';
+      return `This code was already claimed${by} on ${at(code?.claimed_at)}.`;
+    }
     case 'already_claimed_by_customer':
       return 'This customer has already claimed this multi-use code; each customer may claim it once.';
     case 'customer_limit_reached':

@@ -22,7 +22,10 @@ export class ApiError extends Error {
     super(message);
   }
 
-  /** Field-level messages of a `400 validation_failed`, keyed by the field's path without `body.` (`outcome.points.amount`). */
+  /**
+   * Field-level messages of a `400 validation_failed`, keyed by the field's path without `body.`
+   * (`outcome.points.amount`).
+   */
   fieldErrors(): Record<string, string> {
     const out: Record<string, string> = {};
     const fields = this.details?.fields;

@@ -21,6 +21,9 @@ import { fieldError, serverFieldErrors, wholeNumber } from './forms';
 const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/;
 const SHOWN = ['count', 'name', 'notify', 'format'];
 const { minLength, maxLength, maxAffix } = FORMAT_LIMITS;
+const NOTIFY_HINT =
+  'Optional: addresses to email when the batch is ready or fails, separated by commas. ' +
+  'The email links here; it never contains codes.';
 
 export function GenerateCodesModal({
   listId,
@@ -51,7 +54,7 @@ export function GenerateCodesModal({
       : null;
   const countValue = wholeNumber(count);
   const emails = splitEmails(notify);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: a new sample only when the format or Shuffle changes, not on every render
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new sample when the format or Shuffle changes only
   const sample = useMemo(
     () => (format ? sampleCode(format) : null),
     [format?.length, charset, prefix, suffix, shuffle],
@@ -140,11 +143,7 @@ export function GenerateCodesModal({
             )}
           </Field>
         </div>
-        <Field
-          label="Email alert"
-          error={fieldError(errors, 'notify')}
-          hint="Optional: addresses to email when the batch is ready or fails, separated by commas. The email links here; it never contains codes."
-        >
+        <Field label="Email alert" error={fieldError(errors, 'notify')} hint={NOTIFY_HINT}>
           {(props) => (
             <input
               {...props}
@@ -231,13 +230,7 @@ export function GenerateCodesModal({
               Another sample
             </button>
           </div>
-          {format && capacity !== null && (
-            <p className="muted lists-space">
-              {formatBig(possibleCodes(format))} possible codes ({CHARSETS[charset].length} characters, {format.length}{' '}
-              long). To keep codes impossible to guess, at most 1 in 10,000 may exist: room for {formatBig(capacity)}{' '}
-              codes in this format.
-            </p>
-          )}
+          {format && capacity !== null && <SpaceNote format={format} capacity={capacity} />}
           {tooMany && (
             <div className="alert warn" role="alert">
               {formatCount(countValue)} codes is more than this format allows ({formatBig(capacity!)}).{' '}
@@ -260,7 +253,19 @@ export function GenerateCodesModal({
 }
 
 /** A full code space in words: how many more codes of this format fit. */
+/** How many codes the format can spell, and how many of them may exist by the sparsity rule. */
+function SpaceNote({ format, capacity }: { format: CodeFormat; capacity: bigint }) {
+  const characters = CHARSETS[format.charset].length;
+  return (
+    <p className="muted lists-space">
+      {formatBig(possibleCodes(format))} possible codes ({characters} characters, {format.length} long). To keep codes
+      impossible to guess, at most 1 in 10,000 may exist: room for {formatBig(capacity)} codes in this format.
+    </p>
+  );
+}
+
 function spaceMessage(failure: unknown): string {
   const max = failure instanceof ApiError ? failure.details?.max_count : undefined;
-  return `Codes already made in this format leave room for only ${formatCount(max ?? 0)} more. Make fewer codes, or use a longer length, a larger character set or a prefix.`;
+  const room = `Codes already made in this format leave room for only ${formatCount(max ?? 0)} more.`;
+  return `${room} Make fewer codes, or use a longer length, a larger character set or a prefix.`;
 }

@@ -15,6 +15,17 @@ import { Progress } from '../../components/Progress';
 import { RejectedRows } from './RejectedRows';
 import { ExportLinks } from './ExportLinks';
 
+/** What the file picker offers: text files of codes and .xlsx workbooks. */
+const ACCEPTED_FILES = [
+  '.csv',
+  '.txt',
+  '.tsv',
+  '.xlsx',
+  'text/csv',
+  'text/plain',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+].join(',');
+
 export function ImportsPanel({ list, onProgress }: { list: PromoList; onProgress: () => void }) {
   const { can } = useSession();
   const imports = useLoad(
@@ -189,7 +200,7 @@ function UploadForm({ listId, onUploaded }: { listId: string; onUploaded: () => 
               {...props}
               ref={input}
               type="file"
-              accept=".csv,.txt,.tsv,.xlsx,text/csv,text/plain,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+              accept={ACCEPTED_FILES}
               disabled={busy}
               onChange={(e) => {
                 setFile(e.target.files?.[0] ?? null);

@@ -7,7 +7,8 @@ import { asSentence } from '../../components/Feedback';
 export function toLocalInput(value: string | Date): string {
   const date = typeof value === 'string' ? new Date(value) : value;
   const pad = (n: number) => String(n).padStart(2, '0');
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  const day = `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+  return `${day}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
 /** ISO 8601 UTC for a `datetime-local` value, or null when it is empty or not a date. */

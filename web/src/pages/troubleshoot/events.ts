@@ -72,7 +72,8 @@ export function eventSentence(event: TimelineEvent, audit: AuditEvent[]): string
       if (!row) return capital(event.summary);
       const what = ACTIONS[row.action] ?? capital(row.action.replace(/[._]/g, ' '));
       const reason = (row.after as { reason?: string; cancel_reason?: string } | null)?.cancel_reason;
-      return `${what}: ${row.entity_type.replace(/_/g, ' ')} ${row.entity_id}, by ${row.actor}${reason ? ` (“${reason}”)` : ''}.`;
+      const entity = `${row.entity_type.replace(/_/g, ' ')} ${row.entity_id}`;
+      return `${what}: ${entity}, by ${row.actor}${reason ? ` (“${reason}”)` : ''}.`;
     }
     default:
       return capital(event.summary);
