@@ -29,9 +29,9 @@ const NOT_BUILT = `<!doctype html><title>Promo Codes</title><h1>The dashboard is
  * The paths that serve the page, in Fastify's terms: each page's first segment, and everything
  * under it when a page there has more (`/lists/:id` → `/lists` and `/lists/*`). Only these do.
  */
-export function servedPaths(paths: readonly string[] = Object.values(PAGES)): string[] {
+function servedPaths(): string[] {
   const served = new Set<string>();
-  for (const page of paths) {
+  for (const page of Object.values(PAGES)) {
     const [first = '', ...rest] = page.split('/').filter(Boolean);
     served.add(`/${first}`);
     if (rest.length > 0) served.add(`/${first}/*`);

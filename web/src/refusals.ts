@@ -1,7 +1,7 @@
 // Claim refusals in words an agent can read out to a customer. Keyed by the API's own codes
 // (api/schema.d.ts): a refusal without words, or words for a code the claim route never answers,
 // does not compile.
-import { dateInText, formatCount } from './format';
+import { dateInText as at, formatCount } from './format';
 import type { ClaimRefusal, ErrorCodeOf, TroubleshootReport } from './api';
 
 /** What each refusal of a claim (docs/product.md) means: every refusal, and other codes a claim may answer. */
@@ -27,7 +27,6 @@ const isReason = (code: string): code is Reason => Object.hasOwn(REASONS, code);
 export const reasonText = (reason: string | null | undefined) =>
   !reason ? '' : isReason(reason) ? REASONS[reason] : reason.replace(/_/g, ' ');
 
-const at = dateInText;
 const capital = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 /** A reason someone gave, after a colon, or nothing without one. */
 const because = (reason: string | null | undefined) => (reason ? `: ${reason}` : '');
