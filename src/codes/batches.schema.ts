@@ -1,18 +1,24 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable, NullableTimestamp, Timestamp } from '../http/schemas';
-import { CHARSETS, type Charset } from './format';
+import { CHARSETS, DEFAULT_FORMAT, FORMAT_LIMITS, type Charset } from './format';
 
 const charsets = Object.keys(CHARSETS) as Charset[];
 export const CharsetSchema = Type.Unsafe<Charset>(Type.Union(charsets.map((c) => Type.Literal(c))));
 const Affix = Type.String({
-  pattern: '^[A-Za-z0-9]{0,16}$',
-  description: '0–16 letters A–Z or digits; upper-cased',
+  pattern: `^[A-Za-z0-9]{0,${FORMAT_LIMITS.maxAffix}}$`,
+  description: `0–${FORMAT_LIMITS.maxAffix} letters A–Z or digits; upper-cased`,
   examples: ['SUM'],
 });
 
 export const FormatInput = Type.Object(
   {
-    length: Type.Optional(Type.Integer({ minimum: 6, maximum: 32, description: 'random characters; default 10' })),
+    length: Type.Optional(
+      Type.Integer({
+        minimum: FORMAT_LIMITS.minLength,
+        maximum: FORMAT_LIMITS.maxLength,
+        description: `random characters; default ${DEFAULT_FORMAT.length}`,
+      }),
+    ),
     prefix: Type.Optional(Affix),
     suffix: Type.Optional(Affix),
     charset: Type.Optional(CharsetSchema),

@@ -1,6 +1,6 @@
 // Generated code formats (docs/product.md): random characters from a charset, with an optional fixed
 // prefix and suffix, and the sparsity rule that keeps guessing a code hopeless. Pure and free of
-// Node-only imports: the dashboard imports it too (web/src/pages/lists/codeFormat.ts).
+// Node-only imports: the dashboard's "Generate codes" form imports it too (web/src/pages/lists/).
 
 export const CHARSETS = {
   // digits and letters without 0 1 I L O U, which people misread or mistype
@@ -20,6 +20,9 @@ export interface CodeFormat {
 }
 
 export const DEFAULT_FORMAT: CodeFormat = { length: 10, prefix: '', suffix: '', charset: 'unambiguous' };
+
+/** The bounds of a requested format: how many random characters, and how long a prefix or suffix. */
+export const FORMAT_LIMITS = { minLength: 6, maxLength: 32, maxAffix: 16 } as const;
 
 /** After a batch, a format's codes may fill at most this fraction of its space. */
 export const SPARSITY = 10_000n;

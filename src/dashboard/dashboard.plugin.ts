@@ -1,11 +1,13 @@
 // Serves the dashboard (web/, built by Vite into web/dist) at `/`. Hashed assets are cached for
-// a year; the app's own paths (/lists/42, /troubleshoot…) answer index.html to a browser, so a
-// reload or a shared link opens the right view. Every other path keeps the API's JSON errors.
+// a year; the app's own paths (PAGES in ./pages.ts: /lists/42, /troubleshoot…) answer index.html
+// to a browser, so a reload or a shared link opens the right view. Every other path keeps the
+// API's JSON errors.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
+import { PAGES } from './pages';
 
 export const DASHBOARD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
 
@@ -23,19 +25,19 @@ const PAGE_HEADERS = {
 const NOT_BUILT = `<!doctype html><title>Promo Codes</title><h1>The dashboard is not built</h1>
 <p>Run <code>npm run build</code> (npm start does it for you) and reload this page. The API is available under <a href="/docs">/docs</a>.</p>`;
 
-/** The dashboard's routes (web/src/App.tsx); only these serve the page. */
-const PAGES = [
-  '/',
-  '/login',
-  '/lists',
-  '/lists/*',
-  '/codes',
-  '/troubleshoot',
-  '/customers',
-  '/customers/*',
-  '/settings',
-  '/settings/*',
-];
+/**
+ * The paths that serve the page, in Fastify's terms: each page's first segment, and everything
+ * under it when a page there has more (`/lists/:id` → `/lists` and `/lists/*`). Only these do.
+ */
+function servedPaths(): string[] {
+  const served = new Set<string>();
+  for (const page of Object.values(PAGES)) {
+    const [first = '', ...rest] = page.split('/').filter(Boolean);
+    served.add(`/${first}`);
+    if (rest.length > 0) served.add(`/${first}/*`);
+  }
+  return [...served];
+}
 
 export async function dashboard(app: FastifyInstance, options: { dir?: string } = {}): Promise<void> {
   const dir = options.dir ?? DASHBOARD_DIR;
@@ -51,7 +53,7 @@ export async function dashboard(app: FastifyInstance, options: { dir?: string } 
     schemaHide: true,
   });
 
-  for (const url of PAGES) {
+  for (const url of servedPaths()) {
     app.get(url, { schema: { hide: true } }, async (request, reply) => {
       if (!request.headers.accept?.includes('text/html')) return reply.callNotFound();
       const page = await readFile(indexFile).catch(() => null);

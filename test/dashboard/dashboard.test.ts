@@ -4,6 +4,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DASHBOARD_DIR } from '../../src/dashboard/dashboard.plugin';
+import { PAGES } from '../../src/dashboard/pages';
 import { useTestApp } from '../support/context';
 
 const t = useTestApp();
@@ -11,7 +12,9 @@ const html = { accept: 'text/html,application/xhtml+xml' };
 
 describe('dashboard', () => {
   it('serves the app at / and at any of its own routes, never framed', async () => {
-    for (const url of ['/', '/lists/42', '/troubleshoot?code=ABC', '/settings/operators']) {
+    // Every page of the app's list, with its parameters filled in, and a few addresses as people share them.
+    const pages = Object.values(PAGES).map((page) => page.replace(':id', '42').replace('*', 'operators'));
+    for (const url of [...pages, '/troubleshoot?code=ABC', '/customers/a%20b', '/settings']) {
       const page = await t.call(null, { method: 'GET', url, headers: html });
       expect(page.statusCode, url).toBe(200);
       expect(page.headers['content-type']).toMatch(/^text\/html/);

@@ -1,6 +1,7 @@
-// Routes of the dashboard; the service serves the page on the same paths (PAGES in
-// src/dashboard/dashboard.plugin.ts). Signed-out people see the login form; an operator who
-// must change a one-time password sees that form first; Settings is for admins only.
+// Routes of the dashboard, one per page of the one list (src/dashboard/pages.ts) that the service
+// serves the app on too. Signed-out people see the login form; an operator who must change a
+// one-time password sees that form first; creating lists and Settings are for admins only.
+import type { ReactNode } from 'react';
 import { Navigate, Route, Routes } from 'react-router';
 import { useSession } from './session';
 import { Layout } from './components/Layout';
@@ -13,6 +14,7 @@ import { TroubleshootPage } from './pages/TroubleshootPage';
 import { CustomersPage } from './pages/CustomersPage';
 import { SettingsPage } from './pages/SettingsPage';
 import { NotAllowed, NotFound } from './components/Feedback';
+import { PAGES, type PageName } from './paths';
 
 export function App() {
   const { operator, loading, can } = useSession();
@@ -24,19 +26,25 @@ export function App() {
     );
   if (!operator) return <LoginPage />;
   if (operator.must_change_password) return <ChangePasswordPage />;
+  // Every page has its view: a page added to the list without one does not compile.
+  const views: Record<PageName, ReactNode> = {
+    home: <Navigate to={PAGES.lists} replace />,
+    login: <Navigate to={PAGES.lists} replace />,
+    lists: <ListsPage />,
+    newList: can('admin') ? <CreateListPage /> : <NotAllowed role="admin" />,
+    list: <ListDetailsPage />,
+    codes: <CodesPage />,
+    troubleshoot: <TroubleshootPage />,
+    customers: <CustomersPage />,
+    customer: <CustomersPage />,
+    settings: can('admin') ? <SettingsPage /> : <NotAllowed role="admin" />,
+  };
   return (
     <Layout>
       <Routes>
-        <Route path="/" element={<Navigate to="/lists" replace />} />
-        <Route path="/login" element={<Navigate to="/lists" replace />} />
-        <Route path="/lists" element={<ListsPage />} />
-        <Route path="/lists/new" element={can('admin') ? <CreateListPage /> : <NotAllowed role="admin" />} />
-        <Route path="/lists/:id" element={<ListDetailsPage />} />
-        <Route path="/codes" element={<CodesPage />} />
-        <Route path="/troubleshoot" element={<TroubleshootPage />} />
-        <Route path="/customers" element={<CustomersPage />} />
-        <Route path="/customers/:id" element={<CustomersPage />} />
-        <Route path="/settings/*" element={can('admin') ? <SettingsPage /> : <NotAllowed role="admin" />} />
+        {(Object.keys(PAGES) as PageName[]).map((page) => (
+          <Route key={page} path={PAGES[page]} element={views[page]} />
+        ))}
         <Route path="*" element={<NotFound />} />
       </Routes>
     </Layout>

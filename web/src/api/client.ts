@@ -22,7 +22,10 @@ export class ApiError extends Error {
     super(message);
   }
 
-  /** Field-level messages of a `400 validation_failed`, keyed by the field's path without `body.` (`outcome.points.amount`). */
+  /**
+   * Field-level messages of a `400 validation_failed`, keyed by the field's path without `body.`
+   * (`outcome.points.amount`).
+   */
   fieldErrors(): Record<string, string> {
     const out: Record<string, string> = {};
     const fields = this.details?.fields;
@@ -35,6 +38,9 @@ export class ApiError extends Error {
     return out;
   }
 }
+
+/** True for a 404: what was asked for does not exist (a page then says so instead of an error). */
+export const isNotFound = (error: unknown) => error instanceof ApiError && error.status === 404;
 
 /** The ApiError for a failed answer, from its parsed body (anything, or nothing). */
 function failureOf(status: number, statusText: string, body: unknown): ApiError {

@@ -2,6 +2,7 @@
 import type { ReactNode } from 'react';
 import { Link } from 'react-router';
 import { ApiError } from '../api';
+import { PAGES } from '../paths';
 
 /** A readable sentence for any error a call can throw. */
 export function describeError(error: unknown): string {
@@ -79,7 +80,7 @@ export function NotAllowed({ role }: { role: string }) {
     <section>
       <h1>Not available</h1>
       <p>This page needs the {role} role. Ask an administrator if you need access.</p>
-      <Link to="/lists">Back to promo code lists</Link>
+      <Link to={PAGES.lists}>Back to promo code lists</Link>
     </section>
   );
 }
@@ -88,7 +89,7 @@ export function NotFound() {
   return (
     <section>
       <h1>Page not found</h1>
-      <Link to="/lists">Back to promo code lists</Link>
+      <Link to={PAGES.lists}>Back to promo code lists</Link>
     </section>
   );
 }

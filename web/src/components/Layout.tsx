@@ -1,6 +1,17 @@
 import type { ReactNode } from 'react';
 import { NavLink } from 'react-router';
+import type { Role } from '../api';
+import { PAGES, settingsPath } from '../paths';
 import { useSession } from '../session';
+
+/** The main navigation, in order; a page with a `role` is shown to that role and above only. */
+const NAVIGATION: { to: string; label: string; role?: Role }[] = [
+  { to: PAGES.lists, label: 'Promo code lists' },
+  { to: PAGES.codes, label: 'Administer codes' },
+  { to: PAGES.troubleshoot, label: 'Troubleshoot' },
+  { to: PAGES.customers, label: 'Customers' },
+  { to: settingsPath(), label: 'Settings', role: 'admin' },
+];
 
 export function Layout({ children }: { children: ReactNode }) {
   const { operator, logout, can } = useSession();
@@ -11,11 +22,11 @@ export function Layout({ children }: { children: ReactNode }) {
       </a>
       <nav className="sidebar" aria-label="Main">
         <div className="brand">Promo Codes</div>
-        <NavLink to="/lists">Promo code lists</NavLink>
-        <NavLink to="/codes">Administer codes</NavLink>
-        <NavLink to="/troubleshoot">Troubleshoot</NavLink>
-        <NavLink to="/customers">Customers</NavLink>
-        {can('admin') && <NavLink to="/settings">Settings</NavLink>}
+        {NAVIGATION.filter((item) => !item.role || can(item.role)).map((item) => (
+          <NavLink key={item.to} to={item.to}>
+            {item.label}
+          </NavLink>
+        ))}
         <div className="who">
           <span title={operator?.email}>{operator?.name || operator?.email}</span>
           <span className="role">{operator?.role}</span>

@@ -1,8 +1,64 @@
-// A collection read page by page: its error, loading and empty states, the table, and "Load more".
-import type { ReactNode } from 'react';
+// A collection read page by page: the hook that reads it, and its table with error, loading and empty
+// states and "Load more".
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { ErrorMessage, Loading } from './Feedback';
 
-/** What `usePaged` (pages/ops/common.tsx) gives. */
+/**
+ * A collection read page by page (`next_cursor`), with "Load more": `load(cursor)` reads one page
+ * (the first with no cursor); it is read again from the start when `key` changes or on `reload()`.
+ */
+export function usePaged<T>(
+  key: string,
+  load: (cursor: string | undefined) => Promise<{ items: T[]; next_cursor: string | null }>,
+) {
+  const loader = useRef(load);
+  loader.current = load;
+  const [items, setItems] = useState<T[]>([]);
+  const [next, setNext] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [tick, setTick] = useState(0);
+  const current = useRef(0);
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the loader is read through a ref; `key` alone starts over
+  const fetchPage = useCallback(
+    async (cursor: string | null, append: boolean) => {
+      const mine = ++current.current;
+      setLoading(true);
+      try {
+        const page = await loader.current(cursor || undefined);
+        if (mine !== current.current) return;
+        setItems((before) => (append ? [...before, ...page.items] : page.items));
+        setNext(page.next_cursor);
+        setError(null);
+      } catch (failure) {
+        if (mine === current.current) setError(failure);
+      } finally {
+        if (mine === current.current) setLoading(false);
+      }
+    },
+    [key],
+  );
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `tick` is how reload() asks for the first page again
+  useEffect(() => {
+    setItems([]);
+    setNext(null);
+    setError(null);
+    void fetchPage(null, false);
+  }, [fetchPage, tick]);
+
+  return {
+    items,
+    next,
+    loading,
+    error,
+    reload: useCallback(() => setTick((n) => n + 1), []),
+    loadMore: () => void fetchPage(next, true),
+  };
+}
+
+/** What `usePaged` gives. */
 export interface PagedView<T> {
   items: T[];
   next: string | null;

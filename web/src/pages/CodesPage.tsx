@@ -2,13 +2,14 @@
 // unclaimed code, reverse a claim. The search lives in the URL (?code= / ?customer=).
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { api, unwrap } from '../api';
+import { api, unwrap, isNotFound } from '../api';
 import { useLoad } from '../hooks';
 import { Empty, ErrorMessage, Loading, inWords } from '../components/Feedback';
-import { ClaimsTable } from './ops/ClaimsTable';
-import { CodeCard } from './ops/CodeCard';
-import { LoadMore } from '../components/PagedTable';
-import { NoticeBar, isNotFound, useAction, usePaged } from './ops/common';
+import { ClaimsTable } from './claims/ClaimsTable';
+import { CodeCard } from './codes/CodeCard';
+import { LoadMore, usePaged } from '../components/PagedTable';
+import { NoticeBar, useAction } from '../components/Notice';
+import { customerPath, troubleshootPath } from '../paths';
 
 type Mode = 'code' | 'customer';
 
@@ -111,7 +112,7 @@ function CodeResult({ code, action }: { code: string; action: ReturnType<typeof 
     return (
       <Empty title={`No code “${code}”`}>
         No code matches this value. Codes match ignoring case, spaces and dashes; check the characters the customer read
-        out. <Link to={`/troubleshoot?code=${encodeURIComponent(code)}`}>Troubleshoot it</Link>
+        out. <Link to={troubleshootPath({ code })}>Troubleshoot it</Link>
       </Empty>
     );
   if (error)
@@ -144,10 +145,10 @@ function CustomerResult({ customerId, action }: { customerId: string; action: Re
           Codes claimed by <span className="mono">{customerId}</span>
         </h2>
         <div className="ops-buttons">
-          <Link className="button" to={`/customers/${encodeURIComponent(customerId)}`}>
+          <Link className="button" to={customerPath(customerId)}>
             Open customer page
           </Link>
-          <Link className="button" to={`/troubleshoot?customer_id=${encodeURIComponent(customerId)}`}>
+          <Link className="button" to={troubleshootPath({ customer_id: customerId })}>
             Troubleshoot
           </Link>
         </div>

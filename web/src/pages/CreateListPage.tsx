@@ -9,15 +9,9 @@ import { CapField, EndsField, type CapMode } from './lists/ListFields';
 import { OutcomeFields, outcomeOf, outcomeProblems, type OutcomeDraft } from './lists/OutcomeFields';
 import { useCatalog } from './lists/useCatalog';
 import { topError } from '../components/Feedback';
-import {
-  TYPE_EXPLANATIONS,
-  TYPE_LABELS,
-  fieldError,
-  fromLocalInput,
-  serverFieldErrors,
-  toLocalInput,
-  wholeNumber,
-} from './lists/model';
+import { TYPE_EXPLANATIONS, TYPE_LABELS } from './lists/labels';
+import { fieldError, fromLocalInput, serverFieldErrors, toLocalInput, wholeNumber } from './lists/forms';
+import { PAGES, listPath } from '../paths';
 
 const TYPES: ListType[] = ['single_use', 'multi_use', 'third_party'];
 const SHOWN = ['name', 'description', 'type', 'code', 'starts_at', 'ends_at', 'redemption_cap', 'outcome'];
@@ -98,7 +92,7 @@ export function CreateListPage() {
           },
         }),
       );
-      navigate(`/lists/${created.id}`);
+      navigate(listPath(created.id));
     } catch (caught) {
       setFailure(caught);
       setBusy(false);
@@ -109,7 +103,7 @@ export function CreateListPage() {
     <section>
       <div className="page-head">
         <h1>Create promo code list</h1>
-        <Link to="/lists">Back to lists</Link>
+        <Link to={PAGES.lists}>Back to lists</Link>
       </div>
       <form className="card lists-form" onSubmit={submit} noValidate aria-label="Create promo code list">
         {topMessage && (
@@ -235,7 +229,7 @@ export function CreateListPage() {
         />
 
         <div className="actions">
-          <Link to="/lists" className="button">
+          <Link to={PAGES.lists} className="button">
             Cancel
           </Link>
           <button type="submit" className="primary" disabled={busy}>

@@ -2,16 +2,18 @@
 // state, balances, issued offers, tags, claims and failed attempts — with agent actions.
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
-import { api, unwrap } from '../api';
+import { api, unwrap, isNotFound } from '../api';
 import { useLoad } from '../hooks';
 import { Empty, ErrorMessage, Loading } from '../components/Feedback';
 import { StatusTag } from '../components/StatusTag';
 import { formatCount } from '../format';
-import { ClaimsTable } from './ops/ClaimsTable';
-import { CustomerActions } from './ops/CustomerActions';
-import { LoadMore, PagedTable } from '../components/PagedTable';
-import { NoticeBar, Time, isNotFound, useAction, usePaged } from './ops/common';
-import { reasonText } from './ops/words';
+import { ClaimsTable } from './claims/ClaimsTable';
+import { CustomerActions } from './customers/CustomerActions';
+import { LoadMore, PagedTable, usePaged } from '../components/PagedTable';
+import { NoticeBar, useAction } from '../components/Notice';
+import { reasonText } from '../refusals';
+import { Time } from '../components/Time';
+import { PAGES, customerPath, troubleshootPath } from '../paths';
 
 export function CustomersPage() {
   const { id } = useParams();
@@ -23,7 +25,7 @@ function Lookup({ initial = '' }: { initial?: string }) {
   const [text, setText] = useState(initial);
   function submit(event: FormEvent) {
     event.preventDefault();
-    if (text.trim()) navigate(`/customers/${encodeURIComponent(text.trim())}`);
+    if (text.trim()) navigate(customerPath(text.trim()));
   }
   return (
     <section>
@@ -87,7 +89,7 @@ function Profile({ id }: { id: string }) {
   return (
     <section>
       <p className="ops-back">
-        <Link to="/customers">← Find another customer</Link>
+        <Link to={PAGES.customers}>← Find another customer</Link>
       </p>
       <div className="page-head">
         <h1>
@@ -101,7 +103,7 @@ function Profile({ id }: { id: string }) {
           )}
         </h1>
         <div className="ops-buttons">
-          <Link className="button" to={`/troubleshoot?customer_id=${encodeURIComponent(customer.id)}`}>
+          <Link className="button" to={troubleshootPath({ customer_id: customer.id })}>
             Troubleshoot
           </Link>
           <CustomerActions
@@ -255,10 +257,7 @@ function Profile({ id }: { id: string }) {
               </td>
               <td>{a.kind === 'claim' ? 'Claim' : 'Validate'}</td>
               <td>
-                <Link
-                  className="mono"
-                  to={`/troubleshoot?code=${encodeURIComponent(a.code)}&customer_id=${encodeURIComponent(a.customer_id)}`}
-                >
+                <Link className="mono" to={troubleshootPath({ code: a.code, customer_id: a.customer_id })}>
                   {a.code}
                 </Link>
               </td>

@@ -11,10 +11,12 @@ import { ErrorMessage, Loading } from '../components/Feedback';
 import { BatchLog } from './lists/BatchLog';
 import { ImportsPanel } from './lists/ImportsPanel';
 import { EditListModal } from './lists/EditListModal';
-import { Progress } from './lists/bits';
+import { Progress } from '../components/Progress';
 import { useCatalog } from './lists/useCatalog';
 import { describeOutcome } from '../domain';
-import { TYPE_EXPLANATIONS, TYPE_LABELS, completedReason, exportHref } from './lists/model';
+import { TYPE_EXPLANATIONS, TYPE_LABELS, completedReason } from './lists/labels';
+import { exportHref } from './lists/ExportLinks';
+import { PAGES } from '../paths';
 
 export function ListDetailsPage() {
   const { id = '' } = useParams();
@@ -33,7 +35,7 @@ export function ListDetailsPage() {
     return (
       <section>
         <p>
-          <Link to="/lists">← Promo code lists</Link>
+          <Link to={PAGES.lists}>← Promo code lists</Link>
         </p>
         <ErrorMessage error={list.error} onRetry={list.reload} />
         {!list.error && <Loading what="Loading the list" />}
@@ -45,7 +47,7 @@ export function ListDetailsPage() {
   return (
     <section>
       <p className="lists-crumb">
-        <Link to="/lists">← Promo code lists</Link>
+        <Link to={PAGES.lists}>← Promo code lists</Link>
       </p>
       <div className="page-head">
         <div className="lists-title">

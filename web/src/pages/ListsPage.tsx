@@ -10,7 +10,8 @@ import { formatCount, formatDate } from '../format';
 import { StatusTag } from '../components/StatusTag';
 import { Empty, ErrorMessage, Loading, describeError } from '../components/Feedback';
 import { Field } from '../components/Field';
-import { STATUS_LABELS, TYPE_LABELS, completedReason } from './lists/model';
+import { STATUS_LABELS, TYPE_LABELS, completedReason } from './lists/labels';
+import { PAGES, listPath } from '../paths';
 
 /** The columns one can sort by: orders GET /v1/lists knows. */
 type SortKey = Exclude<NonNullable<ListQuery['sort']>, 'created_at'>;
@@ -106,7 +107,7 @@ export function ListsPage() {
   }
 
   const createButton = (
-    <button type="button" className="primary" onClick={() => navigate('/lists/new')}>
+    <button type="button" className="primary" onClick={() => navigate(PAGES.newList)}>
       Create promo code list
     </button>
   );
@@ -206,7 +207,7 @@ export function ListsPage() {
             {items.map((list) => (
               <tr key={list.id}>
                 <td>
-                  <Link to={`/lists/${list.id}`}>{list.name}</Link>
+                  <Link to={listPath(list.id)}>{list.name}</Link>
                 </td>
                 <td>{TYPE_LABELS[list.type]}</td>
                 <td>

@@ -6,10 +6,13 @@ import { api, unwrap, type TroubleshootReport } from '../api';
 import { useLoad } from '../hooks';
 import { Empty, ErrorMessage, Loading } from '../components/Feedback';
 import { Field } from '../components/Field';
-import { NoticeBar, useAction } from './ops/common';
-import { CodeFacts, CustomerFacts, Timeline } from './ops/TroubleshootParts';
-import { ClaimsTable } from './ops/ClaimsTable';
-import { refusalSentence } from './ops/words';
+import { NoticeBar, useAction } from '../components/Notice';
+import { CodeFacts } from './troubleshoot/CodeFacts';
+import { ClaimsTable } from './claims/ClaimsTable';
+import { refusalSentence } from '../refusals';
+import { CustomerFacts } from './troubleshoot/CustomerFacts';
+import { Timeline } from './troubleshoot/Timeline';
+import { codePath } from '../paths';
 
 export function TroubleshootPage() {
   const [params, setParams] = useSearchParams();
@@ -187,7 +190,7 @@ function Verdict({ report }: { report: TroubleshootReport }) {
           : 'Add a code to see whether a claim by this customer would succeed.'}
         {known && (
           <div className="ops-verdict-sub">
-            <Link to={`/codes?code=${encodeURIComponent(report.code!.normalized)}`}>Open the code</Link>
+            <Link to={codePath(report.code!.normalized)}>Open the code</Link>
           </div>
         )}
       </div>

@@ -8,8 +8,9 @@ import { formatCount, formatDate } from '../../format';
 import { StatusTag } from '../../components/StatusTag';
 import { Empty, ErrorMessage, Loading } from '../../components/Feedback';
 import { GenerateCodesModal } from './GenerateCodesModal';
-import { ExportLinks, Progress } from './bits';
+import { Progress } from '../../components/Progress';
 import { CHARSET_LABELS } from './codeFormat';
+import { ExportLinks } from './ExportLinks';
 
 export function BatchLog({ list, onProgress }: { list: PromoList; onProgress: () => void }) {
   const { can } = useSession();

@@ -7,7 +7,7 @@ import { Field } from '../../components/Field';
 import { topError } from '../../components/Feedback';
 import { formatCount } from '../../format';
 import { CapField, EndsField, type CapMode } from './ListFields';
-import { fieldError, fromLocalInput, serverFieldErrors, toLocalInput, wholeNumber } from './model';
+import { fieldError, fromLocalInput, serverFieldErrors, toLocalInput, wholeNumber } from './forms';
 
 const SHOWN = ['name', 'description', 'ends_at', 'redemption_cap'];
 
@@ -41,7 +41,8 @@ export function EditListModal({
     if (!(capValue >= 1 && capValue <= 2_000_000_000))
       local.redemption_cap = 'Enter a whole number of claims of at least 1, or choose "Don\'t cap".';
     else if (capValue < list.claim_count) {
-      local.redemption_cap = `The list already has ${formatCount(list.claim_count)} claims, so the cap can't be lower than that.`;
+      const claims = formatCount(list.claim_count);
+      local.redemption_cap = `The list already has ${claims} claims, so the cap can't be lower than that.`;
     }
   }
   const server = serverFieldErrors(failure);

@@ -8,23 +8,22 @@ import { topError } from '../../components/Feedback';
 import { formatCount } from '../../format';
 import { splitEmails } from '../../domain';
 import {
-  AFFIX_PATTERN,
   CHARSETS,
-  CHARSET_LABELS,
-  DEFAULT_LENGTH,
-  MAX_LENGTH,
-  MIN_LENGTH,
-  formatBig,
+  DEFAULT_FORMAT,
+  FORMAT_LIMITS,
   formatCapacity,
-  lengthNeeded,
   possibleCodes,
-  sampleCode,
   type CodeFormat,
-} from './codeFormat';
-import { fieldError, serverFieldErrors, wholeNumber } from './model';
+} from '../../../../src/codes/format';
+import { AFFIX_PATTERN, CHARSET_LABELS, formatBig, lengthNeeded, sampleCode } from './codeFormat';
+import { fieldError, serverFieldErrors, wholeNumber } from './forms';
 
 const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/;
 const SHOWN = ['count', 'name', 'notify', 'format'];
+const { minLength, maxLength, maxAffix } = FORMAT_LIMITS;
+const NOTIFY_HINT =
+  'Optional: addresses to email when the batch is ready or fails, separated by commas. ' +
+  'The email links here; it never contains codes.';
 
 export function GenerateCodesModal({
   listId,
@@ -38,7 +37,7 @@ export function GenerateCodesModal({
   const [count, setCount] = useState('');
   const [name, setName] = useState('');
   const [notify, setNotify] = useState('');
-  const [length, setLength] = useState(String(DEFAULT_LENGTH));
+  const [length, setLength] = useState(String(DEFAULT_FORMAT.length));
   const [charset, setCharset] = useState<Charset>('unambiguous');
   const [prefix, setPrefix] = useState('');
   const [suffix, setSuffix] = useState('');
@@ -48,14 +47,14 @@ export function GenerateCodesModal({
   const [failure, setFailure] = useState<unknown>(null);
 
   const lengthValue = wholeNumber(length);
-  const lengthOk = lengthValue >= MIN_LENGTH && lengthValue <= MAX_LENGTH;
+  const lengthOk = lengthValue >= minLength && lengthValue <= maxLength;
   const format: CodeFormat | null =
     lengthOk && AFFIX_PATTERN.test(prefix) && AFFIX_PATTERN.test(suffix)
       ? { length: lengthValue, charset, prefix, suffix }
       : null;
   const countValue = wholeNumber(count);
   const emails = splitEmails(notify);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: a new sample only when the format or Shuffle changes, not on every render
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new sample when the format or Shuffle changes only
   const sample = useMemo(
     () => (format ? sampleCode(format) : null),
     [format?.length, charset, prefix, suffix, shuffle],
@@ -66,9 +65,9 @@ export function GenerateCodesModal({
 
   const local: Record<string, string> = {};
   if (!(countValue >= 1)) local.count = 'Enter how many codes to make: a whole number of at least 1.';
-  if (!lengthOk) local['format.length'] = `Use a length from ${MIN_LENGTH} to ${MAX_LENGTH}.`;
-  if (!AFFIX_PATTERN.test(prefix)) local['format.prefix'] = 'Up to 16 letters A–Z or digits.';
-  if (!AFFIX_PATTERN.test(suffix)) local['format.suffix'] = 'Up to 16 letters A–Z or digits.';
+  if (!lengthOk) local['format.length'] = `Use a length from ${minLength} to ${maxLength}.`;
+  if (!AFFIX_PATTERN.test(prefix)) local['format.prefix'] = `Up to ${maxAffix} letters A–Z or digits.`;
+  if (!AFFIX_PATTERN.test(suffix)) local['format.suffix'] = `Up to ${maxAffix} letters A–Z or digits.`;
   const badEmail = emails.find((email) => !EMAIL.test(email));
   if (badEmail) local.notify = `"${badEmail}" is not an email address.`;
   else if (emails.length > 20) local.notify = 'At most 20 addresses.';
@@ -144,11 +143,7 @@ export function GenerateCodesModal({
             )}
           </Field>
         </div>
-        <Field
-          label="Email alert"
-          error={fieldError(errors, 'notify')}
-          hint="Optional: addresses to email when the batch is ready or fails, separated by commas. The email links here; it never contains codes."
-        >
+        <Field label="Email alert" error={fieldError(errors, 'notify')} hint={NOTIFY_HINT}>
           {(props) => (
             <input
               {...props}
@@ -169,8 +164,8 @@ export function GenerateCodesModal({
                 <input
                   {...props}
                   type="number"
-                  min={MIN_LENGTH}
-                  max={MAX_LENGTH}
+                  min={minLength}
+                  max={maxLength}
                   value={length}
                   onChange={(e) => setLength(e.target.value)}
                 />
@@ -235,13 +230,7 @@ export function GenerateCodesModal({
               Another sample
             </button>
           </div>
-          {format && capacity !== null && (
-            <p className="muted lists-space">
-              {formatBig(possibleCodes(format))} possible codes ({CHARSETS[charset].length} characters, {format.length}{' '}
-              long). To keep codes impossible to guess, at most 1 in 10,000 may exist: room for {formatBig(capacity)}{' '}
-              codes in this format.
-            </p>
-          )}
+          {format && capacity !== null && <SpaceNote format={format} capacity={capacity} />}
           {tooMany && (
             <div className="alert warn" role="alert">
               {formatCount(countValue)} codes is more than this format allows ({formatBig(capacity!)}).{' '}
@@ -264,7 +253,19 @@ export function GenerateCodesModal({
 }
 
 /** A full code space in words: how many more codes of this format fit. */
+/** How many codes the format can spell, and how many of them may exist by the sparsity rule. */
+function SpaceNote({ format, capacity }: { format: CodeFormat; capacity: bigint }) {
+  const characters = CHARSETS[format.charset].length;
+  return (
+    <p className="muted lists-space">
+      {formatBig(possibleCodes(format))} possible codes ({characters} characters, {format.length} long). To keep codes
+      impossible to guess, at most 1 in 10,000 may exist: room for {formatBig(capacity)} codes in this format.
+    </p>
+  );
+}
+
 function spaceMessage(failure: unknown): string {
   const max = failure instanceof ApiError ? failure.details?.max_count : undefined;
-  return `Codes already made in this format leave room for only ${formatCount(max ?? 0)} more. Make fewer codes, or use a longer length, a larger character set or a prefix.`;
+  const room = `Codes already made in this format leave room for only ${formatCount(max ?? 0)} more.`;
+  return `${room} Make fewer codes, or use a longer length, a larger character set or a prefix.`;
 }

@@ -11,8 +11,20 @@ import { splitEmails } from '../../domain';
 import { StatusTag } from '../../components/StatusTag';
 import { Field } from '../../components/Field';
 import { Empty, ErrorMessage, Loading } from '../../components/Feedback';
-import { ExportLinks, Progress } from './bits';
+import { Progress } from '../../components/Progress';
 import { RejectedRows } from './RejectedRows';
+import { ExportLinks } from './ExportLinks';
+
+/** What the file picker offers: text files of codes and .xlsx workbooks. */
+const ACCEPTED_FILES = [
+  '.csv',
+  '.txt',
+  '.tsv',
+  '.xlsx',
+  'text/csv',
+  'text/plain',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+].join(',');
 
 export function ImportsPanel({ list, onProgress }: { list: PromoList; onProgress: () => void }) {
   const { can } = useSession();
@@ -188,7 +200,7 @@ function UploadForm({ listId, onUploaded }: { listId: string; onUploaded: () => 
               {...props}
               ref={input}
               type="file"
-              accept=".csv,.txt,.tsv,.xlsx,text/csv,text/plain,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+              accept={ACCEPTED_FILES}
               disabled={busy}
               onChange={(e) => {
                 setFile(e.target.files?.[0] ?? null);

@@ -6,7 +6,8 @@ import { Field } from '../../components/Field';
 import { ErrorMessage, Loading } from '../../components/Feedback';
 import type { Catalog } from './useCatalog';
 import type { Outcome } from '../../api';
-import { wholeNumber } from './model';
+import { wholeNumber } from './forms';
+import { settingsPath } from '../../paths';
 
 export interface OutcomeDraft {
   amount: string;
@@ -143,7 +144,9 @@ export function OutcomeFields({
       >
         <legend>Offers</legend>
         {catalog && catalog.offers.length === 0 && (
-          <p className="muted">The catalog has no offers yet. {<Link to="/settings">Add offers in Settings</Link>}.</p>
+          <p className="muted">
+            The catalog has no offers yet. {<Link to={settingsPath()}>Add offers in Settings</Link>}.
+          </p>
         )}
         <div className="lists-checks">
           {catalog?.offers.map((offer) => (

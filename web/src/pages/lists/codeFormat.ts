@@ -1,11 +1,9 @@
-// The generated-code format for the "Generate codes" form: a live sample and the possible-codes
-// (sparsity) check, with the service's own rules from src/codes/format.ts. The service stays
-// authoritative: it also counts codes already made in the same format and answers
-// `code_space_too_small`. Labels and input bounds are the form's.
-import { DEFAULT_FORMAT, formatCapacity, sampleCode as sampleOf, type CodeFormat } from '../../../../src/codes/format';
+// What the "Generate codes" form adds to the service's format rules (src/codes/format.ts): labels,
+// a preview from the browser's cryptographic source, and big counts and lengths in words. The
+// service stays authoritative: it also counts codes already made in the same format and answers
+// `code_space_too_small`.
+import { FORMAT_LIMITS, formatCapacity, sampleCode as sampleOf, type CodeFormat } from '../../../../src/codes/format';
 import type { Charset } from '../../api';
-
-export { CHARSETS, SPARSITY, formatCapacity, possibleCodes, type CodeFormat } from '../../../../src/codes/format';
 
 export const CHARSET_LABELS: Record<Charset, string> = {
   unambiguous: 'Unambiguous: digits and letters without 0 1 I L O U',
@@ -14,11 +12,8 @@ export const CHARSET_LABELS: Record<Charset, string> = {
   numeric: 'Digits only',
 };
 
-// The bounds of POST /v1/lists/{id}/batches (src/codes/batches.schema.ts), for the form's own messages.
-export const MIN_LENGTH = 6;
-export const MAX_LENGTH = 32;
-export const DEFAULT_LENGTH = DEFAULT_FORMAT.length;
-export const AFFIX_PATTERN = /^[A-Z0-9]{0,16}$/;
+/** A prefix or suffix as the form holds it: the field upper-cases what is typed. */
+export const AFFIX_PATTERN = new RegExp(`^[A-Z0-9]{0,${FORMAT_LIMITS.maxAffix}}$`);
 
 /** A random whole number below `n` from the browser's cryptographic source. */
 const cryptoRandom = (n: number): number => crypto.getRandomValues(new Uint32Array(1))[0]! % n;
@@ -34,9 +29,9 @@ export function formatBig(n: bigint): string {
   return `about ${mantissa} × 10^${digits.length - 1}`;
 }
 
-/** The shortest length (at most 32) whose space fits `count` codes with this charset, or null. */
+/** The shortest allowed length whose space fits `count` codes with this charset, or null. */
 export function lengthNeeded(count: number, format: CodeFormat): number | null {
-  for (let length = MIN_LENGTH; length <= MAX_LENGTH; length++) {
+  for (let length = FORMAT_LIMITS.minLength; length <= FORMAT_LIMITS.maxLength; length++) {
     if (formatCapacity({ ...format, length }) >= BigInt(count)) return length;
   }
   return null;

@@ -3,8 +3,9 @@ import { useState, type FormEvent } from 'react';
 import { api, ApiError, unwrap, type Offer, type RequestBody } from '../../api';
 import { Field } from '../../components/Field';
 import { Modal } from '../../components/Modal';
-import { PagedTable } from '../../components/PagedTable';
-import { NoticeBar, Time, usePaged, useAction, type Action } from './common';
+import { PagedTable, usePaged } from '../../components/PagedTable';
+import { NoticeBar, useAction, type Action } from '../../components/Notice';
+import { Time } from '../../components/Time';
 
 const KEY_HINT = 'Letters, digits and _ . : - (up to 64); cannot be changed later.';
 

@@ -5,11 +5,12 @@ import { api, unwrap, type CodeDetail } from '../../api';
 import { useSession } from '../../session';
 import { StatusTag } from '../../components/StatusTag';
 import { formatCount } from '../../format';
-import { TYPE_LABELS } from '../lists/model';
-import { ClaimsTable } from './ClaimsTable';
-import { ReasonConfirm, Time, type Action } from './common';
-
-export const listTypeLabel = (type: string) => TYPE_LABELS[type as keyof typeof TYPE_LABELS] ?? type;
+import { listTypeLabel } from '../lists/labels';
+import { ClaimsTable } from '../claims/ClaimsTable';
+import type { Action } from '../../components/Notice';
+import { ReasonConfirm } from '../../components/ReasonConfirm';
+import { Time } from '../../components/Time';
+import { customerPath, listPath, troubleshootPath } from '../../paths';
 
 export function sourceText(code: CodeDetail): string {
   const source = code.source;
@@ -29,8 +30,7 @@ function statusWhy(code: CodeDetail) {
   if (code.status === 'claimed')
     return (
       <>
-        Claimed by <Link to={`/customers/${encodeURIComponent(code.claimed_by ?? '')}`}>{code.claimed_by}</Link>{' '}
-        <Time at={code.claimed_at} />
+        Claimed by <Link to={customerPath(code.claimed_by ?? '')}>{code.claimed_by}</Link> <Time at={code.claimed_at} />
       </>
     );
   if (code.list.type === 'multi_use')
@@ -70,7 +70,7 @@ export function CodeCard({ code, action, onChanged }: { code: CodeDetail; action
         </div>
         <div className="ops-buttons">
           {multi && (
-            <Link className="button" to={`/lists/${code.list.id}`}>
+            <Link className="button" to={listPath(code.list.id)}>
               Open list “{code.list.name}”
             </Link>
           )}
@@ -79,7 +79,7 @@ export function CodeCard({ code, action, onChanged }: { code: CodeDetail; action
               Cancel code
             </button>
           )}
-          <Link className="button" to={`/troubleshoot?code=${encodeURIComponent(code.normalized)}`}>
+          <Link className="button" to={troubleshootPath({ code: code.normalized })}>
             Troubleshoot
           </Link>
         </div>
@@ -91,7 +91,7 @@ export function CodeCard({ code, action, onChanged }: { code: CodeDetail; action
         <dd>{statusWhy(code)}</dd>
         <dt>List</dt>
         <dd>
-          <Link to={`/lists/${code.list.id}`}>{code.list.name}</Link>{' '}
+          <Link to={listPath(code.list.id)}>{code.list.name}</Link>{' '}
           <StatusTag status={code.list.status} title={code.list.completed_reason ?? undefined} />
           {code.list.completed_reason && (
             <span className="muted"> ({code.list.completed_reason === 'cap_reached' ? 'cap reached' : 'ended'})</span>

@@ -6,8 +6,11 @@ import { useSession } from '../../session';
 import { Field } from '../../components/Field';
 import { Confirm, Modal } from '../../components/Modal';
 import { StatusTag } from '../../components/StatusTag';
-import { PagedTable } from '../../components/PagedTable';
-import { NoticeBar, RoleSelect, SecretModal, Time, roleLabel, useAction, usePaged, type Action } from './common';
+import { PagedTable, usePaged } from '../../components/PagedTable';
+import { NoticeBar, useAction, type Action } from '../../components/Notice';
+import { RoleSelect, roleLabel } from './RoleSelect';
+import { SecretModal } from '../../components/SecretModal';
+import { Time } from '../../components/Time';
 
 type Pending = { kind: 'disable' | 'enable' | 'reset' | 'edit'; operator: OperatorRow } | null;
 

@@ -4,8 +4,11 @@ import { api, ApiError, unwrap, type ApiKey, type NewApiKey, type Role } from '.
 import { Field } from '../../components/Field';
 import { Confirm } from '../../components/Modal';
 import { StatusTag } from '../../components/StatusTag';
-import { PagedTable } from '../../components/PagedTable';
-import { NoticeBar, RoleSelect, SecretModal, Time, roleLabel, useAction, usePaged } from './common';
+import { PagedTable, usePaged } from '../../components/PagedTable';
+import { NoticeBar, useAction } from '../../components/Notice';
+import { RoleSelect, roleLabel } from './RoleSelect';
+import { SecretModal } from '../../components/SecretModal';
+import { Time } from '../../components/Time';
 
 const ROLE_HINTS: Record<Role, string> = {
   client: 'Client: register customers, validate and claim codes (apps, websites, POS).',

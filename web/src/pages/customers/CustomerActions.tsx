@@ -3,7 +3,9 @@ import { useState } from 'react';
 import { api, unwrap } from '../../api';
 import { useSession } from '../../session';
 import { Confirm } from '../../components/Modal';
-import { ReasonConfirm, Time, type Action } from './common';
+import type { Action } from '../../components/Notice';
+import { ReasonConfirm } from '../../components/ReasonConfirm';
+import { Time } from '../../components/Time';
 
 type Pending = 'block' | 'unblock' | 'clear' | null;
 

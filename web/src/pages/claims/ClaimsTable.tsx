@@ -5,8 +5,11 @@ import { api, unwrap, type ClaimRecord } from '../../api';
 import { useSession } from '../../session';
 import { Empty } from '../../components/Feedback';
 import { StatusTag } from '../../components/StatusTag';
-import { ReasonConfirm, Time, type Action } from './common';
+import type { Action } from '../../components/Notice';
 import { describeOutcome } from '../../domain';
+import { ReasonConfirm } from '../../components/ReasonConfirm';
+import { Time } from '../../components/Time';
+import { codePath, customerPath, listPath } from '../../paths';
 
 export function ClaimsTable({
   claims,
@@ -69,17 +72,17 @@ export function ClaimsTable({
             <tr key={claim.id}>
               {showCode && (
                 <td>
-                  <Link className="mono" to={`/codes?code=${encodeURIComponent(claim.code)}`}>
+                  <Link className="mono" to={codePath(claim.code)}>
                     {claim.code}
                   </Link>
                 </td>
               )}
               <td>
-                <Link to={`/lists/${claim.list_id}`}>{claim.list_name}</Link>
+                <Link to={listPath(claim.list_id)}>{claim.list_name}</Link>
               </td>
               {showCustomer && (
                 <td>
-                  <Link to={`/customers/${encodeURIComponent(claim.customer_id)}`}>{claim.customer_id}</Link>
+                  <Link to={customerPath(claim.customer_id)}>{claim.customer_id}</Link>
                 </td>
               )}
               <td>

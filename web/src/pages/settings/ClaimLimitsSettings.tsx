@@ -4,7 +4,7 @@ import { api, ApiError, unwrap, type ClaimLimits } from '../../api';
 import { useLoad } from '../../hooks';
 import { ErrorMessage, Loading } from '../../components/Feedback';
 import { Field } from '../../components/Field';
-import { NoticeBar, useAction } from './common';
+import { NoticeBar, useAction } from '../../components/Notice';
 
 const PERIODS = [
   { key: 'per_week', label: 'Per week', hint: 'Rolling 7 days.' },

@@ -1,6 +1,4 @@
-// Small pieces of the list views: a labelled progress bar and the pair of export links.
-import { formatCount } from '../../format';
-import { exportHref } from './model';
+import { formatCount } from '../format';
 
 /** A progress bar with the figures beside it ("1,200 of 5,000"), exposed as a progressbar. */
 export function Progress({ done, total, label, text }: { done: number; total: number; label: string; text?: string }) {
@@ -20,19 +18,5 @@ export function Progress({ done, total, label, text }: { done: number; total: nu
       </div>
       <span className="muted">{text ?? `${formatCount(done)} of ${formatCount(total)}`}</span>
     </div>
-  );
-}
-
-/** "Export .xlsx" and "Export .csv" for a batch or an import (plain links: the cookie authenticates the GET). */
-export function ExportLinks({ kind, id }: { kind: 'batches' | 'imports'; id: string }) {
-  return (
-    <span className="lists-exports">
-      <a href={exportHref(kind, id, 'xlsx')} download>
-        Export .xlsx
-      </a>
-      <a href={exportHref(kind, id, 'csv')} download>
-        Export .csv
-      </a>
-    </span>
   );
 }
