@@ -15,15 +15,23 @@ export const DASHBOARD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta
 const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
   'cache-control': 'no-cache',
-  'content-security-policy':
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'content-security-policy': [
+    "default-src 'self'",
+    "img-src 'self' data:",
+    "style-src 'self' 'unsafe-inline'",
+    "connect-src 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+  ].join('; '),
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'same-origin',
 };
 
 const NOT_BUILT = `<!doctype html><title>Promo Codes</title><h1>The dashboard is not built</h1>
-<p>Run <code>npm run build</code> (npm start does it for you) and reload this page. The API is available under <a href="/docs">/docs</a>.</p>`;
+<p>Run <code>npm run build</code> (npm start does it for you) and reload this page.
+The API is available under <a href="/docs">/docs</a>.</p>`;
 
 /**
  * The paths that serve the page, in Fastify's terms: each page's first segment, and everything
