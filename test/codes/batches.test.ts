@@ -130,7 +130,8 @@ describe('with a worker', () => {
   it('alerts when a batch fails, and gives its unused room back to the format', async () => {
     const list = await newList({ name: 'Doomed' });
     const format = { length: 6, charset: 'numeric', prefix: 'FAIL' };
-    const batch = (await requestBatch(list.id, { count: 100, format, notify: ['ops@example.com'] })).data; // the whole room
+    // the whole room
+    const batch = (await requestBatch(list.id, { count: 100, format, notify: ['ops@example.com'] })).data;
     expect((await requestBatch(list.id, { count: 1, format })).data.error.code).toBe('code_space_too_small');
     await waitActive(batch.id);
     // As if it had failed after making 40 of its 100 codes.
@@ -163,8 +164,9 @@ describe('with a worker', () => {
     expect(csv.statusCode).toBe(200);
     expect(csv.headers['content-type']).toContain('text/csv');
     // Named for people: list, batch and date, in UTF-8 and in ASCII.
+    const utf8Name = encodeURIComponent(`Spring-Fête-2027_batch-Box-1_${day}.csv`);
     expect(csv.headers['content-disposition']).toBe(
-      `attachment; filename="Spring-Fete-2027_batch-Box-1_${day}.csv"; filename*=UTF-8''${encodeURIComponent(`Spring-Fête-2027_batch-Box-1_${day}.csv`)}`,
+      `attachment; filename="Spring-Fete-2027_batch-Box-1_${day}.csv"; filename*=UTF-8''${utf8Name}`,
     );
     const lines = csv.body.trim().split('\n');
     expect(csv.body.startsWith('\uFEFFcode,')).toBe(true); // a BOM, so that Excel reads UTF-8 (trim() drops it below)
@@ -220,7 +222,8 @@ describe('with a worker', () => {
     for await (const chunk of stream) chunks.push(chunk as Buffer);
     const book = new ExcelJS.Workbook();
     await book.xlsx.load(Buffer.concat(chunks) as unknown as ArrayBuffer);
-    expect(book.worksheets.map((s) => s.rowCount)).toEqual([401, 401, 201]); // 400 + 400 + 200 codes, each with a header
+    // 400 + 400 + 200 codes, each with a header
+    expect(book.worksheets.map((s) => s.rowCount)).toEqual([401, 401, 201]);
     const exported = book.worksheets.flatMap((s) =>
       s
         .getSheetValues()
@@ -253,7 +256,8 @@ describe('refusals', () => {
     expect((await requestBatch(list.id, { count: 60, format })).statusCode).toBe(202);
     const rest = await requestBatch(list.id, { count: 41, format });
     expect(rest.data.error.details.max_count).toBe(40);
-    expect((await requestBatch(list.id, { count: 40, format: { ...format, prefix: 'X' } })).statusCode).toBe(202); // another space
+    // another space
+    expect((await requestBatch(list.id, { count: 40, format: { ...format, prefix: 'X' } })).statusCode).toBe(202);
   });
 
   it('refuses counts above MAX_CODES_PER_REQUEST, other list types, completed and unknown lists', async () => {
@@ -290,9 +294,9 @@ describe('inserting a chunk', () => {
     const list = await newList();
     const batch = (await requestBatch(list.id, { count: 5 })).data;
     await t.pool.query("INSERT INTO codes (code, list_id, source_id) VALUES ('TAKEN00001', $1, 0)", [list.id]);
-    const first = await insertBatchCodes(t.pool, batch, '{TAKEN00001,NEW0000001,NEW0000002,NEW0000003}', 2);
+    const first = await insertBatchCodes(t.pool, batch, ['TAKEN00001', 'NEW0000001', 'NEW0000002', 'NEW0000003'], 2);
     expect(first.inserted).toBe(1); // LIMIT 2 took TAKEN00001 (skipped) and NEW0000001
-    const all = await insertBatchCodes(t.pool, batch, '{NEW0000001,NEW0000002,NEW0000002,NEW0000003}', 10);
+    const all = await insertBatchCodes(t.pool, batch, ['NEW0000001', 'NEW0000002', 'NEW0000002', 'NEW0000003'], 10);
     expect(all.inserted).toBe(2); // the existing one and the repeat are skipped
     expect((await getBatch(batch.id)).generated).toBe(3);
   });
@@ -302,8 +306,8 @@ describe('inserting a chunk', () => {
     const batch = (await requestBatch(list.id, { count: 10 })).data;
     await t.pool.query("INSERT INTO codes (code, list_id, source_id) VALUES ('CLASH00001', $1, 0)", [list.id]);
     const result = await transaction(t.pool, async (tx) => {
-      const clean = await insertBatchCodes(tx, batch, '{FRESH00001,FRESH00002}', 10, true);
-      const clashing = await insertBatchCodes(tx, batch, '{CLASH00001,FRESH00003}', 10, true);
+      const clean = await insertBatchCodes(tx, batch, ['FRESH00001', 'FRESH00002'], 10, true);
+      const clashing = await insertBatchCodes(tx, batch, ['CLASH00001', 'FRESH00003'], 10, true);
       return { clean, clashing };
     });
     expect(result.clean).toEqual({ inserted: 2, clashed: false });
