@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import pg from 'pg';
 import { DEFAULT_FORMAT } from '../src/codes/format';
-import { generateCodes } from '../src/codes/generator';
+import { generateRows } from '../src/codes/generator';
 import { api, argument, benchDatabase, machine, median, sleep, startServer, type RunningServer } from './support';
 
 const runs = argument('runs', 3);
@@ -149,10 +149,10 @@ async function main() {
   await db.connect();
   try {
     // The ceiling's input: `count` distinct pre-made codes in random order, made once.
-    const { literal } = generateCodes({ ...DEFAULT_FORMAT, prefix: 'CEIL' }, count);
+    const { rows } = generateRows({ ...DEFAULT_FORMAT, prefix: 'CEIL' }, count);
     await db.query(
       'CREATE UNLOGGED TABLE bench_premade AS SELECT DISTINCT c AS code, random() AS ord FROM unnest($1::text[]) AS c',
-      [literal],
+      [rows.toString('latin1').trimEnd().split('\n')],
     );
 
     const results: Run[] = [];

@@ -17,7 +17,7 @@ import { findAbandoned } from '../jobs/queue';
 import { queueAlert } from '../notify/alerts';
 import { metrics } from '../ops/metrics';
 import * as sql from './batches.sql';
-import { generateCodes, type Slice } from './generator';
+import { generateRows, type Slice } from './generator';
 
 /** Codes per transaction (125k to 500k measured the same with COPY; test/codes/batch-crash relies on it). */
 const CHUNK = 250_000;
@@ -25,8 +25,8 @@ const CHUNK = 250_000;
 const FRUITLESS_LIMIT = 20;
 
 /**
- * A chunk's codes, generated and prepared for insertion (batchCodes) after an await, so that
- * the caller's I/O goes out first.
+ * A chunk's codes, generated as the batch's COPY rows after an await, so that the caller's I/O
+ * goes out first.
  */
 async function generateSoon(
   batch: sql.BatchRow,
@@ -34,8 +34,8 @@ async function generateSoon(
   slice: Slice,
 ): Promise<{ count: number; codes: sql.BatchCodes }> {
   await new Promise((resolve) => setImmediate(resolve));
-  const chunk = generateCodes(batch.format, count, slice);
-  return { count: chunk.count, codes: sql.batchCodes(batch, chunk.literal, chunk.count) };
+  const codes = generateRows(batch.format, count, slice, sql.batchFields(batch));
+  return { count: codes.count, codes };
 }
 
 /** The batch is made in slices of the code space, in order, one chunk each (see generator.ts). */

@@ -5,6 +5,7 @@
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { to as copyTo } from 'pg-copy-streams';
 import { Type } from '@sinclair/typebox';
+import { decodeRows } from '../db/copy-text';
 import type { Pool } from '../db/pool';
 import { MAX_ROWS_PER_SHEET, XlsxWriter, type XlsxColumn } from './xlsx';
 
@@ -35,7 +36,8 @@ export const ExportFile = {
       schema: {
         type: 'string',
         example:
-          'code,status,batch,batch_name,created_at,claimed_by,claimed_at\nK7PXM2QD,claimed,12,Flyers,2026-12-01 09:00:00+00,c-1042,2026-12-03 18:21:07+00\n',
+          'code,status,batch,batch_name,created_at,claimed_by,claimed_at\n' +
+          'K7PXM2QD,claimed,12,Flyers,2026-12-01 09:00:00+00,c-1042,2026-12-03 18:21:07+00\n',
       },
     },
     [XLSX_TYPE]: { schema: { type: 'string', format: 'binary' } },
@@ -142,9 +144,11 @@ function exportQuery(scope: ExportScope, format: ExportFormat): string {
   const source =
     scope.sourceId !== null
       ? `c.source_id = ${BigInt(scope.sourceId).toString()}`
-      : `c.source_id IN (SELECT id FROM batches WHERE list_id = ${listId} UNION ALL SELECT id FROM imports WHERE list_id = ${listId} UNION ALL SELECT 0)`;
+      : `c.source_id IN (SELECT id FROM batches WHERE list_id = ${listId}
+                         UNION ALL SELECT id FROM imports WHERE list_id = ${listId} UNION ALL SELECT 0)`;
   return `SELECT ${text('COALESCE(c.display, c.code)')},
-                 CASE WHEN c.cancelled_at IS NOT NULL THEN 'cancelled' WHEN c.claimed_at IS NOT NULL THEN 'claimed' ELSE 'available' END,
+                 CASE WHEN c.cancelled_at IS NOT NULL THEN 'cancelled'
+                      WHEN c.claimed_at IS NOT NULL THEN 'claimed' ELSE 'available' END,
                  NULLIF(c.source_id, 0),
                  ${text('COALESCE(b.name, i.name)')},
                  ${iso('COALESCE(b.created_at, i.created_at, l.created_at)')},
@@ -234,21 +238,11 @@ export async function exportCodes(
 
 async function writeWorkbook(rows: Readable, out: PassThrough, label: string, rowsPerSheet: number): Promise<void> {
   const workbook = new XlsxWriter(out, COLUMNS(label), 'Codes', rowsPerSheet);
-  let rest = '';
-  for await (const chunk of rows) {
-    const lines = (rest + (chunk as Buffer).toString('utf8')).split('\n');
-    rest = lines.pop()!;
-    for (const line of lines) {
-      const full = workbook.addRow(line.split('\t').map(copyTextValue));
+  for await (const decoded of decodeRows(rows)) {
+    for (const row of decoded) {
+      const full = workbook.addRow(row);
       if (full) await full;
     }
   }
   await workbook.finish();
-}
-
-/** A field of COPY's text format: `\N` is null, backslash escapes the rest. */
-function copyTextValue(field: string): string | null {
-  if (field === '\\N') return null;
-  if (!field.includes('\\')) return field;
-  return field.replace(/\\(.)/g, (_m, c: string) => ({ t: '\t', n: '\n', r: '\r', b: '\b', f: '\f', v: '\v' })[c] ?? c);
 }

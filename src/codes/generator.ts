@@ -7,9 +7,11 @@
 // sequential instead of random. A large batch is made in slices: chunk i of n draws its
 // leading integers from the i-th n-th of their range, so the whole batch comes out in order
 // (each code is still uniform over its slice, and the slices tile the space).
-// The output is a PostgreSQL array literal, `{CODE,CODE,...}`, built in one buffer: no
-// per-code JavaScript strings.
+// The output is COPY text rows, `CODE\t<fields>\n` each (or an array literal for a text[]
+// parameter), built in one buffer: no per-code JavaScript strings, and nothing to convert before
+// the rows go to PostgreSQL.
 import { randomFillSync } from 'node:crypto';
+import { encodeField, type CopyValue } from '../db/copy-text';
 import { CHARSETS, type CodeFormat } from './format';
 
 const TWO_POW_48 = 2 ** 48;
@@ -67,9 +69,9 @@ function sortUniform(values: Float64Array, space: number): Float64Array {
   return sorted;
 }
 
-export interface GeneratedChunk {
-  /** `{A,B,...}`, ready for a `$1::text[]` parameter. */
-  literal: string;
+export interface GeneratedRows {
+  /** `code\t<fields>\n` for each code: COPY text, ready for COPY FROM STDIN. */
+  rows: Buffer;
   count: number;
 }
 
@@ -79,11 +81,33 @@ export interface Slice {
 }
 
 /**
- * `count` random codes of the format, sorted, from the given slice of the code space.
- * Repeats are dropped where the leading integer is the whole code; any other (rarer) clash is
- * left for the insert to skip.
+ * `count` random codes of the format, sorted, from the given slice of the code space, as COPY
+ * rows: each code, then `fields` (the same for every row, e.g. the list and batch ids).
  */
-export function generateCodes(format: CodeFormat, count: number, slice: Slice = { index: 0, of: 1 }): GeneratedChunk {
+export function generateRows(
+  format: CodeFormat,
+  count: number,
+  slice: Slice = { index: 0, of: 1 },
+  fields: readonly CopyValue[] = [],
+): GeneratedRows {
+  // The charset needs no escaping; the affixes and fields are escaped once, not on every row.
+  const tail = Buffer.from(`${fields.map((field) => `\t${encodeField(field)}`).join('')}\n`);
+  const affixes = { prefix: Buffer.from(encodeField(format.prefix)), suffix: Buffer.from(encodeField(format.suffix)) };
+  const { out, length, count: made } = writeCodes(format, count, slice, affixes, tail);
+  return { rows: out.subarray(0, length), count: made };
+}
+
+/**
+ * Writes the codes into one buffer, each followed by `tail`. Repeats are dropped where the
+ * leading integer is the whole code; any other (rarer) clash is left for the insert to skip.
+ */
+function writeCodes(
+  format: CodeFormat,
+  count: number,
+  slice: Slice,
+  { prefix, suffix }: { prefix: Buffer; suffix: Buffer },
+  tail: Buffer,
+): { out: Buffer; length: number; count: number } {
   const alphabet = Buffer.from(CHARSETS[format.charset], 'latin1');
   const size = alphabet.length;
   const lead = Math.min(format.length, Math.floor(48 / Math.log2(size)));
@@ -104,16 +128,12 @@ export function generateCodes(format: CodeFormat, count: number, slice: Slice = 
   const leads = sortUniform(drawn, width);
   const wholeCode = lead === format.length;
 
-  const prefix = Buffer.from(format.prefix, 'latin1');
-  const suffix = Buffer.from(format.suffix, 'latin1');
-  const codeWidth = prefix.length + format.length + suffix.length;
-  const out = Buffer.allocUnsafe(2 + count * (codeWidth + 1));
+  const out = Buffer.allocUnsafe(count * (prefix.length + format.length + suffix.length + tail.length));
   let at = 0;
   let made = 0;
-  out[at++] = 0x7b; // {
   for (let i = 0; i < count; i++) {
     if (wholeCode && i > 0 && leads[i] === leads[i - 1]) continue;
-    if (made++ > 0) out[at++] = 0x2c; // ,
+    made++;
     at += prefix.copy(out, at);
     let value = low + leads[i]!;
     for (let d = lead - 1; d >= 0; d--) {
@@ -128,7 +148,7 @@ export function generateCodes(format: CodeFormat, count: number, slice: Slice = 
       out[at++] = alphabet[b % size]!;
     }
     at += suffix.copy(out, at);
+    for (let t = 0; t < tail.length; t++) out[at++] = tail[t]!;
   }
-  out[at++] = 0x7d; // }
-  return { literal: out.toString('latin1', 0, at), count: made };
+  return { out, length: at, count: made };
 }

@@ -5,6 +5,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
+import { encodeField } from '../db/copy-text';
 import type { Queryable, Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
 import { invalid, notFound } from '../http/errors';
@@ -57,18 +58,6 @@ function parseNotify(raw: string | undefined): string[] {
   return emails;
 }
 
-/**
- * COPY's text format: backslash, tab and line breaks escaped; NUL cannot be stored at all.
- * Most values hold none of them, and one test is much cheaper than two replacements.
- */
-const COPY_SPECIAL = /[\0\\\t\n\r]/;
-const copyText = (value: string) =>
-  !COPY_SPECIAL.test(value)
-    ? value
-    : value
-        .replace(/\0/g, '')
-        .replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!);
-
 async function stageUpload(
   tx: Tx,
   importId: string,
@@ -89,8 +78,9 @@ async function stageUpload(
         // A tab or line break inside a value is two values glued together, not spacing to drop.
         const problem =
           value.length > MAX_VALUE_LENGTH ? 'too_long' : /[\t\r\n]/.test(value) ? 'bad_characters' : codeProblem(code);
-        const raw = copyText(value.slice(0, MAX_VALUE_LENGTH + 1));
-        out += `${importId}\t${line}\t${raw}\t${problem ? '\\N' : code}\t${problem ?? '\\N'}\n`;
+        // One template per row rather than encodeRow's array: this runs for every line of the upload.
+        const kept = encodeField(value.slice(0, MAX_VALUE_LENGTH + 1));
+        out += `${importId}\t${line}\t${kept}\t${encodeField(problem ? null : code)}\t${encodeField(problem)}\n`;
       }
       yield out;
     }

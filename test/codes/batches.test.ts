@@ -281,9 +281,9 @@ describe('inserting a chunk', () => {
     const list = await newList();
     const batch = (await requestBatch(list.id, { count: 5 })).data;
     await t.pool.query("INSERT INTO codes (code, list_id, source_id) VALUES ('TAKEN00001', $1, 0)", [list.id]);
-    const first = await insertBatchCodes(t.pool, batch, '{TAKEN00001,NEW0000001,NEW0000002,NEW0000003}', 2);
+    const first = await insertBatchCodes(t.pool, batch, ['TAKEN00001', 'NEW0000001', 'NEW0000002', 'NEW0000003'], 2);
     expect(first.inserted).toBe(1); // LIMIT 2 took TAKEN00001 (skipped) and NEW0000001
-    const all = await insertBatchCodes(t.pool, batch, '{NEW0000001,NEW0000002,NEW0000002,NEW0000003}', 10);
+    const all = await insertBatchCodes(t.pool, batch, ['NEW0000001', 'NEW0000002', 'NEW0000002', 'NEW0000003'], 10);
     expect(all.inserted).toBe(2); // the existing one and the repeat are skipped
     expect((await getBatch(batch.id)).generated).toBe(3);
   });
@@ -293,8 +293,8 @@ describe('inserting a chunk', () => {
     const batch = (await requestBatch(list.id, { count: 10 })).data;
     await t.pool.query("INSERT INTO codes (code, list_id, source_id) VALUES ('CLASH00001', $1, 0)", [list.id]);
     const result = await transaction(t.pool, async (tx) => {
-      const clean = await insertBatchCodes(tx, batch, '{FRESH00001,FRESH00002}', 10, true);
-      const clashing = await insertBatchCodes(tx, batch, '{CLASH00001,FRESH00003}', 10, true);
+      const clean = await insertBatchCodes(tx, batch, ['FRESH00001', 'FRESH00002'], 10, true);
+      const clashing = await insertBatchCodes(tx, batch, ['CLASH00001', 'FRESH00003'], 10, true);
       return { clean, clashing };
     });
     expect(result.clean).toEqual({ inserted: 2, clashed: false });
