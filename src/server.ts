@@ -11,7 +11,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
 import { ensureBootstrapAdminKey } from './auth/api-keys.service';
 import { ensureFirstAdmin } from './operators/operators.service';
 import { migrateQueue, startWorker, type Worker } from './jobs/queue';
-import { createMailer } from './notify/mailer';
+import { configuredMailer } from './notify/mailer';
 import { SCHEDULE, buildTaskList } from './jobs/tasks';
 
 async function main(): Promise<void> {
@@ -61,13 +61,7 @@ async function main(): Promise<void> {
   // /metrics (worker), so that a load balancer or orchestrator can watch any process.
   const app = await buildApp({ config, pool, logger: log });
   let runner: Worker | null = null;
-  const mailer = createMailer({
-    smtpUrl: config.smtpUrl,
-    from: config.mailFrom,
-    dataDir: config.dataDir,
-    publicUrl: config.publicUrl,
-    log,
-  });
+  const mailer = configuredMailer(config, log);
   if (config.role !== 'api') {
     const workerLog = log.child({ component: 'worker' });
     runner = await startWorker(pool, workerLog, buildTaskList({ pool, config, log: workerLog, mailer }), {

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { NullableTimestamp, Timestamp, Nullable } from '../http/schemas';
+import { NullableTimestamp, Timestamp, Nullable, Name } from '../http/schemas';
 import { ROLES } from './roles';
 
 export const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
@@ -28,7 +28,7 @@ export const CreatedApiKey = Type.Object({
 
 export const CreateApiKeyBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
+    name: Name,
     role: RoleSchema,
   },
   { additionalProperties: false },

@@ -1,12 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, Timestamp } from '../http/schemas';
+import { Nullable, Timestamp, Description, Name } from '../http/schemas';
 
 export const CatalogKey = Type.String({
   pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$',
   description: 'letters, digits, _ . : -; up to 64',
   examples: ['coffee'],
 });
-const Name = Type.String({ minLength: 1, maxLength: 200 });
 
 export const PointKind = Type.Object({ key: CatalogKey, name: Type.String(), created_at: Timestamp });
 export const PointAccount = Type.Object(PointKind.properties, { $id: 'PointAccount' });
@@ -24,11 +23,11 @@ export const Offer = Type.Object(
   { $id: 'Offer' },
 );
 export const CreateOfferBody = Type.Object(
-  { id: CatalogKey, name: Name, description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))) },
+  { id: CatalogKey, name: Name, description: Type.Optional(Description) },
   { additionalProperties: false },
 );
 export const UpdateOfferBody = Type.Object(
-  { name: Type.Optional(Name), description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))) },
+  { name: Type.Optional(Name), description: Type.Optional(Description) },
   { additionalProperties: false, minProperties: 1 },
 );
 export const OfferParams = Type.Object({ id: CatalogKey }, { additionalProperties: false });

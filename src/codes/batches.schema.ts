@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, NullableTimestamp, Timestamp } from '../http/schemas';
+import { Nullable, NullableTimestamp, Timestamp, Name } from '../http/schemas';
 import { CHARSETS, DEFAULT_FORMAT, FORMAT_LIMITS, type Charset } from './format';
 
 const charsets = Object.keys(CHARSETS) as Charset[];
@@ -38,7 +38,7 @@ export const Emails = Type.Array(Type.String({ format: 'email', maxLength: 320 }
 export const CreateBatchBody = Type.Object(
   {
     count: Type.Integer({ minimum: 1, description: 'at most MAX_CODES_PER_REQUEST (default 1,000,000)' }),
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    name: Type.Optional(Name),
     notify: Type.Optional(Emails),
     format: Type.Optional(FormatInput),
   },

@@ -1,10 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Nullable, NullableTimestamp, Timestamp } from '../http/schemas';
+import { Nullable, NullableTimestamp, Timestamp, Name } from '../http/schemas';
 import { BatchStatus } from './batches.schema';
 
 export const ImportQuery = Type.Object(
   {
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    name: Type.Optional(Name),
     notify: Type.Optional(
       Type.String({ maxLength: 4000, description: 'comma-separated email addresses to alert when done' }),
     ),

@@ -6,6 +6,7 @@
 //   locked_out    — too many unknown codes in a short time; set by the claims feature.
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable, NullableTimestamp, Timestamp } from '../http/schemas';
+import { NAME_MAX } from '../http/limits';
 
 /**
  * The client's own customer id. Anything printable up to 128 characters, except whitespace,
@@ -27,7 +28,7 @@ export const CustomerParams = Type.Object({ id: CustomerId }, { additionalProper
 export const UpsertCustomerBody = Type.Object(
   {
     email: Type.Optional(Nullable(Type.String({ format: 'email', maxLength: 320, examples: ['ana@example.com'] }))),
-    name: Type.Optional(Nullable(Type.String({ maxLength: 200, pattern: NO_NUL, examples: ['Ana Silva'] }))),
+    name: Type.Optional(Nullable(Type.String({ maxLength: NAME_MAX, pattern: NO_NUL, examples: ['Ana Silva'] }))),
   },
   { additionalProperties: false, description: 'a field left out keeps its current value; null clears it' },
 );

@@ -1,6 +1,7 @@
 // Schemas shared by every feature: the error shape, pages, ids and timestamps.
 import { Type, type TSchema } from '@sinclair/typebox';
 import { meaningOf, messageOf, statusOf, type ErrorCode } from './error-codes';
+import { DESCRIPTION_MAX, NAME_MAX } from './limits';
 
 /** What an error may say beyond its message: one shape for every code. */
 export const ErrorDetails = Type.Object(
@@ -79,6 +80,11 @@ export const TimestampInput = Type.String({
     'ISO 8601 with time zone, e.g. 2026-01-31T09:00:00Z; a real date in the years 1970–9999, no leap second (:60)',
 });
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/** A name a person gives (a list, batch, import, offer, key, operator). */
+export const Name = Type.String({ minLength: 1, maxLength: NAME_MAX });
+/** A description a person writes; null for none. */
+export const Description = Nullable(Type.String({ maxLength: DESCRIPTION_MAX }));
 
 /** A row's id (bigint), as text. */
 export const NumericId = Type.String({ pattern: '^[1-9][0-9]{0,17}$', description: 'numeric id', examples: ['42'] });

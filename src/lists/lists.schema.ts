@@ -1,7 +1,8 @@
 // Promo code lists: what a client sends and what it gets back.
 import { Type, type Static } from '@sinclair/typebox';
 import { CatalogKey } from '../catalog/catalog.schema';
-import { Nullable, NullableTimestamp, PageQuery, Timestamp, TimestampInput } from '../http/schemas';
+import { Nullable, NullableTimestamp, PageQuery, Timestamp, TimestampInput, Description, Name } from '../http/schemas';
+import { NAME_MAX } from '../http/limits';
 
 export const LIST_TYPES = ['single_use', 'multi_use', 'third_party'] as const;
 export const LIST_STATUSES = ['pending', 'active', 'completed'] as const;
@@ -40,8 +41,6 @@ export const Outcome = Type.Object(
   { additionalProperties: false, minProperties: 1, description: 'at least one of points, offers, tags' },
 );
 
-const Name = Type.String({ minLength: 1, maxLength: 200 });
-const Description = Nullable(Type.String({ maxLength: 2000 }));
 const Cap = Nullable(Type.Integer({ minimum: 1, maximum: 2_000_000_000, description: 'null = uncapped' }));
 
 export const CreateListBody = Type.Object(
@@ -120,7 +119,7 @@ export const List = Type.Object(
 
 export const ListQuery = Type.Object(
   {
-    q: Type.Optional(Type.String({ maxLength: 200, description: 'part of the name, any case' })),
+    q: Type.Optional(Type.String({ maxLength: NAME_MAX, description: 'part of the name, any case' })),
     type: Type.Optional(ListType),
     status: Type.Optional(ListStatus),
     sort: Type.Optional(ListSort),

@@ -5,6 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
+import type { Config } from '../config';
 import { metrics } from '../ops/metrics';
 
 export interface Mail {
@@ -44,6 +45,15 @@ export interface MailerOptions {
 
 export function createMailer(options: MailerOptions): Mailer {
   return counting(transportMailer(options));
+}
+
+/** The mailer the service's settings describe (SMTP_URL, MAIL_FROM, DATA_DIR, PUBLIC_URL). */
+export function configuredMailer(
+  config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'dataDir' | 'publicUrl'>,
+  log: Logger,
+): Mailer {
+  const { smtpUrl, mailFrom: from, dataDir, publicUrl } = config;
+  return createMailer({ smtpUrl, from, dataDir, publicUrl, log });
 }
 
 function transportMailer(options: MailerOptions): Mailer {

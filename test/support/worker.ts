@@ -7,20 +7,14 @@ import type { Pool } from '../../src/db/pool';
 import type { JobContext } from '../../src/jobs/job';
 import { startWorker, type Worker } from '../../src/jobs/queue';
 import { buildTaskList } from '../../src/jobs/tasks';
-import { createMailer } from '../../src/notify/mailer';
+import { configuredMailer } from '../../src/notify/mailer';
 import type { TestApp } from './context';
 
 /** What the service's worker gives its jobs, on `pool`; `env` as the service's environment (SMTP_URL...). */
 export function jobContext(pool: Pool, env: Record<string, string> = {}): JobContext {
   const config = loadConfig({ LOG_LEVEL: 'silent', ...env });
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const mailer = createMailer({
-    smtpUrl: config.smtpUrl,
-    from: config.mailFrom,
-    dataDir: config.dataDir,
-    publicUrl: config.publicUrl,
-    log,
-  });
+  const mailer = configuredMailer(config, log);
   return { pool, config, log, mailer };
 }
 

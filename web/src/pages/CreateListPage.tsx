@@ -12,6 +12,7 @@ import { topError } from '../components/Feedback';
 import { TYPE_EXPLANATIONS, TYPE_LABELS } from './lists/labels';
 import { fieldError, fromLocalInput, serverFieldErrors, toLocalInput, wholeNumber } from './lists/forms';
 import { PAGES, listPath } from '../paths';
+import { DESCRIPTION_MAX, NAME_MAX } from '../../../src/http/limits';
 
 const TYPES: ListType[] = ['single_use', 'multi_use', 'third_party'];
 const SHOWN = ['name', 'description', 'type', 'code', 'starts_at', 'ends_at', 'redemption_cap', 'outcome'];
@@ -124,7 +125,7 @@ export function CreateListPage() {
                 <input
                   {...props}
                   type="text"
-                  maxLength={200}
+                  maxLength={NAME_MAX}
                   autoFocus
                   value={name}
                   onChange={(e) => setName(e.target.value)}
@@ -135,7 +136,7 @@ export function CreateListPage() {
               {(props) => (
                 <textarea
                   {...props}
-                  maxLength={2000}
+                  maxLength={DESCRIPTION_MAX}
                   value={description}
                   onChange={(e) => setDescription(e.target.value)}
                 />

@@ -8,6 +8,7 @@ import { topError } from '../../components/Feedback';
 import { formatCount } from '../../format';
 import { CapField, EndsField, type CapMode } from './ListFields';
 import { fieldError, fromLocalInput, serverFieldErrors, toLocalInput, wholeNumber } from './forms';
+import { DESCRIPTION_MAX, NAME_MAX } from '../../../../src/http/limits';
 
 const SHOWN = ['name', 'description', 'ends_at', 'redemption_cap'];
 
@@ -92,7 +93,7 @@ export function EditListModal({
             <input
               {...props}
               type="text"
-              maxLength={200}
+              maxLength={NAME_MAX}
               autoFocus
               value={name}
               onChange={(e) => setName(e.target.value)}
@@ -103,7 +104,7 @@ export function EditListModal({
           {(props) => (
             <textarea
               {...props}
-              maxLength={2000}
+              maxLength={DESCRIPTION_MAX}
               value={description}
               onChange={(e) => setDescription(e.target.value)}
             />

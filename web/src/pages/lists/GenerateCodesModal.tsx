@@ -17,6 +17,7 @@ import {
 } from '../../../../src/codes/format';
 import { AFFIX_PATTERN, CHARSET_LABELS, formatBig, lengthNeeded, sampleCode } from './codeFormat';
 import { fieldError, serverFieldErrors, wholeNumber } from './forms';
+import { NAME_MAX } from '../../../../src/http/limits';
 
 const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/;
 const SHOWN = ['count', 'name', 'notify', 'format'];
@@ -139,7 +140,13 @@ export function GenerateCodesModal({
             hint="Optional, to recognise it in the batch log."
           >
             {(props) => (
-              <input {...props} type="text" maxLength={200} value={name} onChange={(e) => setName(e.target.value)} />
+              <input
+                {...props}
+                type="text"
+                maxLength={NAME_MAX}
+                value={name}
+                onChange={(e) => setName(e.target.value)}
+              />
             )}
           </Field>
         </div>

@@ -14,6 +14,7 @@ import { Empty, ErrorMessage, Loading } from '../../components/Feedback';
 import { Progress } from '../../components/Progress';
 import { RejectedRows } from './RejectedRows';
 import { ExportLinks } from './ExportLinks';
+import { NAME_MAX } from '../../../../src/http/limits';
 
 /** What the file picker offers: text files of codes and .xlsx workbooks. */
 const ACCEPTED_FILES = [
@@ -214,7 +215,7 @@ function UploadForm({ listId, onUploaded }: { listId: string; onUploaded: () => 
             <input
               {...props}
               type="text"
-              maxLength={200}
+              maxLength={NAME_MAX}
               disabled={busy}
               value={name}
               onChange={(e) => setName(e.target.value)}

@@ -9,6 +9,7 @@ import { NoticeBar, useAction } from '../../components/Notice';
 import { RoleSelect, roleLabel } from './RoleSelect';
 import { SecretModal } from '../../components/SecretModal';
 import { Time } from '../../components/Time';
+import { NAME_MAX } from '../../../../src/http/limits';
 
 const ROLE_HINTS: Record<Role, string> = {
   client: 'Client: register customers, validate and claim codes (apps, websites, POS).',
@@ -104,7 +105,7 @@ export function ApiKeysSettings() {
         <div className="ops-row">
           <Field label="Name" error={nameError} hint="Who uses it, e.g. “Mobile app (production)”.">
             {(props) => (
-              <input {...props} value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
+              <input {...props} value={name} onChange={(e) => setName(e.target.value)} required maxLength={NAME_MAX} />
             )}
           </Field>
           <RoleSelect value={role} onChange={setRole} roles={['client', 'agent', 'admin']} hint={ROLE_HINTS[role]} />

@@ -6,6 +6,7 @@ import { Modal } from '../../components/Modal';
 import { PagedTable, usePaged } from '../../components/PagedTable';
 import { NoticeBar, useAction, type Action } from '../../components/Notice';
 import { Time } from '../../components/Time';
+import { DESCRIPTION_MAX, NAME_MAX } from '../../../../src/http/limits';
 
 const KEY_HINT = 'Letters, digits and _ . : - (up to 64); cannot be changed later.';
 
@@ -124,7 +125,7 @@ function PointKinds({ noun, title, example }: { noun: keyof typeof POINT_KINDS; 
           </Field>
           <Field label={`${Noun} name`} error={errors.name}>
             {(props) => (
-              <input {...props} value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
+              <input {...props} value={name} onChange={(e) => setName(e.target.value)} required maxLength={NAME_MAX} />
             )}
           </Field>
         </div>
@@ -216,7 +217,7 @@ function Offers() {
           </Field>
           <Field label="Offer name" error={errors.name}>
             {(props) => (
-              <input {...props} value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
+              <input {...props} value={name} onChange={(e) => setName(e.target.value)} required maxLength={NAME_MAX} />
             )}
           </Field>
         </div>
@@ -226,7 +227,7 @@ function Offers() {
               {...props}
               value={description}
               onChange={(e) => setDescription(e.target.value)}
-              maxLength={2000}
+              maxLength={DESCRIPTION_MAX}
             />
           )}
         </Field>
@@ -281,7 +282,7 @@ function EditOffer({
       <form onSubmit={save}>
         <Field label="Name" error={errors.name}>
           {(props) => (
-            <input {...props} value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
+            <input {...props} value={name} onChange={(e) => setName(e.target.value)} required maxLength={NAME_MAX} />
           )}
         </Field>
         <Field label="Description" error={errors.description} hint="Leave empty for none.">
@@ -290,7 +291,7 @@ function EditOffer({
               {...props}
               value={description}
               onChange={(e) => setDescription(e.target.value)}
-              maxLength={2000}
+              maxLength={DESCRIPTION_MAX}
             />
           )}
         </Field>

@@ -11,6 +11,7 @@ import { NoticeBar, useAction, type Action } from '../../components/Notice';
 import { RoleSelect, roleLabel } from './RoleSelect';
 import { SecretModal } from '../../components/SecretModal';
 import { Time } from '../../components/Time';
+import { NAME_MAX } from '../../../../src/http/limits';
 
 type Pending = { kind: 'disable' | 'enable' | 'reset' | 'edit'; operator: OperatorRow } | null;
 
@@ -246,7 +247,7 @@ function CreateOperator({ action, onCreated }: { action: Action; onCreated: (ope
               {...props}
               value={name}
               onChange={(e) => setName(e.target.value)}
-              maxLength={200}
+              maxLength={NAME_MAX}
               autoComplete="off"
             />
           )}
@@ -287,7 +288,7 @@ function EditOperator({
     <Modal title={`Edit ${operator.email}`} onClose={onClose}>
       <form onSubmit={save}>
         <Field label="Name" hint="Leave empty for none.">
-          {(props) => <input {...props} value={name} onChange={(e) => setName(e.target.value)} maxLength={200} />}
+          {(props) => <input {...props} value={name} onChange={(e) => setName(e.target.value)} maxLength={NAME_MAX} />}
         </Field>
         {self ? (
           <p className="muted">You cannot change your own role; ask another admin.</p>
