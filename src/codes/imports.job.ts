@@ -46,7 +46,7 @@ export async function processImport(pool: Pool, importId: string, signal?: Abort
   }
 }
 
-export async function failImport(pool: Pool, importId: string, error: string): Promise<void> {
+async function failImport(pool: Pool, importId: string, error: string): Promise<void> {
   await transaction(pool, async (tx) => {
     const finished = await sql.finishImport(tx, importId, 'failed', error);
     if (finished) await queueAlert(tx, { kind: 'import', id: importId }, finished.notify);

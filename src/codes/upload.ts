@@ -72,7 +72,7 @@ function headerKey(cell: string): string {
     .replace(/[\s_-]+/g, '');
 }
 
-export const unsupportedFile = (what: string) =>
+const unsupportedFile = (what: string) =>
   new DomainError(
     'unsupported_file',
     `${what}: upload a text file of codes (CSV or one per line) or an .xlsx workbook`,
@@ -199,7 +199,7 @@ function decoder(encoding: 'utf-8' | 'utf-16le' | 'utf-16be'): Transform {
 const DELIMITERS = ['\t', ';', '|', ','];
 
 /** The separator of the first lines: the candidate found the same number of times on most of them. */
-export function sniffDelimiter(sample: string): string {
+function sniffDelimiter(sample: string): string {
   const lines = sample.split(/\r\n|\r|\n/).slice(0, 20);
   if (lines.length > 1) lines.pop(); // the last may be cut
   let best = { delimiter: ',', score: 0 };

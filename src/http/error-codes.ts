@@ -68,4 +68,3 @@ export const statusOf = (code: ErrorCode): number => ERROR_CODES[code][0];
 export const meaningOf = (code: ErrorCode): string => ERROR_CODES[code][1];
 /** The meaning as a message to a caller: without its pointer to the details, which the answer carries. */
 export const messageOf = (code: ErrorCode): string => meaningOf(code).replace(/ \(`details\.[^)]*\)$/, '');
-export const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERROR_CODES, code);

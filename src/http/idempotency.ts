@@ -58,7 +58,7 @@ export const responseOf = (error: DomainError): StoredResponse => ({
 });
 
 /** The Idempotency-Key header of a request, or null; a malformed key is a 400. */
-export function idempotencyKey(request: FastifyRequest): string | null {
+function idempotencyKey(request: FastifyRequest): string | null {
   const raw = request.headers['idempotency-key'];
   if (raw === undefined) return null;
   if (typeof raw !== 'string' || !KEY_PATTERN.test(raw)) {

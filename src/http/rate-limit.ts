@@ -16,7 +16,7 @@ export interface LimitRule {
   key: (request: FastifyRequest) => string;
 }
 
-export const RATE_LIMIT_WINDOW_MS = 60_000;
+const RATE_LIMIT_WINDOW_MS = 60_000;
 
 /** Registers the plugin's counters in this scope; call once per plugin before `rateLimiter`. */
 export async function registerRateLimits(app: FastifyInstance): Promise<void> {

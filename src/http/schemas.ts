@@ -92,7 +92,7 @@ export const NumericId = Type.String({ pattern: '^[1-9][0-9]{0,17}$', descriptio
 export const IdParams = Type.Object({ id: NumericId }, { additionalProperties: false });
 
 /** Items per page when a request names no `limit`. */
-export const DEFAULT_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 100;
 
 export const PageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: DEFAULT_PAGE_SIZE })),

@@ -7,7 +7,7 @@ import { sendAlertJob } from '../notify/alerts';
 import { failAbandonedJob } from './abandoned.job';
 import { type JobContext, taskList } from './job';
 
-export const JOBS = [generateBatchJob, processImportJob, sendAlertJob, deleteExpiredKeysJob, failAbandonedJob];
+const JOBS = [generateBatchJob, processImportJob, sendAlertJob, deleteExpiredKeysJob, failAbandonedJob];
 
 /** Jobs run on a schedule (graphile-worker's cron: one run per slot across all workers). */
 export const SCHEDULE: CronItem[] = [

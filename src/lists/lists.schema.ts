@@ -4,8 +4,8 @@ import { CatalogKey } from '../catalog/catalog.schema';
 import { Nullable, NullableTimestamp, PageQuery, Timestamp, TimestampInput, Description, Name } from '../http/schemas';
 import { NAME_MAX } from '../http/limits';
 
-export const LIST_TYPES = ['single_use', 'multi_use', 'third_party'] as const;
-export const LIST_STATUSES = ['pending', 'active', 'completed'] as const;
+const LIST_TYPES = ['single_use', 'multi_use', 'third_party'] as const;
+const LIST_STATUSES = ['pending', 'active', 'completed'] as const;
 export const LIST_SORTS = [
   'name',
   'type',

@@ -58,7 +58,7 @@ declare global {
 }
 
 /** The alerts for a finished batch or import, one per recipient, or none when there is nothing to send. */
-export async function composeAlerts(db: Queryable, subject: AlertSubject, publicUrl: string): Promise<Mail[]> {
+async function composeAlerts(db: Queryable, subject: AlertSubject, publicUrl: string): Promise<Mail[]> {
   const { rows } = await db.query<SourceRow>(QUERIES[subject.kind], [subject.id]);
   const source = rows[0];
   if (!source || source.status === 'pending' || source.notify.length === 0) return [];

@@ -52,7 +52,7 @@ export const UpdateOperatorBody = Type.Object(
 export type UpdateOperatorInput = Static<typeof UpdateOperatorBody>;
 
 /** The signed-in operator, as the dashboard sees itself. */
-export const SessionOperator = Type.Object({
+const SessionOperator = Type.Object({
   id: Type.String(),
   email: Type.String(),
   name: Nullable(Type.String()),
