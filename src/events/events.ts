@@ -34,10 +34,10 @@ export const EVENT_TYPES = [
   'import.completed',
   'import.failed',
 ] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+type EventType = (typeof EVENT_TYPES)[number];
 
 /** What each event's `data` is: the API's shape of its entity. */
-export interface EventData {
+interface EventData {
   'claim.created': Static<typeof ClaimRecord>;
   'claim.reversed': Static<typeof ClaimRecord>;
   'code.cancelled': Static<typeof CodeDetail>;
@@ -49,14 +49,6 @@ export interface EventData {
   'batch.failed': Static<typeof Batch>;
   'import.completed': Static<typeof Import>;
   'import.failed': Static<typeof Import>;
-}
-
-/** An event as a receiver gets it. */
-export interface Event<T extends EventType = EventType> {
-  id: string;
-  type: T;
-  created_at: string;
-  data: EventData[T];
 }
 
 /**
