@@ -67,6 +67,7 @@ DECLARE
   v_claim_id  bigint;
   v_offers    jsonb;
   v_outcome   jsonb;
+  v_claim     jsonb;
   v_now       timestamptz := now();
 BEGIN
   SELECT value INTO v_limits FROM settings WHERE key = 'claim_limits';
@@ -109,6 +110,8 @@ BEGIN
         VALUES ('system:lockout', 'customer.lockout', 'customer', p_customer,
                 jsonb_build_object('unknown_codes', v_count),
                 jsonb_build_object('locked_out_until', v_now + p_lockout_duration));
+        -- The outbox (src/events/events.ts): the customer as GET /v1/customers/{id} shows them.
+        PERFORM record_event('customer.locked_out', customer_profile(p_customer));
       END IF;
       RETURN jsonb_build_object('error', v_reason);
     END IF;
@@ -216,9 +219,16 @@ BEGIN
   IF p_kind = 'validate' THEN
     RETURN jsonb_build_object('valid', true, 'list_id', v_list.id::text, 'outcome', v_list.outcome);
   END IF;
-  RETURN jsonb_build_object('claim', jsonb_build_object(
+  -- The claim as POST /v1/claims answers it, its time as the API writes times (ISO 8601 UTC,
+  -- milliseconds). The event (src/events/events.ts) carries it as GET /v1/claims/{id} shows
+  -- it: the same fields with the list's name and type and the claim's (empty) reversal.
+  v_claim := jsonb_build_object(
     'id', v_claim_id::text, 'code', p_code, 'list_id', v_list.id::text, 'customer_id', p_customer,
-    'claimed_at', v_now, 'outcome', v_outcome));
+    'claimed_at', to_char(v_now AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'outcome', v_outcome);
+  PERFORM record_event('claim.created', v_claim || jsonb_build_object(
+    'list_name', v_list.name, 'list_type', v_list.type, 'reversed', false,
+    'reversed_at', NULL, 'reversal_reason', NULL, 'reversed_by', NULL));
+  RETURN jsonb_build_object('claim', v_claim);
 END
 $$;
 

@@ -13,6 +13,7 @@ import { messageOf } from '../http/error-codes';
 import { responseOf, type StoredResponse } from '../http/idempotency';
 import { metrics } from '../ops/metrics';
 import { pageSize } from '../http/schemas';
+import { recordEvent } from '../events/events';
 
 export const lockoutRules = (config: Readonly<Config>): sql.LockoutRules => ({
   threshold: config.lockoutThreshold,
@@ -108,6 +109,7 @@ export async function reverseClaim(tx: Tx, ctx: AuditContext, id: string, reason
     before: present(before),
     after: present(after),
   });
+  await recordEvent(tx, 'claim.reversed', present(after));
   return present(after);
 }
 

@@ -18,6 +18,7 @@ import { queueAlert } from '../notify/alerts';
 import { metrics } from '../ops/metrics';
 import * as sql from './batches.sql';
 import { generateRows, type Slice } from './generator';
+import { recordEvent } from '../events/events';
 
 /** Codes per transaction (125k to 500k measured the same with COPY; test/codes/batch-crash relies on it). */
 const CHUNK = 250_000;
@@ -88,7 +89,9 @@ export async function generateBatch(pool: Pool, batchId: string, log: Logger, si
   }
   await transaction(pool, async (tx) => {
     const done = await sql.finishBatch(tx, batchId, 'active', null);
-    if (done) await queueAlert(tx, { kind: 'batch', id: batchId }, done.notify);
+    if (!done) return;
+    await queueAlert(tx, { kind: 'batch', id: batchId }, done.notify);
+    await recordEvent(tx, 'batch.completed', done);
   });
 }
 
@@ -97,9 +100,10 @@ export async function failBatch(pool: Pool, batchId: string, error: string): Pro
   await transaction(pool, async (tx) => {
     const batch = await sql.findBatch(tx, batchId, true);
     if (batch?.status !== 'pending') return;
-    await sql.finishBatch(tx, batchId, 'failed', error);
+    const failed = (await sql.finishBatch(tx, batchId, 'failed', error))!;
     await sql.releaseFormat(tx, batch.format_key, batch.requested - batch.generated);
     await queueAlert(tx, { kind: 'batch', id: batchId }, batch.notify);
+    await recordEvent(tx, 'batch.failed', failed);
   });
 }
 

@@ -13,6 +13,7 @@ import { findAbandoned } from '../jobs/queue';
 import { queueAlert } from '../notify/alerts';
 import { metrics } from '../ops/metrics';
 import * as sql from './imports.sql';
+import { recordEvent } from '../events/events';
 
 /**
  * Lines per transaction: a million (the default upload limit) in one sorted sweep of the
@@ -38,7 +39,10 @@ export async function processImport(pool: Pool, importId: string, signal?: Abort
       if (lines > 0) return false;
       await tx.query('SET LOCAL synchronous_commit = on');
       const finished = await sql.finishImport(tx, importId, 'active', null);
-      if (finished) await queueAlert(tx, { kind: 'import', id: importId }, finished.notify);
+      if (finished) {
+        await queueAlert(tx, { kind: 'import', id: importId }, finished.notify);
+        await recordEvent(tx, 'import.completed', finished);
+      }
       return true;
     });
     metrics.codesImported.inc(accepted);
@@ -49,7 +53,10 @@ export async function processImport(pool: Pool, importId: string, signal?: Abort
 async function failImport(pool: Pool, importId: string, error: string): Promise<void> {
   await transaction(pool, async (tx) => {
     const finished = await sql.finishImport(tx, importId, 'failed', error);
-    if (finished) await queueAlert(tx, { kind: 'import', id: importId }, finished.notify);
+    if (finished) {
+      await queueAlert(tx, { kind: 'import', id: importId }, finished.notify);
+      await recordEvent(tx, 'import.failed', finished);
+    }
   });
 }
 

@@ -6,6 +6,7 @@ import { getList } from '../lists/lists.service';
 import { claimsOfCode } from '../claims/claims.sql';
 import { normalizeCode } from './normalize';
 import { cancelCode as cancelCodeRow, findCode } from './codes.sql';
+import { recordEvent } from '../events/events';
 
 /** How many of a code's claims the lookup shows, newest first; a multi-use code may have millions. */
 const CLAIMS_SHOWN = 20;
@@ -83,5 +84,6 @@ export async function cancelCode(tx: Tx, ctx: AuditContext, raw: string, reason:
     before: { status: before.status },
     after: { status: after.status, cancelled_at: after.cancelled_at, cancel_reason: after.cancel_reason },
   });
+  await recordEvent(tx, 'code.cancelled', after);
   return after;
 }

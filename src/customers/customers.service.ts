@@ -3,14 +3,15 @@ import type { Queryable, Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
 import { notFound } from '../http/errors';
 import * as sql from './customers.sql';
+import { recordEvent } from '../events/events';
 import type { BlockCustomer, UpsertCustomer } from './customers.schema';
 
 const ENTITY = 'customer';
 
 export async function getProfile(db: Queryable, id: string) {
-  const row = await sql.findProfile(db, id);
-  if (!row) throw notFound(ENTITY, id);
-  return { ...row, blocked: row.blocked_at !== null };
+  const profile = await sql.findProfile(db, id);
+  if (!profile) throw notFound(ENTITY, id);
+  return profile;
 }
 
 /**
@@ -40,8 +41,12 @@ export async function blockCustomer(tx: Tx, ctx: AuditContext, id: string, input
   const before = await sql.findCustomer(tx, id, true);
   if (!before) throw notFound(ENTITY, id);
   const after = await sql.block(tx, id, input.reason ?? null);
-  if (after) await recordAudit(tx, ctx, { action: 'customer.block', entityType: ENTITY, entityId: id, before, after });
-  return getProfile(tx, id);
+  const profile = await getProfile(tx, id);
+  if (after) {
+    await recordAudit(tx, ctx, { action: 'customer.block', entityType: ENTITY, entityId: id, before, after });
+    await recordEvent(tx, 'customer.blocked', profile);
+  }
+  return profile;
 }
 
 /** Idempotent, like blocking: unblocking a customer who is not blocked changes nothing. */

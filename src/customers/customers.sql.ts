@@ -10,11 +10,20 @@ export interface CustomerRow {
   updated_at: Date;
 }
 
-export interface ProfileRow extends CustomerRow {
+/** A customer's profile, timestamps as ISO 8601 text. */
+export interface Profile {
+  id: string;
+  email: string | null;
+  name: string | null;
+  blocked: boolean;
+  blocked_at: string | null;
+  blocked_reason: string | null;
+  locked_out_until: string | null;
   points: { account: string; balance: number }[];
   offers: { id: string; offer_id: string; name: string; claim_id: string | null; issued_at: string }[];
   tags: string[];
-  locked_out_until: Date | null;
+  created_at: string;
+  updated_at: string;
 }
 
 const CUSTOMER = 'id, email, name, blocked_at, blocked_reason, created_at, updated_at';
@@ -87,28 +96,8 @@ export async function clearLockout(db: Queryable, id: string) {
   return rows[0];
 }
 
-// Orders use the "C" collation so that accounts and tags sort the same on every server.
-// Issued-offer times are formatted in SQL as ISO 8601 UTC, as every other timestamp is.
+/** The profile as the API returns it (customer_profile in customers.functions.sql), or nothing. */
 export async function findProfile(db: Queryable, id: string) {
-  const { rows } = await db.query<ProfileRow>(
-    `SELECT c.id, c.email, c.name, c.blocked_at, c.blocked_reason, c.created_at, c.updated_at,
-            CASE WHEN c.locked_until > now() THEN c.locked_until END AS locked_out_until,
-            COALESCE((SELECT json_agg(json_build_object('account', b.account_key, 'balance', b.balance)
-                                      ORDER BY b.account_key COLLATE "C")
-                        FROM (SELECT account_key, sum(amount) AS balance
-                                FROM points_ledger WHERE customer_id = c.id
-                               GROUP BY account_key) b), '[]'::json) AS points,
-            COALESCE((SELECT json_agg(json_build_object(
-                               'id', io.id::text, 'offer_id', io.offer_id, 'name', o.name,
-                               'claim_id', io.claim_id::text,
-                               'issued_at', to_char(io.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-                               ORDER BY io.issued_at, io.id)
-                        FROM issued_offers io JOIN offers o ON o.id = io.offer_id
-                       WHERE io.customer_id = c.id AND io.revoked_at IS NULL), '[]'::json) AS offers,
-            ARRAY(SELECT tag FROM customer_tags WHERE customer_id = c.id ORDER BY tag COLLATE "C") AS tags
-       FROM customers c
-      WHERE c.id = $1`,
-    [id],
-  );
-  return rows[0];
+  const { rows } = await db.query<{ profile: Profile | null }>('SELECT customer_profile($1) AS profile', [id]);
+  return rows[0]?.profile ?? undefined;
 }

@@ -11,6 +11,7 @@ import * as sql from './lists.sql';
 import { NOT_EDITABLE, type CreateList, type ListQuery, type OutcomeInput, type UpdateList } from './lists.schema';
 import { spreadCap } from './counters';
 import { pageSize } from '../http/schemas';
+import { recordEvent } from '../events/events';
 
 export async function createList(tx: Tx, ctx: AuditContext, input: CreateList) {
   const problems: ErrorDetail[] = [];
@@ -53,6 +54,7 @@ export async function createList(tx: Tx, ctx: AuditContext, input: CreateList) {
   }
   const list = (await sql.findList(tx, id))!;
   await recordAudit(tx, ctx, { action: 'list.create', entityType: 'list', entityId: id, after: auditView(list) });
+  await recordEvent(tx, 'list.created', list);
   return list;
 }
 
@@ -124,6 +126,7 @@ export async function updateList(tx: Tx, ctx: AuditContext, id: string, changes:
     before: auditView(before),
     after: auditView(after),
   });
+  await recordEvent(tx, 'list.updated', after);
   return after;
 }
 

@@ -51,7 +51,12 @@ describe('migrations', () => {
       const migrations = await loadMigrations();
       const repeatables = await loadRepeatables();
       expect(migrations.length).toBeGreaterThan(0);
-      expect(repeatables.map((r) => r.name)).toEqual(['claims/claims.functions.sql', 'lists/counters.functions.sql']);
+      expect(repeatables.map((r) => r.name)).toEqual([
+        'claims/claims.functions.sql',
+        'customers/customers.functions.sql',
+        'events/events.functions.sql',
+        'lists/counters.functions.sql',
+      ]);
       const applied = results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
       // Between them the three calls applied each migration and each repeatable file once; the
       // lock made the others wait.
@@ -125,7 +130,14 @@ describe('upgrades', () => {
       const before = await functions(old);
       expect(Object.keys(before)).toContain('claim_code(text,text,text,integer,interval,interval,integer)');
 
-      expect(await migrate(old)).toEqual(['claims/claims.functions.sql', 'lists/counters.functions.sql']);
+      // The migrations since then, and every repeatable file.
+      expect(await migrate(old)).toEqual([
+        '008_events',
+        'claims/claims.functions.sql',
+        'customers/customers.functions.sql',
+        'events/events.functions.sql',
+        'lists/counters.functions.sql',
+      ]);
       await migrate(fresh);
       const upgraded = await functions(old);
       expect(upgraded).toEqual(await functions(fresh));
@@ -134,10 +146,13 @@ describe('upgrades', () => {
         'claim_codes(text,text[],text[],integer,interval,interval,integer)',
         'create_list_counters(bigint,bigint)',
         'customer_claims_in_periods(text,timestamp with time zone)',
+        'customer_profile(text)',
         'customer_unknown_codes(text,interval,timestamp with time zone,timestamp with time zone)',
+        'events_after(xid8,bigint,integer)',
         'give_back_claim_unit(bigint,integer)',
         'list_claim_count(bigint)',
         'list_counter_slots()',
+        'record_event(text,jsonb)',
         'spread_list_cap(bigint)',
         'take_claim_unit(bigint,integer)',
       ]);
