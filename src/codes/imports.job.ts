@@ -50,7 +50,7 @@ export async function processImport(pool: Pool, importId: string, signal?: Abort
   }
 }
 
-async function failImport(pool: Pool, importId: string, error: string): Promise<void> {
+export async function failImport(pool: Pool, importId: string, error: string): Promise<void> {
   await transaction(pool, async (tx) => {
     const finished = await sql.finishImport(tx, importId, 'failed', error);
     if (finished) {
