@@ -1,0 +1,16 @@
+export const EVENT_TYPES = [
+  'claim.created',
+  'claim.reversed',
+  'code.cancelled',
+  'list.created',
+  'list.updated',
+  'list.completed',
+  'list.low',
+  'batch.completed',
+  'batch.failed',
+  'import.completed',
+  'import.failed',
+  'customer.locked_out',
+  'customer.blocked',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
