@@ -40,6 +40,7 @@ import { ClaimBatcher } from './claims/batcher';
 import { lockoutRules } from './claims/claims.service';
 import { settingsRoutes } from './settings/settings.routes';
 import { troubleshootRoutes } from './troubleshoot/troubleshoot.routes';
+import { webhookRoutes } from './webhooks/webhooks.routes';
 import { dashboard } from './dashboard/dashboard.plugin';
 
 declare module 'fastify' {
@@ -179,6 +180,7 @@ export async function buildApp({ config, pool, logger }: AppOptions): Promise<Fa
   await app.register(claimRoutes);
   await app.register(settingsRoutes);
   await app.register(troubleshootRoutes);
+  await app.register(webhookRoutes);
   await app.register(dashboard);
   return app;
 }

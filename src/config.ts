@@ -38,6 +38,10 @@ export interface Config {
   corsOrigins: string[];
   sessionTtlSeconds: number;
   adminEmail: string;
+  /** The key webhook signing secrets are derived from; null: the one kept in DATA_DIR/webhook.key. */
+  webhookKey: Buffer | null;
+  /** Webhook URLs may point at loopback, private and link-local addresses (a private network). */
+  webhookAllowPrivate: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -91,6 +95,19 @@ function seconds(env: Env, name: string, fallback: number): number {
   if (!match) throw new ConfigError(`${name} must be a duration like 900, 15m or 1h, got "${raw}"`);
   const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
   return Number(match[1]) * unit;
+}
+
+/** A key of at least 32 bytes, written in hex or base64 (standard or URL-safe). */
+function key(env: Env, name: string): Buffer | null {
+  const raw = env[name]?.trim();
+  if (!raw) return null;
+  let bytes: Buffer | null = null;
+  if (/^(?:[0-9a-fA-F]{2})+$/.test(raw)) bytes = Buffer.from(raw, 'hex');
+  else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(raw)) bytes = Buffer.from(raw, 'base64');
+  if (!bytes || bytes.length < 32) {
+    throw new ConfigError(`${name} must be at least 32 bytes in hex or base64, e.g. from \`openssl rand -base64 32\``);
+  }
+  return bytes;
 }
 
 function text(env: Env, name: string): string | null {
@@ -151,6 +168,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     corsOrigins: origins(env, 'CORS_ORIGINS'),
     sessionTtlSeconds,
     adminEmail,
+    webhookKey: key(env, 'WEBHOOK_KEY'),
+    webhookAllowPrivate: bool(env, 'WEBHOOK_ALLOW_PRIVATE', false),
   };
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (!levels.includes(config.logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${levels.join(', ')}`);

@@ -15,26 +15,14 @@ import type { Import } from '../codes/imports.schema';
 import type { CodeDetail } from '../codes/codes.routes';
 import type { CustomerProfile } from '../customers/customers.schema';
 import type { List } from '../lists/lists.schema';
+import type { EventType } from './event-types';
 
 /**
- * Every event type, the one list. list.completed and list.low (a list ended or capped, or
- * running out of codes) come in a later step: a list also completes by the clock, with no
- * transaction to write the event in.
+ * The types not written yet: list.completed and list.low (a list ended or capped, or running
+ * out of codes) come with delivery, as a list also completes by the clock, with no transaction
+ * to write the event in. Endpoints may subscribe to them already.
  */
-export const EVENT_TYPES = [
-  'claim.created',
-  'claim.reversed',
-  'code.cancelled',
-  'list.created',
-  'list.updated',
-  'customer.blocked',
-  'customer.locked_out',
-  'batch.completed',
-  'batch.failed',
-  'import.completed',
-  'import.failed',
-] as const;
-type EventType = (typeof EVENT_TYPES)[number];
+export const NOT_YET_RECORDED = ['list.completed', 'list.low'] as const satisfies readonly EventType[];
 
 /** What each event's `data` is: the API's shape of its entity. */
 interface EventData {
@@ -43,6 +31,8 @@ interface EventData {
   'code.cancelled': Static<typeof CodeDetail>;
   'list.created': Static<typeof List>;
   'list.updated': Static<typeof List>;
+  'list.completed': Static<typeof List>;
+  'list.low': Static<typeof List>;
   'customer.blocked': Static<typeof CustomerProfile>;
   'customer.locked_out': Static<typeof CustomerProfile>;
   'batch.completed': Static<typeof Batch>;

@@ -9,6 +9,10 @@ export const ERROR_CODES = {
   ],
   field_not_editable: [400, 'a list edit touches `type`, `starts_at`, `outcome` or `code`'],
   unsupported_file: [400, 'an upload that is neither a text file of codes nor an .xlsx workbook'],
+  webhook_url_not_allowed: [
+    400,
+    'a webhook URL that is not http(s), holds credentials, or reaches a non-public address; `details.fields` says why',
+  ],
   bad_request: [400, 'another client error found by the HTTP layer'],
   unauthorized: [401, 'no or unknown API key, or no live session'],
   invalid_credentials: [401, 'wrong email or password, or a disabled operator'],
@@ -26,6 +30,7 @@ export const ERROR_CODES = {
   offer_not_found: [404, 'no offer has this id'],
   api_key_not_found: [404, 'no API key has this id'],
   operator_not_found: [404, 'no operator has this id'],
+  webhook_endpoint_not_found: [404, 'no webhook endpoint has this id'],
   conflict: [409, 'the request conflicts with stored records (a constraint only the database enforced)'],
   already_exists: [409, 'a point account, point source or offer with this key or id exists'],
   email_taken: [409, 'an operator with this email (in any case) exists'],

@@ -51,7 +51,17 @@ export class DomainError extends Error {
 }
 
 export const notFound = (
-  entity: 'api_key' | 'batch' | 'claim' | 'code' | 'customer' | 'import' | 'list' | 'offer' | 'operator',
+  entity:
+    | 'api_key'
+    | 'batch'
+    | 'claim'
+    | 'code'
+    | 'customer'
+    | 'import'
+    | 'list'
+    | 'offer'
+    | 'operator'
+    | 'webhook_endpoint',
   id: string,
 ) => new DomainError(`${entity}_not_found`, `${entity.replace(/_/g, ' ')} ${JSON.stringify(id)} does not exist`);
 

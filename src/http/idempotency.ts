@@ -13,10 +13,11 @@
 //   savepoint and the refusal is stored, so a retry gets the same answer.
 // A streamed body (an upload) is not known when the write starts: such a route marks itself
 // `config.idempotency: 'streamed'` and calls `bindStreamedBody(digest)` once it has read the
-// body, in the same transaction; a duplicate upload is then rolled back whole.
+// body, in the same transaction; a duplicate upload is then rolled back whole. A route whose
+// answer holds a derived secret (`config.derivedSecret`) stores the answer without it.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import { joiningTransaction, retryingDeadlocks, withClient, type Pool, type Tx } from '../db/pool';
 import { actorOf } from '../auth/roles';
 import { DomainError, errorBody, invalid } from './errors';
@@ -40,6 +41,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** 'streamed': the body is a stream the handler reads and binds with `bindStreamedBody`. */
     idempotency?: 'streamed';
+    /**
+     * A success answer carrying a secret the service can derive again (a webhook endpoint's):
+     * stored without it and given it back on replay, so that stored answers hold no secret.
+     */
+    derivedSecret?: { omit(body: unknown): unknown; restore(body: unknown): unknown };
   }
 }
 
@@ -149,6 +155,10 @@ const storeResponse = (tx: Tx, scope: KeyScope, response: StoredResponse) =>
 /** While a streamed keyed write runs: takes its key for the digest of the body it read. */
 const bodyBinding = new AsyncLocalStorage<((digest: string) => Promise<void>) | null>();
 
+type DerivedSecret = NonNullable<FastifyContextConfig['derivedSecret']>;
+
+const succeeded = (response: StoredResponse) => response.status < 300;
+
 type Headers = Record<string, string | number | string[] | undefined>;
 
 function headersSet(before: Headers, after: Headers): Record<string, string> | undefined {
@@ -185,6 +195,7 @@ async function runKeyed(
   reply: FastifyReply,
   scope: KeyScope,
   streamed: boolean,
+  secret: DerivedSecret | undefined,
   handle: () => Promise<unknown>,
 ): Promise<unknown> {
   const headersBefore = { ...reply.getHeaders() };
@@ -223,7 +234,11 @@ async function runKeyed(
         await tx.query('ROLLBACK TO SAVEPOINT idempotent_work');
         response = responseOf(error);
       }
-      await storeResponse(tx, scope, response);
+      await storeResponse(
+        tx,
+        scope,
+        secret && succeeded(response) ? { ...response, body: secret.omit(response.body) } : response,
+      );
       await tx.query('COMMIT');
       open = false;
       if (response.headers) reply.headers(response.headers);
@@ -231,7 +246,10 @@ async function runKeyed(
       return response.body;
     } catch (error) {
       if (open) await tx.query('ROLLBACK');
-      if (error instanceof Replay) return replay(reply, error.stored);
+      if (error instanceof Replay) {
+        const stored = error.stored;
+        return replay(reply, secret && succeeded(stored) ? { ...stored, body: secret.restore(stored.body) } : stored);
+      }
       throw error;
     }
   });
@@ -257,6 +275,7 @@ export function registerIdempotency(app: FastifyInstance): void {
     if (!route.url.startsWith('/v1/') || !methods.some(isWrite)) return;
     const handler = route.handler as RouteHandlerMethod;
     const streamed = route.config?.idempotency === 'streamed';
+    const secret = route.config?.derivedSecret;
     route.handler = async function keyed(this: FastifyInstance, request, reply) {
       const key = idempotencyKey(request);
       if (key === null || !request.principal) return handler.call(this, request, reply);
@@ -267,7 +286,9 @@ export function registerIdempotency(app: FastifyInstance): void {
         request: { ...requestOf(request), body: streamed ? null : request.body },
       };
       const run = () =>
-        runKeyed(app.pool, request, reply, scope, streamed, () => Promise.resolve(handler.call(this, request, reply)));
+        runKeyed(app.pool, request, reply, scope, streamed, secret, () =>
+          Promise.resolve(handler.call(this, request, reply)),
+        );
       // A deadlock rolls the whole attempt back, the key's row with it: run it again. A
       // streamed body has been read by then, so that attempt's error stands.
       return streamed ? run() : retryingDeadlocks(run);

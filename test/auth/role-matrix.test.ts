@@ -41,11 +41,26 @@ describe('role matrix', () => {
         'POST /v1/operators',
         'GET /v1/operators',
         'PATCH /v1/operators/:id',
+        'POST /v1/webhook-endpoints',
+        'GET /v1/webhook-endpoints',
+        'GET /v1/webhook-endpoints/:id',
+        'PATCH /v1/webhook-endpoints/:id',
+        'DELETE /v1/webhook-endpoints/:id',
+        'POST /v1/webhook-endpoints/:id/rotate-secret',
       ]),
     );
     for (const route of table) expect(['public', ...ROLES]).toContain(route.access);
     // The spec's admin-only surface is admin-only.
-    for (const url of ['/v1/api-keys', '/v1/api-keys/:id', '/v1/audit', '/v1/operators', '/v1/operators/:id']) {
+    for (const url of [
+      '/v1/api-keys',
+      '/v1/api-keys/:id',
+      '/v1/audit',
+      '/v1/operators',
+      '/v1/operators/:id',
+      '/v1/webhook-endpoints',
+      '/v1/webhook-endpoints/:id',
+      '/v1/webhook-endpoints/:id/rotate-secret',
+    ]) {
       for (const route of table.filter((r) => r.url === url)) expect(route.access).toBe('admin');
     }
   });

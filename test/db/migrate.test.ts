@@ -130,9 +130,10 @@ describe('upgrades', () => {
       const before = await functions(old);
       expect(Object.keys(before)).toContain('claim_code(text,text,text,integer,interval,interval,integer)');
 
-      // The migrations since then, and every repeatable file.
+      // The migrations added since, then the functions.
+      const added = (await loadMigrations()).filter((m) => !files.includes(`${m.name}.sql`)).map((m) => m.name);
       expect(await migrate(old)).toEqual([
-        '008_events',
+        ...added,
         'claims/claims.functions.sql',
         'customers/customers.functions.sql',
         'events/events.functions.sql',

@@ -8,7 +8,8 @@ import { lockoutRules } from '../../src/claims/claims.service';
 import { runClaims } from '../../src/claims/claims.sql';
 import { failBatch } from '../../src/codes/batches.job';
 import { failImport } from '../../src/codes/imports.job';
-import { EVENT_TYPES } from '../../src/events/events';
+import { EVENT_TYPES } from '../../src/events/event-types';
+import { NOT_YET_RECORDED } from '../../src/events/events';
 import { useTestApp } from '../support/context';
 import { fixtures } from '../support/fixtures';
 import { eventually, useTestWorker } from '../support/worker';
@@ -247,7 +248,8 @@ describe('the other events', () => {
 
   it('every type of EVENT_TYPES has been written, and no other', async () => {
     const { rows } = await t.pool.query<{ type: string }>('SELECT DISTINCT type FROM events ORDER BY type');
-    expect(rows.map((r) => r.type)).toEqual([...EVENT_TYPES].sort());
+    const recorded = EVENT_TYPES.filter((type) => !(NOT_YET_RECORDED as readonly string[]).includes(type));
+    expect(rows.map((r) => r.type)).toEqual([...recorded].sort());
   });
 });
 
