@@ -42,6 +42,8 @@ export interface Config {
   webhookKey: Buffer | null;
   /** Webhook URLs may point at loopback, private and link-local addresses (a private network). */
   webhookAllowPrivate: boolean;
+  /** How long an event is retried before its endpoint is disabled as failing. */
+  webhookRetryForSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -170,6 +172,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     adminEmail,
     webhookKey: key(env, 'WEBHOOK_KEY'),
     webhookAllowPrivate: bool(env, 'WEBHOOK_ALLOW_PRIVATE', false),
+    webhookRetryForSeconds: seconds(env, 'WEBHOOK_RETRY_FOR', 3 * 86400),
   };
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (!levels.includes(config.logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${levels.join(', ')}`);

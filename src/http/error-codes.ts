@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   api_key_not_found: [404, 'no API key has this id'],
   operator_not_found: [404, 'no operator has this id'],
   webhook_endpoint_not_found: [404, 'no webhook endpoint has this id'],
+  webhook_delivery_not_found: [404, 'the webhook endpoint has no delivery with this id'],
   conflict: [409, 'the request conflicts with stored records (a constraint only the database enforced)'],
   already_exists: [409, 'a point account, point source or offer with this key or id exists'],
   email_taken: [409, 'an operator with this email (in any case) exists'],

@@ -61,7 +61,8 @@ export const notFound = (
     | 'list'
     | 'offer'
     | 'operator'
-    | 'webhook_endpoint',
+    | 'webhook_endpoint'
+    | 'webhook_delivery',
   id: string,
 ) => new DomainError(`${entity}_not_found`, `${entity.replace(/_/g, ' ')} ${JSON.stringify(id)} does not exist`);
 

@@ -29,6 +29,12 @@ export interface EnqueueOptions {
   /** A pending job with the same key is replaced rather than doubled. */
   jobKey?: string;
   maxAttempts?: number;
+  /** Jobs of one named queue run one at a time, in order. */
+  queueName?: string;
+  /** When to run it; now when not given. */
+  runAt?: Date;
+  /** What a pending job with the same key keeps: 'replace' its run_at (default), or 'preserve_run_at'. */
+  jobKeyMode?: 'replace' | 'preserve_run_at';
 }
 
 export interface JobHandlers<P> {
@@ -64,12 +70,19 @@ export function defineJob<N extends string, S extends TSchema>(
     name,
     schema,
     async enqueue(db, payload, options = {}) {
-      await db.query('SELECT graphile_worker.add_job($1, $2::json, job_key => $3, max_attempts => $4)', [
-        name,
-        JSON.stringify(payload),
-        options.jobKey ?? null,
-        options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-      ]);
+      await db.query(
+        `SELECT graphile_worker.add_job($1, $2::json, job_key => $3, max_attempts => $4, queue_name => $5,
+                                        run_at => $6, job_key_mode => $7)`,
+        [
+          name,
+          JSON.stringify(payload),
+          options.jobKey ?? null,
+          options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+          options.queueName ?? null,
+          options.runAt ?? null,
+          options.jobKeyMode ?? 'replace',
+        ],
+      );
     },
     task(context) {
       const { fail } = handlers;

@@ -4,11 +4,15 @@ import { transaction } from '../db/pool';
 import { IdParams, Page, PageQuery, errorResponses, pageSize } from '../http/schemas';
 import { auditContext } from '../auth/auth.plugin';
 import { webhookKey } from './secrets';
+import * as deliveries from './deliveries.service';
 import {
   CreateWebhookEndpointBody,
   CreatedWebhookEndpoint,
+  DeliveryParams,
   UpdateWebhookEndpointBody,
+  WebhookDelivery,
   WebhookEndpoint,
+  WebhookTestResult,
 } from './webhooks.schema';
 import * as service from './webhooks.service';
 
@@ -131,5 +135,68 @@ export const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) =>
       transaction(app.pool, (tx) => service.rotateSecret(tx, auditContext(request), settings.key, request.params.id)),
+  );
+
+  app.get(
+    '/v1/webhook-endpoints/:id/deliveries',
+    {
+      config: { access: 'admin' },
+      schema: {
+        operationId: 'listWebhookDeliveries',
+        tags,
+        summary: "An endpoint's deliveries, newest first: attempts and the last one's outcome",
+        params: IdParams,
+        querystring: Type.Object(PageQuery, { additionalProperties: false }),
+        response: { 200: Page(WebhookDelivery), ...notFound },
+      },
+    },
+    async (request) =>
+      deliveries.listDeliveries(app.pool, request.params.id, {
+        limit: pageSize(request.query),
+        cursor: request.query.cursor,
+      }),
+  );
+
+  app.post(
+    '/v1/webhook-endpoints/:id/deliveries/:delivery_id/retry',
+    {
+      config: { access: 'admin' },
+      schema: {
+        operationId: 'retryWebhookDelivery',
+        tags,
+        summary: "Send a delivery's event again now, outside the order; the attempt is recorded",
+        params: DeliveryParams,
+        response: {
+          200: WebhookDelivery,
+          ...errorResponses('webhook_endpoint_not_found', 'webhook_delivery_not_found', 'webhook_url_not_allowed'),
+        },
+      },
+    },
+    async (request) =>
+      deliveries.retryDelivery(
+        app.pool,
+        auditContext(request),
+        settings,
+        request.params.id,
+        request.params.delivery_id,
+      ),
+  );
+
+  app.post(
+    '/v1/webhook-endpoints/:id/test',
+    {
+      config: { access: 'admin' },
+      schema: {
+        operationId: 'testWebhookEndpoint',
+        tags,
+        summary: "Send a signed webhook.test message; answers the receiver's status and latency",
+        params: IdParams,
+        response: {
+          200: WebhookTestResult,
+          ...errorResponses('webhook_endpoint_not_found', 'webhook_url_not_allowed'),
+        },
+      },
+    },
+    async (request) => deliveries.testEndpoint(app.pool, settings, request.params.id),
   );
 };

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { EVENT_TYPES } from '../events/event-types';
-import { Description, NullableTimestamp, Nullable, Timestamp } from '../http/schemas';
+import { Description, NullableTimestamp, Nullable, NumericId, Timestamp } from '../http/schemas';
 
 const Url = Type.String({
   minLength: 1,
@@ -91,3 +91,33 @@ export const UpdateWebhookEndpointBody = Type.Object(
 
 export type CreateWebhookEndpoint = Static<typeof CreateWebhookEndpointBody>;
 export type UpdateWebhookEndpoint = Static<typeof UpdateWebhookEndpointBody>;
+
+export const WebhookDelivery = Type.Object(
+  {
+    id: Type.String(),
+    event_id: Type.String({ description: "the event, as the body's `id` and the `webhook-id` header name it" }),
+    event_type: Type.String(),
+    attempts: Type.Integer(),
+    last_status_code: Nullable(Type.Integer({ description: "the receiver's last answer; null when none came" })),
+    last_latency_ms: Nullable(Type.Integer()),
+    last_response_body: Nullable(Type.String({ description: 'the first KiB of the last answer' })),
+    last_error: Nullable(Type.String()),
+    next_retry_at: Type.Union([Timestamp, Type.Null()], {
+      description: 'when delivery tries again; null: it does not',
+    }),
+    delivered_at: NullableTimestamp,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  },
+  { $id: 'WebhookDelivery' },
+);
+
+export const DeliveryParams = Type.Object({ id: NumericId, delivery_id: NumericId }, { additionalProperties: false });
+
+export const WebhookTestResult = Type.Object({
+  ok: Type.Boolean({ description: 'the receiver answered 2xx' }),
+  status_code: Nullable(Type.Integer()),
+  latency_ms: Type.Integer(),
+  response_body: Nullable(Type.String({ description: 'the first KiB of the answer' })),
+  error: Nullable(Type.String()),
+});

@@ -5,6 +5,7 @@ import type { Queryable, Tx } from '../db/pool';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
 import { notFound } from '../http/errors';
 import { decodeCursor, page } from '../http/pagination';
+import { scheduleDelivery } from './delivery.job';
 import { PREVIOUS_SECRET_MS, endpointSecret } from './secrets';
 import { checkWebhookUrl } from './url';
 import type { CreateWebhookEndpoint, UpdateWebhookEndpoint } from './webhooks.schema';
@@ -59,6 +60,8 @@ export async function createEndpoint(
     createdBy: ctx.actor,
   });
   const endpoint = presentEndpoint(row);
+  // Its delivery job exists exactly when the endpoint does (delivery.job.ts).
+  if (row.enabled) await scheduleDelivery(tx, row.id);
   await recordAudit(tx, ctx, {
     action: 'webhook_endpoint.create',
     entityType: 'webhook_endpoint',
@@ -97,6 +100,8 @@ export async function updateEndpoint(
     events: changes.events ? [...changes.events] : undefined,
   });
   const endpoint = presentEndpoint(after);
+  // Enabled again: delivery resumes at once, from where it stopped.
+  if (after.enabled && !before.enabled) await scheduleDelivery(tx, id);
   await recordAudit(tx, ctx, {
     action: 'webhook_endpoint.update',
     entityType: 'webhook_endpoint',

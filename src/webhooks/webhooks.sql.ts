@@ -24,8 +24,14 @@ export async function insertEndpoint(
   endpoint: { url: string; events: string[]; description: string | null; enabled: boolean; createdBy: string },
 ): Promise<WebhookEndpointRow> {
   const { rows } = await db.query<WebhookEndpointRow>(
-    `INSERT INTO webhook_endpoints (url, events, description, enabled, disabled_at, disabled_reason, created_by)
-     VALUES ($1, $2, $3, $4, CASE WHEN $4 THEN NULL ELSE now() END, CASE WHEN $4 THEN NULL ELSE 'manual' END, $5)
+    // The cursor starts after the last event delivery could read now: only later changes are sent.
+    `INSERT INTO webhook_endpoints (url, events, description, enabled, disabled_at, disabled_reason, created_by,
+                                    cursor_xid, cursor_id)
+     SELECT $1, $2, $3, $4, CASE WHEN $4 THEN NULL ELSE now() END, CASE WHEN $4 THEN NULL ELSE 'manual' END, $5,
+            COALESCE(last.xid, '0'), COALESCE(last.id, 0)
+       FROM (SELECT 1) one
+       LEFT JOIN LATERAL (SELECT xid, id FROM events WHERE xid < pg_snapshot_xmin(pg_current_snapshot())
+                           ORDER BY xid DESC, id DESC LIMIT 1) last ON true
      RETURNING ${COLUMNS}`,
     [endpoint.url, endpoint.events, endpoint.description, endpoint.enabled, endpoint.createdBy],
   );
