@@ -209,10 +209,15 @@ export const deliverWebhooksJob = defineJob(
   ({ endpoint_id }, context) => deliverWebhooks(endpoint_id, context),
 );
 
-/** Every minute: every enabled endpoint has its job (one lost to an outage is added again). */
-export const sweepWebhooksJob = defineJob('sweep_webhooks', Type.Object({}), async (_payload, { pool }) => {
+/** Adds the job of every enabled endpoint that has none; a job already there keeps its time. */
+export async function ensureDeliveryJobs(pool: Pool): Promise<void> {
   for (const id of await sql.enabledEndpointIds(pool)) await scheduleDelivery(pool, id, { keep: true });
-});
+}
+
+/** Every minute: every enabled endpoint has its job (one lost to an outage is added again). */
+export const sweepWebhooksJob = defineJob('sweep_webhooks', Type.Object({}), (_payload, { pool }) =>
+  ensureDeliveryJobs(pool),
+);
 
 /** Tells an admin that an endpoint was disabled because its deliveries kept failing. */
 export const webhookDisabledMailJob = defineJob(

@@ -203,3 +203,12 @@ export async function adminEmails(db: Queryable): Promise<string[]> {
   );
   return rows.map((row) => row.email);
 }
+
+/** An endpoint enabled again gets a whole WEBHOOK_RETRY_FOR for the events it failed on. */
+export async function forgetFailures(db: Queryable, endpointId: string): Promise<void> {
+  await db.query(
+    `UPDATE webhook_deliveries SET first_failed_at = NULL, next_retry_at = NULL
+      WHERE endpoint_id = $1 AND delivered_at IS NULL`,
+    [endpointId],
+  );
+}

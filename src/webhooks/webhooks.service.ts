@@ -6,6 +6,7 @@ import { recordAudit, type AuditContext } from '../audit/audit.service';
 import { notFound } from '../http/errors';
 import { decodeCursor, page } from '../http/pagination';
 import { scheduleDelivery } from './delivery.job';
+import { forgetFailures } from './delivery.sql';
 import { PREVIOUS_SECRET_MS, endpointSecret } from './secrets';
 import { checkWebhookUrl } from './url';
 import type { CreateWebhookEndpoint, UpdateWebhookEndpoint } from './webhooks.schema';
@@ -101,7 +102,10 @@ export async function updateEndpoint(
   });
   const endpoint = presentEndpoint(after);
   // Enabled again: delivery resumes at once, from where it stopped.
-  if (after.enabled && !before.enabled) await scheduleDelivery(tx, id);
+  if (after.enabled && !before.enabled) {
+    await forgetFailures(tx, id);
+    await scheduleDelivery(tx, id);
+  }
   await recordAudit(tx, ctx, {
     action: 'webhook_endpoint.update',
     entityType: 'webhook_endpoint',

@@ -11,6 +11,8 @@ export interface Received {
   json: any;
   /** The status it was answered. */
   status: number;
+  /** When it came (performance.now()). */
+  at: number;
 }
 
 export interface Answer {
@@ -55,7 +57,13 @@ export async function startReceiver(path = '/hook'): Promise<Receiver> {
       try {
         json = JSON.parse(body);
       } catch {}
-      received.push({ headers: request.headers as Record<string, string>, body, json, status: answer.status });
+      received.push({
+        headers: request.headers as Record<string, string>,
+        body,
+        json,
+        status: answer.status,
+        at: performance.now(),
+      });
       response.writeHead(answer.status, answer.headers ?? {});
       response.end(answer.body ?? '');
     });
