@@ -120,6 +120,7 @@ export async function deliverWebhooks(endpointId: string, context: RunContext): 
       }
       const secrets = signingSecrets(key, endpoint);
       for (const event of events) {
+        if (signal?.aborted) break; // shutdown: what was sent is recorded below, the job added again
         if (subscribes(endpoint.events, event.type) && !delivered?.has(event.id)) {
           const result: SendResult = to?.checked
             ? await send(to.checked, signed(secrets, messageId(event.id), eventBody(event)), agent)

@@ -1,8 +1,8 @@
 // Which URLs webhooks may be sent to. The service posts from inside its own network, so a URL
 // that reaches loopback, a private range or the cloud metadata address would let whoever sets
 // it probe that network. Every address the host resolves to must be public; delivery checks
-// again at send time (the DNS answer may have changed) and should connect to the addresses
-// checked. WEBHOOK_ALLOW_PRIVATE lifts the address rule for a private deployment.
+// again at send time (the DNS answer may have changed) and connects only to the addresses
+// checked (send.ts). WEBHOOK_ALLOW_PRIVATE lifts the address rule for a private deployment.
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import { Address6 } from 'ip-address';
