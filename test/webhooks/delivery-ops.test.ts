@@ -127,8 +127,10 @@ describe('the sweep', () => {
   });
 });
 
-describe('throughput', () => {
-  it('delivers at least 2,000 events a second to a local receiver, in order', async () => {
+describe('a large backlog', () => {
+  // The rate is measured in bench/, not asserted here; this checks that thousands of events
+  // go out once each, in order, through the batched writes.
+  it('delivers 6,000 events to a local receiver once each, in order', async () => {
     const receiver = await startReceiver();
     const endpoint = await endpointFor(receiver, ['list.low']);
     const count = 6000;
@@ -137,10 +139,6 @@ describe('throughput', () => {
       [count],
     );
     await eventually(async () => receiver.received.length >= count, 60_000, `${count} deliveries`);
-    const times = receiver.received.map((r) => r.at);
-    const perSecond = (count - 1) / ((times.at(-1)! - times[0]!) / 1000);
-    console.log(`webhook delivery: ${Math.round(perSecond)} events/s`);
-    expect(perSecond).toBeGreaterThan(2000);
     expect(receiver.received.map((r) => r.json.id)).toEqual(rows.map((r) => `evt_${r.id}`));
     expect(verifies(endpoint.secret, receiver.received.at(-1)!)).toBe(true);
     await t.call('admin', {
