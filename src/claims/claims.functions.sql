@@ -224,7 +224,7 @@ BEGIN
   -- it: the same fields with the list's name and type and the claim's (empty) reversal.
   v_claim := jsonb_build_object(
     'id', v_claim_id::text, 'code', p_code, 'list_id', v_list.id::text, 'customer_id', p_customer,
-    'claimed_at', to_char(v_now AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'outcome', v_outcome);
+    'claimed_at', api_time(v_now), 'outcome', v_outcome);
   PERFORM record_event('claim.created', v_claim || jsonb_build_object(
     'list_name', v_list.name, 'list_type', v_list.type, 'reversed', false,
     'reversed_at', NULL, 'reversal_reason', NULL, 'reversed_by', NULL));

@@ -131,7 +131,7 @@ const COLUMNS = (label: string): XlsxColumn[] => [
   { header: 'claimed_by', type: 'text', width: 24 },
   { header: 'claimed_at', type: 'date', width: 20 },
 ];
-const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const iso = (column: string) => `api_time(${column})`; // src/http/timestamps.functions.sql
 
 // Rows come source by source, each in code order. The order is asked for, not assumed from
 // storage: batches are loaded with COPY, which may place pages out of order when the free space

@@ -8,10 +8,10 @@ CREATE OR REPLACE FUNCTION customer_profile(p_id text) RETURNS jsonb LANGUAGE sq
   SELECT jsonb_build_object(
            'id', c.id, 'email', c.email, 'name', c.name,
            'blocked', c.blocked_at IS NOT NULL,
-           'blocked_at', to_char(c.blocked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+           'blocked_at', api_time(c.blocked_at),
            'blocked_reason', c.blocked_reason,
            'locked_out_until', CASE WHEN c.locked_until > now()
-             THEN to_char(c.locked_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') END,
+             THEN api_time(c.locked_until) END,
            'points', COALESCE((SELECT jsonb_agg(jsonb_build_object('account', b.account_key, 'balance', b.balance)
                                                 ORDER BY b.account_key COLLATE "C")
                                  FROM (SELECT account_key, sum(amount) AS balance
@@ -20,14 +20,13 @@ CREATE OR REPLACE FUNCTION customer_profile(p_id text) RETURNS jsonb LANGUAGE sq
            'offers', COALESCE((SELECT jsonb_agg(jsonb_build_object(
                                         'id', io.id::text, 'offer_id', io.offer_id, 'name', o.name,
                                         'claim_id', io.claim_id::text,
-                                        'issued_at', to_char(io.issued_at AT TIME ZONE 'UTC',
-                                                             'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+                                        'issued_at', api_time(io.issued_at))
                                         ORDER BY io.issued_at, io.id)
                                  FROM issued_offers io JOIN offers o ON o.id = io.offer_id
                                 WHERE io.customer_id = c.id AND io.revoked_at IS NULL), '[]'),
            'tags', to_jsonb(ARRAY(SELECT tag FROM customer_tags WHERE customer_id = c.id ORDER BY tag COLLATE "C")),
-           'created_at', to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-           'updated_at', to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+           'created_at', api_time(c.created_at),
+           'updated_at', api_time(c.updated_at))
     FROM customers c
    WHERE c.id = p_id
 $$;

@@ -55,6 +55,7 @@ describe('migrations', () => {
         'claims/claims.functions.sql',
         'customers/customers.functions.sql',
         'events/events.functions.sql',
+        'http/timestamps.functions.sql',
         'lists/counters.functions.sql',
       ]);
       const applied = results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
@@ -137,12 +138,14 @@ describe('upgrades', () => {
         'claims/claims.functions.sql',
         'customers/customers.functions.sql',
         'events/events.functions.sql',
+        'http/timestamps.functions.sql',
         'lists/counters.functions.sql',
       ]);
       await migrate(fresh);
       const upgraded = await functions(old);
       expect(upgraded).toEqual(await functions(fresh));
       expect(Object.keys(upgraded).sort()).toEqual([
+        'api_time(timestamp with time zone)',
         'claim_code(text,text,text,integer,interval,interval,integer)',
         'claim_codes(text,text[],text[],integer,interval,interval,integer)',
         'create_list_counters(bigint,bigint)',
