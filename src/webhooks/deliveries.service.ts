@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { recordAudit, type AuditContext } from '../audit/audit.service';
 import { transaction, type Pool, type Queryable } from '../db/pool';
-import { DomainError, notFound } from '../http/errors';
+import { notFound } from '../http/errors';
 import { decodeCursor, page } from '../http/pagination';
 import * as sql from './delivery.sql';
 import { eventBody, messageId, scheduleDelivery, signed } from './delivery.job';
@@ -55,9 +55,7 @@ export async function retryDelivery(
   const endpoint = await endpointOf(pool, endpointId);
   const before = await sql.findDelivery(pool, endpointId, deliveryId);
   const event = before && (await sql.findEvent(pool, before.event_id));
-  if (!before || !event) {
-    throw new DomainError('webhook_delivery_not_found', `delivery ${JSON.stringify(deliveryId)} does not exist`);
-  }
+  if (!before || !event) throw notFound('webhook_delivery', deliveryId);
   const checked = await checkWebhookUrl(endpoint.url, { allowPrivate: settings.allowPrivate });
   const secrets = signingSecrets(settings.key, endpoint);
   const result = await send(checked, signed(secrets, messageId(event.id), eventBody(event)));

@@ -10,7 +10,7 @@ import type { Config } from '../config';
 
 const SECRET_PREFIX = 'whsec_';
 /** How long the secret before a rotation keeps signing, so receivers can switch without a gap. */
-export const PREVIOUS_SECRET_MS = 24 * 3600 * 1000;
+const PREVIOUS_SECRET_MS = 24 * 3600 * 1000;
 const KEY_FILE = 'webhook.key';
 
 /** What the secrets of an endpoint are derived from. */
@@ -25,17 +25,20 @@ export function endpointSecret(key: Buffer, id: string, version: number): string
   return SECRET_PREFIX + createHmac('sha256', key).update(`webhook-endpoint:${id}:${version}`).digest('base64');
 }
 
+/** When the previous secret stops signing, while it still does (24 h after a rotation); else null. */
+export function previousSecretUntil(endpoint: SecretVersions, now = new Date()): Date | null {
+  const rotatedAt = endpoint.secret_rotated_at?.getTime();
+  if (endpoint.previous_secret_version === null || rotatedAt === undefined) return null;
+  const until = rotatedAt + PREVIOUS_SECRET_MS;
+  return now.getTime() < until ? new Date(until) : null;
+}
+
 /**
  * The secrets to sign with: the current one and, for 24 h after a rotation, the previous one.
  */
 export function signingSecrets(key: Buffer, endpoint: SecretVersions, now = new Date()): string[] {
   const secrets = [endpointSecret(key, endpoint.id, endpoint.secret_version)];
-  const rotatedAt = endpoint.secret_rotated_at?.getTime();
-  if (
-    endpoint.previous_secret_version !== null &&
-    rotatedAt !== undefined &&
-    now.getTime() < rotatedAt + PREVIOUS_SECRET_MS
-  ) {
+  if (endpoint.previous_secret_version !== null && previousSecretUntil(endpoint, now)) {
     secrets.push(endpointSecret(key, endpoint.id, endpoint.previous_secret_version));
   }
   return secrets;

@@ -7,7 +7,7 @@ import { notFound } from '../http/errors';
 import { decodeCursor, page } from '../http/pagination';
 import { scheduleDelivery } from './delivery.job';
 import { forgetFailures } from './delivery.sql';
-import { PREVIOUS_SECRET_MS, endpointSecret } from './secrets';
+import { endpointSecret, previousSecretUntil } from './secrets';
 import { checkWebhookUrl } from './url';
 import type { CreateWebhookEndpoint, UpdateWebhookEndpoint } from './webhooks.schema';
 import * as sql from './webhooks.sql';
@@ -18,11 +18,7 @@ export interface WebhookSettings {
   allowPrivate: boolean;
 }
 
-export function presentEndpoint(row: sql.WebhookEndpointRow, now = Date.now()) {
-  const previousUntil =
-    row.previous_secret_version !== null && row.secret_rotated_at
-      ? new Date(row.secret_rotated_at.getTime() + PREVIOUS_SECRET_MS)
-      : null;
+export function presentEndpoint(row: sql.WebhookEndpointRow, now = new Date()) {
   return {
     id: row.id,
     url: row.url,
@@ -31,7 +27,7 @@ export function presentEndpoint(row: sql.WebhookEndpointRow, now = Date.now()) {
     enabled: row.enabled,
     secret_version: row.secret_version,
     secret_rotated_at: row.secret_rotated_at,
-    previous_secret_expires_at: previousUntil && previousUntil.getTime() > now ? previousUntil : null,
+    previous_secret_expires_at: previousSecretUntil(row, now),
     disabled_at: row.disabled_at,
     disabled_reason: row.disabled_reason,
     created_by: row.created_by,
@@ -101,9 +97,12 @@ export async function updateEndpoint(
     events: changes.events ? [...changes.events] : undefined,
   });
   const endpoint = presentEndpoint(after);
-  // Enabled again: delivery resumes at once, from where it stopped.
+  // Enabled again: delivery resumes at once, from where it stopped. A new URL or new event
+  // types end the wait for a retry: the fix is tried now, not at the next backoff step.
   if (after.enabled && !before.enabled) {
     await forgetFailures(tx, id);
+    await scheduleDelivery(tx, id);
+  } else if (after.enabled && (changes.url !== undefined || changes.events !== undefined)) {
     await scheduleDelivery(tx, id);
   }
   await recordAudit(tx, ctx, {

@@ -212,6 +212,28 @@ describe('delivery', () => {
     expect(elsewhere.received).toHaveLength(0);
     await disable(endpoint);
   });
+
+  it('tries a new URL at once, not at the retry the old one was waiting for', async () => {
+    const broken = await startReceiver();
+    broken.answer = () => ({ status: 500, body: 'down' });
+    const endpoint = await endpointFor(broken, ['claim.created']);
+    expect((await claim(nextCode(), await customer())).statusCode).toBe(201);
+    await eventually(async () => broken.received.length >= 1, 30_000, 'the first attempt');
+    // The next retry an hour away, as after many failures.
+    await t.pool.query("UPDATE graphile_worker._private_jobs SET run_at = now() + interval '1 hour' WHERE key = $1", [
+      `webhook:${endpoint.id}`,
+    ]);
+    const fixed = await startReceiver();
+    const changed = await t.call('admin', {
+      method: 'PATCH',
+      url: `/v1/webhook-endpoints/${endpoint.id}`,
+      payload: { url: fixed.url },
+    });
+    expect(changed.statusCode, changed.body).toBe(200);
+    await eventually(async () => deliveredIds(fixed).length === 1, 30_000, 'the claim at the new URL');
+    expect(verifies(endpoint.secret, fixed.received[0]!)).toBe(true);
+    await disable(endpoint);
+  });
 });
 
 describe('the delivery routes', () => {
